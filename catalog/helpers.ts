@@ -1,0 +1,115 @@
+/**
+ * The helpers a catalog template may call. Handlebars passes an `options` object as the last argument of every
+ * helper call, so each helper here is written against its real arguments and registered through `wrap`, which
+ * drops `options` and turns a thrown error into a `HelperError` carrying the template line of the call.
+ */
+import type Handlebars from 'handlebars';
+
+type HelperFn = (...args: unknown[]) => unknown;
+interface HelperOptions { name?: string; loc?: { start?: { line?: number } } }
+
+/** Raised by a helper; `line` is where the call sits in the template, when Handlebars told us. */
+export class HelperError extends Error {
+  constructor(message: string, readonly line?: number) {
+    super(message);
+  }
+}
+
+/** `quote`'s result: the argument as text that must land in YAML as a string, never a number or boolean. */
+export class Quoted {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** Most ranges in a compose file are replicas or ports; a bound keeps a typo from rendering a million lines. */
+export const RANGE_LIMIT = 1000;
+
+const plain = (v: unknown): unknown => (v instanceof Quoted ? v.text : v);
+const text = (v: unknown): string => (v === null || v === undefined ? '' : String(plain(v)));
+
+function number(helper: string, v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof plain(v) === 'string' && String(plain(v)).trim() !== '' ? Number(plain(v)) : NaN;
+  if (!Number.isFinite(n)) throw new Error(`${helper}: ${JSON.stringify(plain(v) ?? null)} is not a number`);
+  return n;
+}
+
+/** Scalars compare by their text, so a string answer "80" equals the literal 80; null equals only null. */
+function same(a: unknown, b: unknown): boolean {
+  a = plain(a);
+  b = plain(b);
+  if (a === b) return true;
+  if (a === null || a === undefined || b === null || b === undefined) return false;
+  return typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b);
+}
+
+function list(helper: string, v: unknown): unknown[] {
+  v = plain(v);
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string') return v === '' ? [] : v.split(',').map((s) => s.trim());
+  if (v === null || v === undefined) return [];
+  throw new Error(`${helper}: expected a list or a comma-separated string`);
+}
+
+function range(from: unknown, to: unknown): number[] {
+  const a = number('range', from);
+  const b = number('range', to);
+  if (!Number.isInteger(a) || !Number.isInteger(b)) throw new Error('range: bounds must be whole numbers');
+  if (b < a) return [];
+  if (b - a + 1 > RANGE_LIMIT) throw new Error(`range: ${a}..${b} has more than ${RANGE_LIMIT} items`);
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+function toInt(v: unknown): number {
+  const n = typeof plain(v) === 'string' ? Number.parseInt(String(plain(v)).trim(), 10) : Math.trunc(number('toInt', v));
+  if (!Number.isFinite(n)) throw new Error(`toInt: ${JSON.stringify(plain(v) ?? null)} is not a number`);
+  return n;
+}
+
+const HELPERS: Record<string, HelperFn> = {
+  eq: (a, b) => same(a, b),
+  ne: (a, b) => !same(a, b),
+  not: (a) => !truthy(a),
+  and: (...xs) => xs.every(truthy),
+  or: (...xs) => xs.some(truthy),
+  gt: (a, b) => number('gt', a) > number('gt', b),
+  lt: (a, b) => number('lt', a) < number('lt', b),
+  /** Falls back on null, undefined and the empty string: an unanswered optional question. */
+  default: (v, fallback) => (v === null || v === undefined || plain(v) === '' ? fallback : v),
+  contains: (xs, item) => list('contains', xs).some((x) => same(x, item)),
+  join: (xs, sep) => list('join', xs).map(text).join(sep === undefined ? ',' : text(sep)),
+  split: (s, sep) => (text(s) === '' ? [] : text(s).split(sep === undefined ? ',' : text(sep))),
+  toInt,
+  range,
+  quote: (v) => new Quoted(text(v)),
+  lower: (v) => text(v).toLowerCase(),
+  upper: (v) => text(v).toUpperCase(),
+  trim: (v) => text(v).trim(),
+};
+
+/** Handlebars truthiness (empty lists are false), seeing through `quote`. */
+function truthy(v: unknown): boolean {
+  v = plain(v);
+  return Array.isArray(v) ? v.length > 0 : Boolean(v);
+}
+
+export const HELPER_NAMES: readonly string[] = Object.keys(HELPERS);
+
+function wrap(name: string, fn: HelperFn): HelperFn {
+  return function (this: unknown, ...args: unknown[]) {
+    const options = args.pop() as HelperOptions | undefined;
+    try {
+      return fn(...args);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new HelperError(message.startsWith(`${name}:`) ? message : `${name}: ${message}`, options?.loc?.start?.line);
+    }
+  };
+}
+
+/** Registers Berth's helpers on an isolated environment and removes `log`, which would write to stdout. */
+export function registerHelpers(hb: typeof Handlebars): void {
+  hb.unregisterHelper('log');
+  for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, wrap(name, fn));
+}

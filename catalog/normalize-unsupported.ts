@@ -1,0 +1,78 @@
+/**
+ * Compose keys Berth cannot honour on standalone Docker hosts, each with the reason, so a template never
+ * loses a setting silently. `*` matches any key or list index. Exported for the README.
+ */
+import type { PathSegment } from './schema.ts';
+import { isObject, type Issues } from './normalize-values.ts';
+
+const NOT_MODELLED = 'not modelled by Berth yet';
+
+export const UNSUPPORTED_KEYS: readonly { key: string; reason: string }[] = [
+  { key: 'name', reason: 'Berth names the stack itself' },
+  { key: 'include', reason: 'a template version is one file; write everything in it' },
+  { key: 'models', reason: 'AI model runners are not supported' },
+  { key: 'services.*.build', reason: 'Berth deploys images and never builds them' },
+  { key: 'services.*.develop', reason: 'compose watch is a development feature' },
+  { key: 'services.*.extends', reason: 'a template version is one file; write the service out in full' },
+  { key: 'services.*.links', reason: 'legacy links; services on a shared network reach each other by name' },
+  { key: 'services.*.external_links', reason: 'legacy links; attach the service to the other stack\'s network instead' },
+  { key: 'services.*.volumes_from', reason: 'share a named volume instead' },
+  { key: 'services.*.container_name', reason: 'Berth names containers so that replicas and upgrades never clash' },
+  { key: 'services.*.profiles', reason: 'every service of a rendered template runs; leave one out with {{#if}}' },
+  { key: 'services.*.platform', reason: 'images are pulled for each host\'s own platform' },
+  { key: 'services.*.label_file', reason: 'labels must be written in the template' },
+  { key: 'services.*.gpus', reason: 'GPU access is not modelled by Berth' },
+  { key: 'services.*.provider', reason: 'provider services are a Docker Desktop feature' },
+  { key: 'services.*.models', reason: 'AI model runners are not supported' },
+  { key: 'services.*.use_api_socket', reason: 'Berth does not hand the Docker API to containers' },
+  { key: 'services.*.post_start', reason: 'lifecycle hooks are not supported' },
+  { key: 'services.*.pre_stop', reason: 'lifecycle hooks are not supported' },
+  { key: 'services.*.attach', reason: 'Berth never attaches to container output' },
+  { key: 'services.*.credential_spec', reason: 'Windows containers only' },
+  { key: 'services.*.isolation', reason: 'Windows containers only' },
+  ...[
+    'annotations', 'blkio_config', 'cgroup', 'cgroup_parent', 'cpu_count', 'cpu_percent', 'cpu_shares', 'cpu_quota',
+    'cpu_period', 'cpu_rt_period', 'cpu_rt_runtime', 'cpuset', 'device_cgroup_rules', 'dns', 'dns_opt', 'dns_search',
+    'domainname', 'group_add', 'ipc', 'mac_address', 'mem_reservation', 'mem_swappiness', 'memswap_limit',
+    'oom_kill_disable', 'oom_score_adj', 'pid', 'pids_limit', 'pull_refresh_after', 'read_only', 'runtime',
+    'security_opt', 'shm_size', 'storage_opt', 'userns_mode', 'uts',
+  ].map((k) => ({ key: `services.*.${k}`, reason: NOT_MODELLED })),
+  { key: 'services.*.deploy.endpoint_mode', reason: 'swarm load balancing; Docker\'s DNS answers with every replica' },
+  { key: 'services.*.deploy.rollback_config', reason: 'a failed update rolls back as update_config.failure_action says' },
+  { key: 'services.*.deploy.resources.reservations', reason: 'reservations are swarm scheduling hints' },
+  { key: 'services.*.deploy.resources.limits.pids', reason: NOT_MODELLED },
+  { key: 'services.*.deploy.placement.preferences', reason: 'Berth places replicas by constraints only' },
+  { key: 'services.*.deploy.placement.max_replicas_per_node', reason: NOT_MODELLED },
+  { key: 'services.*.deploy.update_config.max_failure_ratio', reason: 'an update stops at its first failure' },
+  { key: 'services.*.deploy.restart_policy.delay', reason: 'Docker\'s restart policy has no delay' },
+  { key: 'services.*.deploy.restart_policy.window', reason: 'Docker\'s restart policy has no window' },
+  ...['interface_name', 'link_local_ips', 'mac_address', 'driver_opts', 'priority', 'gw_priority'].map((k) => ({ key: `services.*.networks.*.${k}`, reason: NOT_MODELLED })),
+  { key: 'services.*.volumes.*.consistency', reason: 'Docker Desktop for Mac only; no effect on Linux hosts' },
+  { key: 'services.*.volumes.*.image', reason: 'image mounts are not supported' },
+  ...['bind.propagation', 'bind.recursive', 'bind.selinux'].map((k) => ({ key: `services.*.volumes.*.${k}`, reason: 'Berth does not set mount propagation or SELinux labels' })),
+  ...['volume.labels', 'volume.subpath'].map((k) => ({ key: `services.*.volumes.*.${k}`, reason: NOT_MODELLED })),
+  ...['name', 'app_protocol'].map((k) => ({ key: `services.*.ports.*.${k}`, reason: 'Berth keeps no port metadata' })),
+  { key: 'services.*.env_file.*.format', reason: 'env files are read in the usual KEY=VALUE format only' },
+  { key: 'networks.*.enable_ipv4', reason: NOT_MODELLED },
+  { key: 'networks.*.enable_ipv6', reason: NOT_MODELLED },
+  { key: 'networks.*.ipam.options', reason: NOT_MODELLED },
+  { key: 'networks.*.ipam.config.*.aux_addresses', reason: NOT_MODELLED },
+  ...['labels', 'driver', 'driver_opts', 'template_driver'].map((k) => ({ key: `secrets.*.${k}`, reason: 'secrets are files Berth writes itself' })),
+  ...['labels', 'template_driver'].map((k) => ({ key: `configs.*.${k}`, reason: 'configs are files Berth writes itself' })),
+];
+
+/** Reports every unsupported key present in the document. */
+export function reportUnsupported(is: Issues, doc: unknown): void {
+  for (const { key, reason } of UNSUPPORTED_KEYS) {
+    for (const path of matches(doc, key.split('.'), [])) is.unsupported(path, reason);
+  }
+}
+
+function matches(node: unknown, pattern: string[], at: PathSegment[]): PathSegment[][] {
+  if (!pattern.length) return [at];
+  const [head, ...rest] = pattern;
+  if (Array.isArray(node)) return head === '*' ? node.flatMap((item, i) => matches(item, rest, [...at, i])) : [];
+  if (!isObject(node)) return [];
+  if (head === '*') return Object.entries(node).flatMap(([k, v]) => matches(v, rest, [...at, k]));
+  return head in node && node[head] !== undefined ? matches(node[head], rest, [...at, head]) : [];
+}

@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander';
+import { BerthError, ValidationError } from '../lib/errors.ts';
+import { registerCatalogCommands } from './catalog.ts';
+import { registerRenderCommand } from './render.ts';
+import { berthVersion } from '../lib/version.ts';
+
+/** Builds the command tree; each stage registers its own verbs so this file stays an index. */
+export function buildProgram(): Command {
+  const program = new Command('berth')
+    .description('GitOps controller for Docker hosts: renders catalog templates and converges hosts to them.')
+    .version(berthVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCatalogCommands(program);
+  registerRenderCommand(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code, so tests can call it in-process. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed help or the usage error; --help and --version exit 0.
+    return err.exitCode;
+  }
+  if (err instanceof BerthError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return err instanceof ValidationError || err.kind === 'user' ? 1 : 2;
+  }
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`internal error: ${message}\nThis is a bug in Berth; please report it with the command you ran.\n`);
+  return 70;
+}

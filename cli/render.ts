@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { loadCatalogOrThrow } from '../catalog/load.ts';
+import { renderStack } from '../catalog/stack.ts';
+import { catalogDir, collectSet, readAnswersFile } from './options.ts';
+
+export function registerRenderCommand(program: Command): void {
+  program.command('render')
+    .description('render a template with answers and print the normalized compose YAML')
+    .argument('<template>', 'TEMPLATE or TEMPLATE@VERSION')
+    .option('--catalog <dir>', 'catalog folder (default: $BERTH_CATALOG or the built-in catalog)')
+    .option('--answers <file>', 'YAML file of answers (variable: value)')
+    .option('--set <key=value>', 'an answer; repeat for several (wins over --answers)', collectSet, {})
+    .option('--stack <name>', 'stack name (compose project name)', 'demo')
+    .option('--previous <version>', 'render as an upgrade from this installed version')
+    .action(async (ref: string, opts: { catalog?: string; answers?: string; set: Record<string, string>; stack: string; previous?: string }) => {
+      const catalog = await loadCatalogOrThrow(catalogDir(opts.catalog));
+      const fromFile = opts.answers ? await readAnswersFile(opts.answers) : {};
+      const result = renderStack(catalog, { ref, answers: { ...fromFile, ...opts.set }, stack: opts.stack, previousVersion: opts.previous });
+      process.stdout.write(result.yaml);
+    });
+}
