@@ -2,7 +2,7 @@
  * StackModel → a Compose document in long forms, every decision Berth made written out (empty lists and
  * maps left out). The document validates against the Compose schema and normalizes back to an equal model.
  */
-import { LineCounter, parseDocument, stringify } from 'yaml';
+import { LineCounter, parseDocument, Scalar, stringify } from 'yaml';
 import { ValidationError } from '../lib/errors.ts';
 import { interpolateDocument } from './interpolate.ts';
 import { normalizeCompose } from './normalize.ts';
@@ -65,8 +65,17 @@ export function yamlToModel(text: string, stack: string, file: string): StackMod
   return normalizeCompose(doc.toJS(), stack, file);
 }
 
+/** Block scalars cannot carry whitespace-only lines or a leading space exactly; such text is double-quoted. */
+const BLOCK_UNSAFE = /(^|\n)[ \t]+(\n|$)|^[ \t]/;
+
 function escapeDollars(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(/\$/g, () => '$$');
+  if (typeof v === 'string') {
+    const text = v.replace(/\$/g, () => '$$');
+    if (!text.includes('\n') || !BLOCK_UNSAFE.test(text)) return text;
+    const quoted = new Scalar(text);
+    quoted.type = Scalar.QUOTE_DOUBLE;
+    return quoted;
+  }
   if (Array.isArray(v)) return v.map(escapeDollars);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeDollars(x)]));
   return v;

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { BerthError, ValidationError } from '../lib/errors.ts';
 import { registerCatalogCommands } from './catalog.ts';
 import { registerRenderCommand } from './render.ts';
+import { registerStackCommands } from './stacks.ts';
+import { registerDemoCommand } from './demo.ts';
 import { berthVersion } from '../lib/version.ts';
 
 /** Builds the command tree; each stage registers its own verbs so this file stays an index. */
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCatalogCommands(program);
   registerRenderCommand(program);
+  registerStackCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 
@@ -21,7 +25,9 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // Commands report "done, but not OK" (a failed apply, a stack not converged) by setting process.exitCode;
+    // bin/berth.js assigns what main returns to process.exitCode, so returning 0 here would erase it.
+    return Number(process.exitCode ?? 0) || 0;
   } catch (err) {
     return reportError(err);
   }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { tarEntries, type TarEntry } from '../../controller/tar.ts';
 
 export const BUSYBOX_PATH = '/bin/busybox'; // Debian's busybox-static
 export const BUSYBOX_APPLETS = [
@@ -53,78 +54,31 @@ export function webImage(version: string | number, extra: Partial<ImageSpec> = {
 /** The images most tests want: busybox, web:1 and web:2. */
 export const STANDARD_IMAGES: ImageSpec[] = [busyboxImage(), webImage(1), webImage(2)];
 
-// ---------- a minimal ustar writer ----------
-
-type Entry = { path: string; type: 'file' | 'dir' | 'symlink'; mode: number; data?: Buffer; target?: string };
-
-function header(e: Entry): Buffer {
-  const h = Buffer.alloc(512);
-  let name = e.path.replace(/^\/+/, '');
-  if (e.type === 'dir' && !name.endsWith('/')) name += '/';
-  let prefix = '';
-  if (Buffer.byteLength(name) > 100) {
-    const i = name.lastIndexOf('/', name.length - 2);
-    prefix = name.slice(0, i);
-    name = name.slice(i + 1);
-    if (Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new Error(`path too long for tar: ${e.path}`);
-  }
-  const oct = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0';
-  h.write(name, 0, 100);
-  h.write(oct(e.mode, 8), 100);
-  h.write(oct(0, 8), 108); // uid
-  h.write(oct(0, 8), 116); // gid
-  h.write(oct(e.type === 'file' ? e.data!.length : 0, 12), 124);
-  h.write(oct(946684800, 12), 136); // fixed mtime (2000-01-01) → same content, same layer
-  h.write('        ', 148); // checksum placeholder
-  h.write(e.type === 'file' ? '0' : e.type === 'dir' ? '5' : '2', 156);
-  if (e.target) h.write(e.target, 157, 100);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  h.write('root', 265);
-  h.write('root', 297);
-  h.write(prefix, 345, 155);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
-
-function tar(entries: Entry[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    parts.push(header(e));
-    if (e.type === 'file' && e.data!.length) {
-      parts.push(e.data!);
-      const pad = (512 - (e.data!.length % 512)) % 512;
-      if (pad) parts.push(Buffer.alloc(pad));
-    }
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
-
 /** The root filesystem of an image spec, as a tar archive in memory. */
-export function rootfsTar(spec: ImageSpec): Buffer {
-  const entries = new Map<string, Entry>();
+export function rootfsTar(spec: ImageSpec): Promise<Buffer> {
+  const entries = new Map<string, TarEntry>();
   const dir = (p: string, mode = 0o755) => {
     const parts = p.split('/').filter(Boolean);
     for (let i = 1; i <= parts.length; i++) {
       const d = '/' + parts.slice(0, i).join('/');
-      if (!entries.has(d)) entries.set(d, { path: d, type: 'dir', mode });
+      if (!entries.has(d)) entries.set(d, { path: d, type: 'directory', mode });
     }
   };
   const file = (p: string, data: string | Buffer, mode = 0o644) => {
     dir(p.slice(0, p.lastIndexOf('/')) || '/');
-    entries.set(p, { path: p, type: 'file', mode, data: Buffer.isBuffer(data) ? data : Buffer.from(data) });
+    entries.set(p, { path: p, type: 'file', mode, content: data });
   };
   for (const d of ['/bin', '/etc', '/root', '/www', '/var/run', '/dev', '/proc', '/sys']) dir(d);
   dir('/tmp', 0o1777);
   file('/bin/busybox', readFileSync(BUSYBOX_PATH), 0o755);
-  for (const a of BUSYBOX_APPLETS) entries.set(`/bin/${a}`, { path: `/bin/${a}`, type: 'symlink', mode: 0o777, target: 'busybox' });
+  for (const a of BUSYBOX_APPLETS) entries.set(`/bin/${a}`, { path: `/bin/${a}`, type: 'symlink', mode: 0o777, linkname: 'busybox' });
   file('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   file('/etc/group', 'root:x:0:\nnogroup:x:65534:\n');
-  for (const [p, data] of Object.entries(spec.files ?? {})) file(p.startsWith('/') ? p : `/${p}`, data);
-  return tar([...entries.values()]);
+  // A script (starting with #!) must be executable, as it would be in a real image.
+  const mode = (data: string | Buffer) => (Buffer.isBuffer(data) ? data.subarray(0, 2).toString() : data.slice(0, 2)) === '#!' ? 0o755 : 0o644;
+  for (const [p, data] of Object.entries(spec.files ?? {})) file(p.startsWith('/') ? p : `/${p}`, data, mode(data));
+  // A fixed mtime: the same spec gives the same bytes, hence the same hash.
+  return tarEntries([...entries.values()], new Date('2000-01-01T00:00:00Z'));
 }
 
 /** Dockerfile-style instructions for the `changes` parameter of ImageCreate?fromSrc. */
@@ -145,10 +99,10 @@ export function imageChanges(spec: ImageSpec, hash?: string): string[] {
 }
 
 /** A hash of what the spec builds (so a changed spec under the same tag is re-imported). */
-export function specHash(spec: ImageSpec): string {
+export async function specHash(spec: ImageSpec): Promise<string> {
   const h = createHash('sha256');
   h.update(JSON.stringify(imageChanges(spec)));
-  h.update(rootfsTar(spec));
+  h.update(await rootfsTar(spec));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -160,9 +114,9 @@ function splitTag(tag: string): { repo: string; tag: string } {
 
 /** Imports the image unconditionally; resolves to its id. */
 export async function importImage(docker: Docker, spec: ImageSpec): Promise<string> {
-  const hash = specHash(spec);
+  const hash = await specHash(spec);
   const { repo, tag } = splitTag(spec.tag);
-  const stream = await docker.importImage(Readable.from([rootfsTar(spec)]) as unknown as NodeJS.ReadableStream, {
+  const stream = await docker.importImage(Readable.from([await rootfsTar(spec)]) as unknown as NodeJS.ReadableStream, {
     repo,
     tag,
     changes: imageChanges(spec, hash),
@@ -184,7 +138,7 @@ export async function ensureImages(docker: Docker, specs: ImageSpec[] = STANDARD
   for (const spec of specs) {
     try {
       const info = await docker.getImage(spec.tag).inspect();
-      if (info.Config?.Labels?.[HASH_LABEL] === specHash(spec)) continue;
+      if (info.Config?.Labels?.[HASH_LABEL] === (await specHash(spec))) continue;
     } catch (e) {
       if ((e as { statusCode?: number }).statusCode !== 404) throw e;
     }

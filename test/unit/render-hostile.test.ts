@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
 import { renderVersion } from '../../catalog/render.ts';
+import { yamlToModel } from '../../catalog/compose-yaml.ts';
 import type { Answers, Template, TemplateVersion } from '../../catalog/types.ts';
 
 const FILE = 'templates/t/0/docker-compose.yml.hbs';
@@ -61,10 +61,11 @@ describe('hostile answers never change the document', () => {
       assert.equal(web.labels.literal, `${v}\n`);
       assert.equal(web.labels.folded, v);
       assert.equal(r.model.configs.c.content, `line one\n${v}\n`);
-      // The normalized YAML carries the same values back.
-      const again = parse(r.yaml) as { services: Record<string, { environment: Record<string, string> }> };
+      // The normalized YAML carries the same values back, read as compose reads it ($$ is a literal $).
+      const again = yamlToModel(r.yaml, r.model.name, 'out.yml');
       assert.deepEqual(Object.keys(again.services), ['web']);
       assert.equal(again.services.web.environment.MSG, v);
+      assert.deepEqual(again, r.model);
     });
   }
 

@@ -1,0 +1,164 @@
+/**
+ * What an environment asks for, host by host: render each stack's template with its answers, place the replicas,
+ * read the files its services mount, and hash each service's config. All reading happens here so the plan that
+ * follows is a pure function.
+ */
+import { readFile as fsReadFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ValidationError, type Problem } from '../lib/errors.ts';
+import type { FileObjectModel, ServiceModel, StackModel } from '../catalog/model.ts';
+import type { Catalog } from '../catalog/types.ts';
+import { loadCatalogOrThrow } from '../catalog/load.ts';
+import { secretVariables } from '../catalog/answers.ts';
+import { renderStack } from '../catalog/stack.ts';
+import { selectHosts, type Environment } from './environment.ts';
+import { serviceConfig } from './hash.ts';
+import { placeStack, type PlacedReplica } from './placement.ts';
+import type { DesiredHost, DesiredService, DesiredStack, HostSpec, StackSpec } from './types.ts';
+
+export interface DesiredOptions {
+  /** Loaded catalogs by root folder; shared between stacks so each catalog loads once. */
+  catalogs?: Map<string, Catalog>;
+  readFile?: (path: string) => Promise<string>;
+  processEnv?: Record<string, string | undefined>;
+}
+
+export type DesiredResult = { stack: string; desired: DesiredStack; error?: undefined } | { stack: string; error: unknown; desired?: undefined };
+
+/** compose's env file syntax: KEY=VALUE, `#` comments, optional `export `, quotes; a bare KEY takes the caller's environment. */
+export function parseEnvFile(text: string, processEnv: Record<string, string | undefined> = {}): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim().replace(/^export\s+/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = (eq < 0 ? line : line.slice(0, eq)).trim();
+    if (eq < 0) {
+      if (processEnv[key] !== undefined) vars[key] = processEnv[key]!;
+      continue;
+    }
+    const value = line.slice(eq + 1).trim();
+    const quoted = /^(["'])(.*)\1$/s.exec(value);
+    if (quoted) vars[key] = quoted[1] === '"' ? quoted[2].replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1') : quoted[2];
+    else vars[key] = value.replace(/\s+#.*$/, '');
+  }
+  return vars;
+}
+
+async function catalogFor(env: Environment, spec: StackSpec, cache: Map<string, Catalog>): Promise<Catalog> {
+  const ref = env.catalogs.find((c) => c.name === (spec.catalog ?? env.catalogs[0]?.name));
+  if (!ref) throw new ValidationError('ENVIRONMENT_INVALID', `stack ${spec.name} names no usable catalog:`, [{ file: spec.file, field: 'catalog', message: `catalog "${spec.catalog ?? ''}" is not declared in berth.yml` }]);
+  let catalog = cache.get(ref.root);
+  if (!catalog) cache.set(ref.root, (catalog = await loadCatalogOrThrow(ref.root)));
+  return catalog;
+}
+
+interface Reader {
+  env: Environment;
+  spec: StackSpec;
+  read: (path: string) => Promise<string>;
+  processEnv: Record<string, string | undefined>;
+  problems: Problem[];
+}
+
+async function readPath(r: Reader, rel: string, what: string): Promise<string | undefined> {
+  const abs = path.resolve(r.env.root, rel);
+  try {
+    return await r.read(abs);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(e as Error).message}`;
+    r.problems.push({ file: r.spec.file, message: `${what} reads ${rel} (${abs}), which ${why}; add the file to the environment` });
+    return undefined;
+  }
+}
+
+async function objectContent(r: Reader, obj: FileObjectModel | undefined, what: string): Promise<string | undefined> {
+  if (!obj) return void r.problems.push({ file: r.spec.file, message: `${what} is not declared at the top level of the stack` });
+  if (obj.content !== undefined) return obj.content;
+  if (obj.file !== undefined) return readPath(r, obj.file, what);
+  if (obj.environment !== undefined) {
+    const value = r.processEnv[obj.environment];
+    if (value === undefined) r.problems.push({ file: r.spec.file, message: `${what} comes from the environment variable ${obj.environment}, which is not set where Berth runs` });
+    return value;
+  }
+  r.problems.push({ file: r.spec.file, message: `${what} is external, which needs Docker Swarm; give it file:, content: or environment:` });
+  return undefined;
+}
+
+/** The service with its env files merged under `environment`, and the contents of the configs and secrets it mounts. */
+async function serviceInputs(r: Reader, model: StackModel, svc: ServiceModel) {
+  const files: Record<string, string> = {};
+  for (const [kind, mounts, defs] of [['config', svc.configs, model.configs], ['secret', svc.secrets, model.secrets]] as const) {
+    for (const m of mounts) {
+      const text = await objectContent(r, defs[m.source], `service "${svc.name}" ${kind} "${m.source}"`);
+      if (text !== undefined) files[m.source] = text;
+    }
+  }
+  const fromFiles: Record<string, string> = {};
+  for (const f of svc.env_file) Object.assign(fromFiles, parseEnvFile((await readPath(r, f, `service "${svc.name}" env_file`)) ?? '', r.processEnv));
+  const service: ServiceModel = { ...svc, environment: { ...fromFiles, ...svc.environment }, env_file: [] };
+  const secretEnv = Object.keys(fromFiles).filter((k) => !Object.hasOwn(svc.environment, k));
+  return { service, files, secretEnv };
+}
+
+function buildHost(host: HostSpec, model: StackModel, placement: Record<string, PlacedReplica[]>, services: Record<string, DesiredService>): DesiredHost {
+  const replicas = Object.keys(placement).sort().flatMap((s) => placement[s].filter((p) => p.host === host.name).map((p) => ({ service: s, number: p.number })));
+  const here = [...new Set(replicas.map((r) => r.service))];
+  const networkKeys = new Set(here.flatMap((s) => Object.keys(model.services[s].networks)));
+  const volumeKeys = new Set(here.flatMap((s) => model.services[s].volumes.flatMap((m) => (m.type === 'volume' && m.source ? [m.source] : []))));
+  return {
+    host,
+    services: Object.fromEntries(here.map((s) => [s, services[s]])),
+    replicas,
+    networks: [...networkKeys].sort().filter((k) => model.networks[k]).map((k) => model.networks[k]),
+    volumes: [...volumeKeys].sort().filter((k) => model.volumes[k]).map((k) => model.volumes[k]),
+  };
+}
+
+export async function desiredStack(env: Environment, spec: StackSpec, opts: DesiredOptions = {}): Promise<DesiredStack> {
+  const catalog = await catalogFor(env, spec, opts.catalogs ?? new Map());
+  const rendered = renderStack(catalog, { ref: `${spec.template}@${spec.version}`, answers: spec.answers, stack: spec.name });
+  const secrets = secretVariables(rendered.version.questions)
+    .map((v) => rendered.values[v])
+    .filter((v) => v !== null && v !== undefined && v !== '')
+    .map(String);
+  const hosts = selectHosts(env.hosts, spec.hosts);
+  const { placement, errors } = placeStack(rendered.model, hosts);
+  if (errors.length) {
+    throw new ValidationError('PLACEMENT_FAILED', `Stack ${spec.name} cannot be placed on its hosts:`, errors.map((message) => ({ file: spec.file, message })),
+      'Change the constraints (answers), the hosts: selector of the stack, or the host labels in berth.yml so every service has a host.');
+  }
+  const r: Reader = { env, spec, read: opts.readFile ?? ((p) => fsReadFile(p, 'utf8')), processEnv: opts.processEnv ?? process.env, problems: [] };
+  const model: StackModel = { ...rendered.model, services: { ...rendered.model.services } };
+  const services: Record<string, DesiredService> = {};
+  for (const name of Object.keys(placement).filter((s) => placement[s].length > 0)) {
+    const { service, files, secretEnv } = await serviceInputs(r, rendered.model, rendered.model.services[name]);
+    model.services[name] = service;
+    services[name] = { model: service, files, ...serviceConfig(service, model, files, secrets, { secretEnv }) };
+  }
+  if (r.problems.length) {
+    throw new ValidationError('STACK_FILES_MISSING', `Stack ${spec.name} needs files Berth cannot read:`, r.problems,
+      'Paths are relative to the environment folder; add the files or change the answers that name them.');
+  }
+  return {
+    name: spec.name,
+    model,
+    source: `${rendered.template.name}@${rendered.version.version}`,
+    hosts: Object.fromEntries(hosts.map((h) => [h.name, buildHost(h, model, placement, services)])),
+    secrets,
+  };
+}
+
+/** Every stack of the environment; one that fails (bad answers, missing file) does not hide the others. */
+export async function desiredEnvironment(env: Environment, opts: DesiredOptions = {}): Promise<DesiredResult[]> {
+  const shared = { ...opts, catalogs: opts.catalogs ?? new Map<string, Catalog>() };
+  const results: DesiredResult[] = [];
+  for (const spec of env.stacks) {
+    try {
+      results.push({ stack: spec.name, desired: await desiredStack(env, spec, shared) });
+    } catch (error) {
+      results.push({ stack: spec.name, error });
+    }
+  }
+  return results;
+}

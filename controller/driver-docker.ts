@@ -1,0 +1,260 @@
+/**
+ * The HostDriver of one standalone Docker engine: observe reads, the other verbs write exactly one thing
+ * each so execute.ts can report and time every step. Connection failures become UnreachableError; API
+ * errors keep the engine's own message with the host named.
+ */
+import type Docker from 'dockerode';
+import { BerthError } from '../lib/errors.ts';
+import type { NetworkModel, VolumeModel } from '../catalog/model.ts';
+import { connectHost, DEFAULT_TIMEOUT_MS, isConnectionError, pingHost, unreachable, withDeadline } from './connect.ts';
+import { endpointConfig, type ContainerSpec } from './container-spec.ts';
+import { LABEL, labelFilter, networkLabels, parseContainerLabels, volumeLabels } from './labels.ts';
+import { authFor, DEFAULT_PULL_TIMEOUT_MS, imagePresent, needsPull, pullImage, type PullPolicy, type RegistryCredential } from './pull.ts';
+import { tarFiles } from './tar.ts';
+import type { ContainerState, HostDriver, HostSpec, ObservedContainer, ObservedHost } from './types.ts';
+
+/** The write verbs execute.ts needs, on top of HostDriver's reads (a fake or a Swarm driver can implement them too). */
+export interface EngineDriver extends HostDriver {
+  ensureImage(ref: string, policy: PullPolicy, registries?: readonly RegistryCredential[], signal?: AbortSignal): Promise<'present' | 'pulled'>;
+  createNetwork(stack: string, key: string, network: NetworkModel): Promise<'created' | 'exists'>;
+  createVolume(stack: string, key: string, volume: VolumeModel): Promise<'created' | 'exists'>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  start(id: string): Promise<void>;
+  stop(id: string, graceMs?: number): Promise<void>;
+  remove(id: string, opts?: { force?: boolean }): Promise<void>;
+  rename(id: string, name: string): Promise<void>;
+  removeNetwork(name: string): Promise<'removed' | 'in-use' | 'absent'>;
+  inspect(id: string): Promise<Docker.ContainerInspectInfo>;
+  logsTail(id: string, lines?: number): Promise<string>;
+}
+
+const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
+
+/** Docker's JSON error body says it best; dockerode puts it under `json.message`. */
+function apiMessage(e: unknown): string {
+  const err = e as { json?: { message?: string }; message?: string };
+  return err.json?.message ?? err.message ?? String(e);
+}
+
+/** Multiplexed log frames (8-byte headers) when the container has no tty; plain text otherwise. */
+export function demuxLogs(buf: Buffer): string {
+  const framed = buf.length >= 8 && buf[0] <= 2 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0;
+  if (!framed) return buf.toString('utf8');
+  const parts: Buffer[] = [];
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export class DockerHostDriver implements EngineDriver {
+  readonly host: HostSpec;
+  readonly docker: Docker;
+
+  constructor(host: HostSpec, opts: { docker?: Docker; timeoutMs?: number } = {}) {
+    this.host = host;
+    this.docker = opts.docker ?? connectHost(host, { timeoutMs: opts.timeoutMs });
+  }
+
+  /** Runs one engine call, turning failures into Berth errors that name the host and the step. */
+  private async call<T>(what: string, fn: () => Promise<T>, deadlineMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+    try {
+      return await withDeadline(`host ${this.host.name}: ${what}`, deadlineMs, fn());
+    } catch (e) {
+      if (e instanceof BerthError) throw e;
+      if (isConnectionError(e)) throw unreachable(this.host, e);
+      throw new BerthError('docker.api', 'internal', `host ${this.host.name}: ${what}: ${apiMessage(e)}`, { data: { host: this.host.name, status: statusOf(e) }, cause: e });
+    }
+  }
+
+  ping(signal?: AbortSignal): Promise<void> {
+    return pingHost(this.docker, this.host, { signal });
+  }
+
+  async observe(stack: string): Promise<ObservedHost> {
+    const empty = { host: this.host.name, containers: [], networks: [], volumes: [] };
+    try {
+      await this.ping();
+      const filters = JSON.stringify({ label: labelFilter(stack) });
+      const [containers, networks, volumes] = await Promise.all([
+        this.observeContainers(stack),
+        this.call('list networks', () => this.docker.listNetworks({ filters })),
+        this.call('list volumes', () => this.docker.listVolumes({ filters })),
+      ]);
+      return {
+        ...empty,
+        reachable: true,
+        containers,
+        images: await this.resolveImages(containers.map((c) => c.image)),
+        networks: networks.map((n) => ({ name: n.Name, id: n.Id })).sort((a, b) => a.name.localeCompare(b.name)),
+        volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name })).sort((a, b) => a.name.localeCompare(b.name)),
+      };
+    } catch (e) {
+      if ((e as BerthError).kind !== 'unreachable') throw e;
+      return { ...empty, reachable: false, error: (e as Error).message };
+    }
+  }
+
+  /** Image reference → the image ID it names on this host now; references whose image is gone are left out. */
+  private async resolveImages(refs: string[]): Promise<Record<string, string>> {
+    const unique = [...new Set(refs)];
+    const ids = await Promise.all(
+      unique.map((ref) => this.call('inspect image', () => this.docker.getImage(ref).inspect().then((i) => i.Id, (e) => (statusOf(e) === 404 ? undefined : Promise.reject(e))))),
+    );
+    return Object.fromEntries(unique.flatMap((ref, i) => (ids[i] ? [[ref, ids[i]]] : [])));
+  }
+
+  /** Berth's label and compose's project label, so containers of `docker compose -p STACK up` are seen (and adopted). */
+  private async observeContainers(stack: string): Promise<ObservedContainer[]> {
+    const lists = await Promise.all(
+      [`${LABEL.stack}=${stack}`, `${LABEL.composeProject}=${stack}`].map((label) =>
+        this.call('list containers', () => this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [label] }) })),
+      ),
+    );
+    const ids = [...new Set(lists.flat().map((c) => c.Id))];
+    const found = await Promise.all(ids.map((id) => this.observeOne(id, stack)));
+    return found.filter((c): c is ObservedContainer => c !== undefined).sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
+  }
+
+  private async observeOne(id: string, stack: string): Promise<ObservedContainer | undefined> {
+    // Removed between list and inspect: not there any more, not an error.
+    const info = await this.call('inspect container', () => this.docker.getContainer(id).inspect().catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e))));
+    if (!info) return undefined;
+    const parsed = parseContainerLabels(info.Config.Labels);
+    if (!parsed || parsed.stack !== stack) return undefined;
+    const state = info.State;
+    const c: ObservedContainer = {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      service: parsed.service,
+      number: parsed.number,
+      image: info.Config.Image,
+      imageId: info.Image,
+      state: state.Status as ContainerState,
+    };
+    if (parsed.hash) c.hash = parsed.hash;
+    if (parsed.config) c.config = parsed.config;
+    if (state.Health?.Status && state.Health.Status !== 'none') c.health = state.Health.Status as ObservedContainer['health'];
+    if (state.StartedAt && !state.StartedAt.startsWith('0001-')) c.startedAt = state.StartedAt;
+    if (state.Status === 'exited' || state.Status === 'dead') c.exitCode = state.ExitCode;
+    return c;
+  }
+
+  async listStacks(): Promise<string[]> {
+    const filters = JSON.stringify({ label: labelFilter() });
+    const [containers, networks, volumes] = await Promise.all([
+      this.call('list containers', () => this.docker.listContainers({ all: true, filters })),
+      this.call('list networks', () => this.docker.listNetworks({ filters })),
+      this.call('list volumes', () => this.docker.listVolumes({ filters })),
+    ]);
+    const labels = [...containers.map((c) => c.Labels), ...networks.map((n) => n.Labels), ...(volumes.Volumes ?? []).map((v) => v.Labels)];
+    return [...new Set(labels.map((l) => l?.[LABEL.stack]).filter((s): s is string => !!s))].sort();
+  }
+
+  async ensureImage(ref: string, policy: PullPolicy, registries: readonly RegistryCredential[] = [], signal?: AbortSignal): Promise<'present' | 'pulled'> {
+    const present = await this.call(`inspect image ${ref}`, () => imagePresent(this.docker, ref));
+    if (!needsPull(ref, policy, present, this.host.name)) return 'present';
+    const auth = authFor(ref, registries);
+    await this.call(`pull ${ref}`, () => pullImage(this.docker, ref, this.host.name, { auth, signal }), DEFAULT_PULL_TIMEOUT_MS + 5_000);
+    return 'pulled';
+  }
+
+  async createNetwork(stack: string, key: string, n: NetworkModel): Promise<'created' | 'exists'> {
+    if (await this.exists(() => this.docker.getNetwork(n.name).inspect())) return 'exists';
+    if (n.external) throw missingExternal('network', n.name, this.host.name);
+    const ipam = n.ipam && { Driver: n.ipam.driver ?? 'default', Config: n.ipam.config.map((c) => ({ Subnet: c.subnet, Gateway: c.gateway, IPRange: c.ip_range })) };
+    const body = { Name: n.name, Driver: n.driver, Options: n.driver_opts, Internal: n.internal, Attachable: n.attachable, Labels: { ...n.labels, ...networkLabels(stack, key) }, CheckDuplicate: true, ...(ipam ? { IPAM: ipam } : {}) };
+    return this.createOrExists(`create network ${n.name}`, () => this.docker.createNetwork(body as Docker.NetworkCreateOptions));
+  }
+
+  async createVolume(stack: string, key: string, v: VolumeModel): Promise<'created' | 'exists'> {
+    if (await this.exists(() => this.docker.getVolume(v.name).inspect())) return 'exists';
+    if (v.external) throw missingExternal('volume', v.name, this.host.name);
+    const body = { Name: v.name, Driver: v.driver, DriverOpts: v.driver_opts, Labels: { ...v.labels, ...volumeLabels(stack, key) } };
+    return this.createOrExists(`create volume ${v.name}`, () => this.docker.createVolume(body));
+  }
+
+  private async exists(inspect: () => Promise<unknown>): Promise<boolean> {
+    return this.call('inspect', () => inspect().then(() => true, (e) => (statusOf(e) === 404 ? false : Promise.reject(e))));
+  }
+
+  /** Another apply may create the same object between our inspect and create: a conflict is success. */
+  private async createOrExists(what: string, create: () => Promise<unknown>): Promise<'created' | 'exists'> {
+    return this.call(what, () => create().then(() => 'created' as const, (e) => (statusOf(e) === 409 ? ('exists' as const) : Promise.reject(e))));
+  }
+
+  /**
+   * Creates the container, joins its other networks and copies its config and secret files in. The files
+   * are a copy written into the container's filesystem before start — not a read-only mount as on Swarm:
+   * a process in the container can change its copy, and a changed file reaches it only by a recreate
+   * (the file contents are part of the service hash, so the plan does that).
+   */
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const c = await this.call(`create container ${spec.name}`, () => this.docker.createContainer(spec.create));
+    try {
+      for (const n of spec.extraNetworks) {
+        await this.call(`connect ${spec.name} to network ${n.name}`, () => this.docker.getNetwork(n.name).connect({ Container: c.id, EndpointConfig: endpointConfig(n) }));
+      }
+      if (spec.files.length > 0) {
+        await this.call(`copy files into ${spec.name}`, async () => c.putArchive(await tarFiles(spec.files), { path: '/' }));
+      }
+    } catch (e) {
+      // A half-made container would block the name on the next try.
+      await c.remove({ force: true, v: false }).catch(() => {});
+      throw e;
+    }
+    return c.id;
+  }
+
+  /** A paused container cannot be started, only unpaused: the plan's `start` covers both. */
+  async start(id: string): Promise<void> {
+    const c = this.docker.getContainer(id);
+    const paused = (await this.inspect(id)).State.Paused;
+    const go = paused ? () => c.unpause() : () => c.start().catch((e) => (statusOf(e) === 304 ? undefined : Promise.reject(e)));
+    await this.call(`${paused ? 'unpause' : 'start'} ${id.slice(0, 12)}`, go);
+  }
+
+  /** The stop request blocks for the grace period, so it gets a client whose idle timeout outlasts it. */
+  async stop(id: string, graceMs?: number): Promise<void> {
+    const t = graceMs === undefined ? undefined : Math.ceil(graceMs / 1000);
+    const needMs = (t ?? 10) * 1000 + 15_000;
+    const docker = needMs > DEFAULT_TIMEOUT_MS ? connectHost(this.host, { timeoutMs: needMs }) : this.docker;
+    const opts = t === undefined ? {} : { t };
+    await this.call(`stop ${id.slice(0, 12)}`, () => docker.getContainer(id).stop(opts).catch((e) => (statusOf(e) === 304 ? undefined : Promise.reject(e))), needMs);
+  }
+
+  /** Never removes volumes (`v: false`): data outlives containers; volume removal is a separate, explicit act. */
+  async remove(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.call(`remove ${id.slice(0, 12)}`, () => this.docker.getContainer(id).remove({ v: false, force: opts.force ?? false }).catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e))));
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.call(`rename ${id.slice(0, 12)} to ${name}`, () => this.docker.getContainer(id).rename({ name }));
+  }
+
+  /** Skips a network any container still uses (running or not): it may belong to something outside the stack. */
+  async removeNetwork(name: string): Promise<'removed' | 'in-use' | 'absent'> {
+    if (!(await this.exists(() => this.docker.getNetwork(name).inspect()))) return 'absent';
+    const users = await this.call('list containers', () => this.docker.listContainers({ all: true, filters: JSON.stringify({ network: [name] }) }));
+    if (users.length > 0) return 'in-use';
+    return this.call(`remove network ${name}`, () => this.docker.getNetwork(name).remove().then(() => 'removed' as const, (e) => (statusOf(e) === 404 ? ('absent' as const) : Promise.reject(e))));
+  }
+
+  inspect(id: string): Promise<Docker.ContainerInspectInfo> {
+    return this.call(`inspect ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
+  }
+
+  async logsTail(id: string, lines = 20): Promise<string> {
+    const buf = await this.call(`logs of ${id.slice(0, 12)}`, () => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }));
+    return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
+  }
+}
+
+function missingExternal(kind: string, name: string, host: string): BerthError {
+  return new BerthError(`${kind}.external.missing`, 'user', `external ${kind} ${name} does not exist on host ${host}`, {
+    data: { [kind]: name, host },
+    hint: `create it on ${host} first (it is declared external, so Berth does not manage it)`,
+  });
+}

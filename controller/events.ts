@@ -1,0 +1,122 @@
+/**
+ * Progress of an apply as a stream of small events. The engine only emits them; what a person or a machine
+ * sees is decided by the sink the caller passes (the engine itself never writes to the console).
+ */
+import type { Logger } from '../lib/log.ts';
+
+export type BerthAction =
+  | 'pull'
+  | 'create'
+  | 'start'
+  | 'stop'
+  | 'remove'
+  | 'recreate'
+  | 'wait'
+  | 'rollback'
+  | 'network'
+  | 'volume'
+  | 'done'
+  | 'error'
+  | 'info';
+
+export interface BerthEvent {
+  host: string;
+  stack: string;
+  service?: string;
+  number?: number;
+  action: BerthAction;
+  status: 'started' | 'done' | 'failed';
+  message?: string;
+  durationMs?: number;
+}
+
+export type EventSink = (e: BerthEvent) => void;
+
+/** Discards everything: the default for callers that only want the result. */
+export const nullSink: EventSink = () => {};
+
+/** Sends every event to each sink; one sink throwing must not break the apply or the other sinks. */
+export function teeSink(...sinks: EventSink[]): EventSink {
+  return (e) => {
+    for (const s of sinks) {
+      try {
+        s(e);
+      } catch {
+        // a broken display is not a reason to leave hosts half-converged
+      }
+    }
+  };
+}
+
+/** Replaces every secret value in text; longest first so a secret containing another is masked whole. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...secrets].filter((x) => x.length >= 3).sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
+  return out;
+}
+
+/** A sink that masks secret values in messages before passing events on. */
+export function maskingSink(sink: EventSink, secrets: readonly string[]): EventSink {
+  if (secrets.length === 0) return sink;
+  return (e) => sink(e.message === undefined ? e : { ...e, message: maskSecrets(e.message, secrets) });
+}
+
+function subject(e: BerthEvent): string {
+  if (!e.service) return `${e.host}`;
+  return e.number === undefined ? `${e.host} ${e.service}` : `${e.host} ${e.service}.${e.number}`;
+}
+
+function duration(e: BerthEvent): string {
+  if (e.durationMs === undefined) return '';
+  return e.durationMs < 1000 ? ` (${e.durationMs}ms)` : ` (${(e.durationMs / 1000).toFixed(1)}s)`;
+}
+
+/** `h1 web.1 recreate done: config changed (2.3s)` — stable text for logs, CI output and tests. */
+export function formatEvent(e: BerthEvent): string {
+  const msg = e.message ? `: ${e.message}` : '';
+  // The end of a host's apply reads as a verdict, not as an action: `h1 converged: 3 operations (2.1s)`.
+  if (e.action === 'done') return `${subject(e)} ${e.message ?? e.status}${duration(e)}`;
+  if (e.action === 'info') return `${subject(e)}${msg}`;
+  if (e.action === 'error') return `${subject(e)} failed${msg}${duration(e)}`;
+  return `${subject(e)} ${e.action} ${e.status}${msg}${duration(e)}`;
+}
+
+/** One plain line per event, no colour: for CI logs and files. */
+export function plainSink(out: NodeJS.WritableStream = process.stderr): EventSink {
+  return (e) => {
+    out.write(`${formatEvent(e)}\n`);
+  };
+}
+
+const COLOURS = { started: '\x1b[36m', done: '\x1b[32m', failed: '\x1b[31m', dim: '\x1b[2m', reset: '\x1b[0m' };
+
+/**
+ * Sequential coloured lines for a terminal. Lines are not rewritten in place: parallel hosts interleave, and
+ * a scrolled-back history of what happened is worth more than a tidy screen.
+ */
+export function ttySink(out: NodeJS.WritableStream = process.stderr): EventSink {
+  return (e) => {
+    const colour = e.action === 'info' ? COLOURS.dim : COLOURS[e.status];
+    const time = new Date().toTimeString().slice(0, 8);
+    out.write(`${COLOURS.dim}${time}${COLOURS.reset} ${colour}${formatEvent(e)}${COLOURS.reset}\n`);
+  };
+}
+
+/** Structured events for the controller's JSON log; failures at warn so they stand out in log search. */
+export function pinoSink(logger: Logger): EventSink {
+  return (e) => {
+    const { message, ...fields } = e;
+    const level = e.status === 'failed' || e.action === 'error' ? 'warn' : 'info';
+    logger[level]({ event: fields }, message ?? `${e.action} ${e.status}`);
+  };
+}
+
+/** Keeps events in memory: for tests and for summaries printed after the apply. */
+export function memorySink(): EventSink & { events: BerthEvent[] } {
+  const events: BerthEvent[] = [];
+  const sink = ((e: BerthEvent) => {
+    events.push(e);
+  }) as EventSink & { events: BerthEvent[] };
+  sink.events = events;
+  return sink;
+}

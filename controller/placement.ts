@@ -1,0 +1,71 @@
+/**
+ * Which host runs which replica. Pure and stable: the same model and hosts always give the same placement, and
+ * replica i lands on the same host whatever the replica count, so scaling down removes only the highest
+ * numbers and scaling up only adds — nothing already running moves.
+ */
+import type { PlacementConstraint, ServiceModel, StackModel } from '../catalog/model.ts';
+import type { HostSpec } from './types.ts';
+
+export interface PlacedReplica {
+  host: string;
+  number: number;
+}
+
+export interface StackPlacement {
+  placement: Record<string, PlacedReplica[]>;
+  errors: string[];
+}
+
+/** `node.hostname` constraints work on hosts that don't repeat their name as a `hostname` label. */
+function labelValue(host: HostSpec, label: string): string | undefined {
+  if (Object.hasOwn(host.labels, label)) return host.labels[label];
+  return label === 'hostname' ? host.name : undefined;
+}
+
+/** Like Swarm, a host without the label satisfies `!=` and fails `==`. */
+export function satisfies(host: HostSpec, c: PlacementConstraint): boolean {
+  const value = labelValue(host, c.label);
+  return c.op === '==' ? value === c.value : value !== c.value;
+}
+
+export function matchingHosts(service: ServiceModel, hosts: HostSpec[]): HostSpec[] {
+  const constraints = service.deploy.placement.constraints;
+  return hosts.filter((h) => constraints.every((c) => satisfies(h, c)));
+}
+
+function describeHosts(hosts: HostSpec[]): string {
+  if (hosts.length === 0) return 'none selected';
+  return hosts.map((h) => {
+    const labels = Object.keys(h.labels).sort().map((k) => `${k}=${h.labels[k]}`);
+    return `${h.name} {${labels.join(', ')}}`;
+  }).join(', ');
+}
+
+function unplaceable(service: ServiceModel, hosts: HostSpec[]): string {
+  const constraints = service.deploy.placement.constraints;
+  const what = constraints.length ? `no host satisfies ${constraints.map((c) => c.text).join(' and ')}` : 'the stack selects no host';
+  return `service "${service.name}": ${what} (hosts: ${describeHosts(hosts)})`;
+}
+
+function placeService(service: ServiceModel, hosts: HostSpec[]): { replicas: PlacedReplica[]; error?: string } {
+  const { mode, replicas } = service.deploy;
+  if (mode === 'replicated' && replicas === 0) return { replicas: [] };
+  const matching = matchingHosts(service, hosts);
+  if (matching.length === 0) return { replicas: [], error: unplaceable(service, hosts) };
+  if (mode === 'global') return { replicas: matching.map((h, i) => ({ host: h.name, number: i + 1 })) };
+  const placed: PlacedReplica[] = [];
+  for (let n = 1; n <= replicas; n++) placed.push({ host: matching[(n - 1) % matching.length].name, number: n });
+  return { replicas: placed };
+}
+
+/** `hosts` are those the stack's selector chose, in berth.yml order (the order decides where replicas land). */
+export function placeStack(model: StackModel, hosts: HostSpec[]): StackPlacement {
+  const placement: Record<string, PlacedReplica[]> = {};
+  const errors: string[] = [];
+  for (const name of Object.keys(model.services).sort()) {
+    const { replicas, error } = placeService(model.services[name], hosts);
+    placement[name] = replicas;
+    if (error) errors.push(error);
+  }
+  return { placement, errors };
+}

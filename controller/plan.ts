@@ -1,0 +1,185 @@
+/**
+ * The plan: what to do on each host to turn what is observed into what is desired, every operation with its
+ * cause. Pure — no I/O, no clock, no randomness — so the same inputs always print the same plan, and a plan
+ * reviewed is exactly the work that runs.
+ */
+import type { StackModel } from '../catalog/model.ts';
+import { diffConfigs } from './hash.ts';
+import type { DesiredHost, DesiredStack, FieldChange, HostPlan, ObservedContainer, ObservedHost, ObservedStack, Operation, Plan } from './types.ts';
+
+export type OperationKind = Operation['kind'];
+export const OPERATION_KINDS: readonly OperationKind[] = ['create-network', 'create-volume', 'create', 'recreate', 'start', 'remove', 'remove-network', 'keep'];
+
+/** What the whole stack needs to decide a removal's cause: where each replica lives now and how many there are. */
+interface Context {
+  desired: DesiredStack;
+  observed: ObservedStack;
+  /** `service#number` → host it is desired on. */
+  placedOn: Map<string, string>;
+  desiredCount: Map<string, number>;
+  observedCount: Map<string, number>;
+  rank: Map<string, number>;
+}
+
+const key = (service: string, number: number) => `${service}#${number}`;
+
+/** Services after the services they depend on, ties by name; a cycle (which compose rejects) falls back to names. */
+export function serviceOrder(model: StackModel): string[] {
+  const names = Object.keys(model.services).sort();
+  const deps = new Map(names.map((n) => [n, Object.keys(model.services[n].depends_on).filter((d) => d !== n && model.services[d])]));
+  const done: string[] = [];
+  while (done.length < names.length) {
+    const ready = names.find((n) => !done.includes(n) && deps.get(n)!.every((d) => done.includes(d)));
+    done.push(ready ?? names.find((n) => !done.includes(n))!);
+  }
+  return done;
+}
+
+function context(desired: DesiredStack, observed: ObservedStack): Context {
+  const placedOn = new Map<string, string>();
+  const desiredCount = new Map<string, number>();
+  for (const h of Object.values(desired.hosts)) {
+    for (const r of h.replicas) {
+      placedOn.set(key(r.service, r.number), h.host.name);
+      desiredCount.set(r.service, (desiredCount.get(r.service) ?? 0) + 1);
+    }
+  }
+  const seen = new Set<string>();
+  for (const h of Object.values(observed.hosts)) for (const c of h.containers) seen.add(key(c.service, c.number));
+  const observedCount = new Map<string, number>();
+  for (const k of seen) observedCount.set(k.split('#')[0], (observedCount.get(k.split('#')[0]) ?? 0) + 1);
+  const rank = new Map(serviceOrder(desired.model).map((s, i) => [s, i]));
+  return { desired, observed, placedOn, desiredCount, observedCount, rank };
+}
+
+/** The container to keep among several for one replica: running first, then one already up to date, then the newest. */
+function pickKeeper(cs: ObservedContainer[], hash: string | undefined): ObservedContainer {
+  const score = (c: ObservedContainer) => [c.state === 'running' ? 0 : 1, c.hash === hash ? 0 : 1];
+  return [...cs].sort((a, b) => {
+    const [sa, sb] = [score(a), score(b)];
+    return sa[0] - sb[0] || sa[1] - sb[1] || (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || a.id.localeCompare(b.id);
+  })[0];
+}
+
+function fieldList(changes: FieldChange[]): string {
+  if (changes.length === 1 && changes[0].field === 'config' && changes[0].from === 'unknown') return 'no record of the previous config';
+  const names = changes.map((c) => c.field);
+  return names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ') || 'config hash';
+}
+
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+/** One desired replica against the container found for it. */
+function replicaOp(host: string, service: string, number: number, c: ObservedContainer | undefined, d: DesiredHost, images: Record<string, string>): Operation {
+  const svc = d.services[service];
+  if (!c) return { kind: 'create', host, service, number, cause: 'not found' };
+  const ids = { host, service, number, containerId: c.id };
+  if (c.hash !== svc.hash) {
+    const changes = diffConfigs(c.config, svc.config, svc.hash);
+    return { kind: 'recreate', ...ids, changes, cause: `config changed: ${fieldList(changes)}` };
+  }
+  // Same reference, other image: the tag was re-pulled or re-imported since (docker compose recreates here too).
+  const now = images[c.image];
+  if (now && c.imageId && now !== c.imageId && c.state !== 'dead') {
+    const change = { field: 'image', from: `${c.image} (${shortId(c.imageId)})`, to: `${c.image} (${shortId(now)})` };
+    return { kind: 'recreate', ...ids, changes: [change], cause: `image changed: ${c.image} is now ${shortId(now)}` };
+  }
+  switch (c.state) {
+    case 'running':
+      return { kind: 'keep', ...ids, cause: c.health === 'unhealthy' ? 'up to date (unhealthy)' : 'up to date' };
+    case 'exited': {
+      // A one-shot job that succeeded: Docker would not restart it either, so starting it again would rerun it.
+      const oneShot = svc.model.restart === 'no' || svc.model.restart.startsWith('on-failure');
+      if (oneShot && c.exitCode === 0) return { kind: 'keep', ...ids, cause: 'completed' };
+      return { kind: 'start', ...ids, cause: c.exitCode === undefined ? 'exited' : `exited with code ${c.exitCode}` };
+    }
+    case 'created':
+      return { kind: 'start', ...ids, cause: 'created but not started' };
+    case 'paused':
+      return { kind: 'start', ...ids, cause: 'paused' };
+    case 'dead':
+      // Docker refuses to start a dead container; only a new one helps.
+      return { kind: 'recreate', ...ids, changes: [], cause: 'dead: Docker cannot start it again' };
+    case 'restarting':
+      return { kind: 'keep', ...ids, cause: 'restarting (Docker restart policy)' };
+    default:
+      return { kind: 'keep', ...ids, cause: 'being removed by Docker' };
+  }
+}
+
+/** Why a container that has no place on this host goes (or, when its new host is unreachable, stays for now). */
+function strayOp(ctx: Context, host: string, c: ObservedContainer): Operation {
+  const ids = { host, service: c.service, number: c.number, containerId: c.id };
+  const elsewhere = ctx.placedOn.get(key(c.service, c.number));
+  if (elsewhere !== undefined) {
+    const target = ctx.observed.hosts[elsewhere];
+    if (!target?.reachable) return { kind: 'keep', ...ids, cause: `to move to host ${elsewhere} once it is reachable` };
+    return { kind: 'remove', ...ids, cause: `moved to host ${elsewhere}` };
+  }
+  if (!ctx.desired.model.services[c.service]) return { kind: 'remove', ...ids, cause: `orphan: service ${c.service} is no longer in the stack` };
+  return { kind: 'remove', ...ids, cause: `scale ${ctx.observedCount.get(c.service) ?? 0} → ${ctx.desiredCount.get(c.service) ?? 0}` };
+}
+
+function containerOps(ctx: Context, host: string, d: DesiredHost | undefined, o: ObservedHost): Operation[] {
+  const groups = new Map<string, ObservedContainer[]>();
+  for (const c of o.containers) groups.set(key(c.service, c.number), [...(groups.get(key(c.service, c.number)) ?? []), c]);
+  const ops: Operation[] = [];
+  for (const r of d?.replicas ?? []) {
+    const found = groups.get(key(r.service, r.number)) ?? [];
+    groups.delete(key(r.service, r.number));
+    const keeper = found.length ? pickKeeper(found, d!.services[r.service].hash) : undefined;
+    for (const dup of found.filter((c) => c !== keeper)) {
+      ops.push({ kind: 'remove', host, service: r.service, number: r.number, containerId: dup.id, cause: `duplicate of ${keeper!.name}` });
+    }
+    ops.push(replicaOp(host, r.service, r.number, keeper, d!, o.images ?? {}));
+  }
+  for (const cs of groups.values()) for (const c of cs) ops.push(strayOp(ctx, host, c));
+  const rank = (s: string) => ctx.rank.get(s) ?? ctx.rank.size;
+  const sortKey = (op: Operation) => ('service' in op ? [rank(op.service), op.service, op.number] as const : [0, '', 0] as const);
+  return ops.sort((a, b) => {
+    const [ka, kb] = [sortKey(a), sortKey(b)];
+    return ka[0] - kb[0] || ka[1].localeCompare(kb[1]) || ka[2] - kb[2];
+  });
+}
+
+function hostPlan(ctx: Context, host: string, d: DesiredHost | undefined): HostPlan {
+  const o = ctx.observed.hosts[host];
+  if (!o) return { host, error: 'not observed', operations: [] };
+  if (!o.reachable) return { host, error: `unreachable: ${o.error ?? 'no reason given'}`, operations: [] };
+  const byName = <T extends { name: string }>(a: T, b: T) => a.name.localeCompare(b.name);
+  const haveNet = new Set(o.networks.map((n) => n.name));
+  const haveVol = new Set(o.volumes.map((v) => v.name));
+  const nets = (d?.networks ?? []).filter((n) => !n.external).sort(byName);
+  const vols = (d?.volumes ?? []).filter((v) => !v.external).sort(byName);
+  const usedNets = new Set((d?.networks ?? []).map((n) => n.name));
+  const operations: Operation[] = [
+    ...nets.filter((n) => !haveNet.has(n.name)).map((network): Operation => ({ kind: 'create-network', host, network, cause: 'not found' })),
+    ...vols.filter((v) => !haveVol.has(v.name)).map((volume): Operation => ({ kind: 'create-volume', host, volume, cause: 'not found' })),
+    ...containerOps(ctx, host, d, o),
+    // Volumes are never removed: they hold data, and deleting data is a person's decision.
+    ...[...o.networks].sort(byName).filter((n) => !usedNets.has(n.name)).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: 'no longer used' })),
+  ];
+  return { host, operations };
+}
+
+export function planStack(desired: DesiredStack, observed: ObservedStack): Plan {
+  const ctx = context(desired, observed);
+  // Hosts the stack no longer selects still carry its containers until this plan removes them.
+  const leftBehind = Object.values(observed.hosts)
+    .filter((o) => !desired.hosts[o.host] && o.reachable && (o.containers.length > 0 || o.networks.length > 0))
+    .map((o) => o.host)
+    .sort();
+  const hosts = [...Object.keys(desired.hosts), ...leftBehind].map((h) => hostPlan(ctx, h, desired.hosts[h]));
+  return { stack: desired.name, source: desired.source, hosts, errors: [] };
+}
+
+export function summarize(plan: Plan): Record<OperationKind, number> {
+  const counts = Object.fromEntries(OPERATION_KINDS.map((k) => [k, 0])) as Record<OperationKind, number>;
+  for (const h of plan.hosts) for (const op of h.operations) counts[op.kind]++;
+  return counts;
+}
+
+/** Nothing to do: every operation is `keep`. Errors and unreachable hosts are reported apart, not counted as work. */
+export function isNoop(plan: Plan): boolean {
+  return plan.hosts.every((h) => h.operations.every((op) => op.kind === 'keep'));
+}

@@ -1,0 +1,96 @@
+/**
+ * The reconcile shell: desired → observe → plan → execute for one stack, knowing why it runs. Whatever
+ * happens inside, the outcome is returned as data (never thrown) so callers can always record a truthful
+ * status — Flux's "status written in a finally" habit.
+ */
+import type { Logger } from '../lib/log.ts';
+import { BerthError } from '../lib/errors.ts';
+import type { Catalog } from '../catalog/types.ts';
+import { desiredStack } from './desired.ts';
+import { DockerHostDriver, type EngineDriver } from './driver-docker.ts';
+import type { Environment } from './environment.ts';
+import { executePlan, type ApplyResult } from './execute.ts';
+import { nullSink, type EventSink } from './events.ts';
+import { isNoop, planStack } from './plan.ts';
+import type { DesiredStack, HostSpec, ObservedStack, Plan, StackSpec } from './types.ts';
+
+export type Outcome = 'converged' | 'unchanged' | 'failed' | 'planned';
+
+export interface StackOutcome {
+  stack: string;
+  /** Why this reconcile ran: "cli", "timer", "push abc1234", … */
+  why: string;
+  outcome: Outcome;
+  desired?: DesiredStack;
+  observed?: ObservedStack;
+  plan?: Plan;
+  result?: ApplyResult;
+  /** Set when the stack could not be planned or applied; per-host failures are in `result`. */
+  error?: Error;
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface ReconcileOptions {
+  why: string;
+  drivers: Record<string, EngineDriver>;
+  events?: EventSink;
+  log?: Logger;
+  /** Plan only. */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  catalogs?: Map<string, Catalog>;
+}
+
+/** One driver per host of the environment, made once and shared by every stack. */
+export function driversFor(hosts: HostSpec[]): Record<string, EngineDriver> {
+  return Object.fromEntries(hosts.map((h) => [h.name, new DockerHostDriver(h)]));
+}
+
+/** Reads every host of the environment (not only the selected ones) so containers left on a deselected host are seen. */
+export async function observeStack(stack: string, drivers: Record<string, EngineDriver>): Promise<ObservedStack> {
+  const entries = await Promise.all(Object.values(drivers).map(async (d) => [d.host.name, await d.observe(stack)] as const));
+  return { name: stack, hosts: Object.fromEntries(entries) };
+}
+
+export async function reconcileStack(env: Environment, spec: StackSpec, opts: ReconcileOptions): Promise<StackOutcome> {
+  const started = Date.now();
+  const out: StackOutcome = { stack: spec.name, why: opts.why, outcome: 'failed', startedAt: new Date(started).toISOString(), durationMs: 0 };
+  try {
+    out.desired = await desiredStack(env, spec, { catalogs: opts.catalogs });
+    out.observed = await observeStack(spec.name, opts.drivers);
+    out.plan = planStack(out.desired, out.observed);
+    if (opts.dryRun) {
+      out.outcome = 'planned';
+    } else if (isNoop(out.plan) && out.plan.hosts.every((h) => !h.error)) {
+      out.outcome = 'unchanged';
+    } else {
+      out.result = await executePlan(out.plan, out.desired, opts.drivers, {
+        events: opts.events ?? nullSink,
+        signal: opts.signal,
+        registries: env.registries,
+      });
+      const outcomes = Object.values(out.result.hosts).map((h) => h.outcome);
+      out.outcome = outcomes.every((o) => o === 'unchanged') ? 'unchanged' : outcomes.every((o) => o === 'converged' || o === 'unchanged') ? 'converged' : 'failed';
+    }
+  } catch (e) {
+    out.error = e instanceof Error ? e : new Error(String(e));
+  } finally {
+    out.durationMs = Date.now() - started;
+    logOutcome(opts.log, out);
+  }
+  return out;
+}
+
+function logOutcome(log: Logger | undefined, o: StackOutcome): void {
+  if (!log) return;
+  const fields = { stack: o.stack, why: o.why, outcome: o.outcome, durationMs: o.durationMs };
+  if (o.error) {
+    log.error({ ...fields, code: o.error instanceof BerthError ? o.error.code : undefined, err: o.error.message }, `stack ${o.stack}: ${o.error.message}`);
+  } else if (o.outcome === 'failed') {
+    const failed = Object.entries(o.result?.hosts ?? {}).filter(([, h]) => h.error).map(([name, h]) => `${name}: ${h.error}`);
+    log.error({ ...fields, hosts: failed }, `stack ${o.stack} failed on ${failed.length} host(s)`);
+  } else {
+    log.info(fields, `stack ${o.stack} ${o.outcome}`);
+  }
+}

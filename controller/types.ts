@@ -1,0 +1,171 @@
+/**
+ * The controller's contracts: what an environment asks for (desired), what a host has (observed), and the
+ * plan between them. observe.ts only reads hosts, plan.ts is a pure function of desired and observed, and
+ * execute.ts only writes what the plan says — so a plan printed is exactly the work that will be done.
+ */
+import type { NetworkModel, ServiceModel, StackModel, VolumeModel } from '../catalog/model.ts';
+
+// ---------- environment ----------
+
+export interface HostSpec {
+  name: string;
+  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host[:port]`. */
+  endpoint: string;
+  /** For tcp:// endpoints: absolute paths of PEM files. */
+  tls?: { ca: string; cert: string; key: string };
+  /** For ssh:// endpoints: absolute path of a private key (else the agent / default keys). */
+  ssh?: { privateKeyFile?: string };
+  labels: Record<string, string>;
+}
+
+export interface StackSpec {
+  name: string;
+  /** Path relative to the environment root, e.g. `stacks/shop.yml`. */
+  file: string;
+  /** Name of a catalog declared in berth.yml; default: the first one. */
+  catalog?: string;
+  template: string;
+  version: string;
+  answers: Record<string, unknown>;
+  /** Label selector over hosts (all must match); empty: every host. */
+  hosts: Record<string, string>;
+}
+
+// ---------- desired ----------
+
+/** One replica Berth wants on a host. */
+export interface DesiredReplica {
+  service: string;
+  /** 1-based, unique per service across all hosts of the stack. */
+  number: number;
+}
+
+export interface DesiredService {
+  model: ServiceModel;
+  /**
+   * Hash of everything that should recreate a container when it changes: the service's config (minus
+   * scale), the content of its configs/secrets/env files, and the definitions of the networks and volumes
+   * it uses. Secret values are in the hash but never in `config`.
+   */
+  hash: string;
+  /** The hashed config as JSON-able data with secret values replaced by `sha256:<hex>`: stored on the container so a later plan can say which fields changed. */
+  config: Record<string, unknown>;
+  /** Contents of the service's configs, secrets and env files, keyed by their source name (secret values in clear: memory only). */
+  files: Record<string, string>;
+}
+
+export interface DesiredHost {
+  host: HostSpec;
+  services: Record<string, DesiredService>;
+  /** Replicas placed on this host, in service then number order. */
+  replicas: DesiredReplica[];
+  /** Networks and volumes used by the services placed on this host. */
+  networks: NetworkModel[];
+  volumes: VolumeModel[];
+}
+
+export interface DesiredStack {
+  name: string;
+  model: StackModel;
+  /** `template@version`, for messages and ledger records. */
+  source: string;
+  /** Every host of the stack's selector, including hosts where no replica landed (so orphans there are removed). */
+  hosts: Record<string, DesiredHost>;
+  /** Secret values to mask wherever text leaves Berth. */
+  secrets: string[];
+}
+
+// ---------- observed ----------
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  service: string;
+  number: number;
+  /** Berth's config-hash label; undefined for a container Berth did not make. */
+  hash?: string;
+  /** Parsed `berth.config` label (see DesiredService.config). */
+  config?: Record<string, unknown>;
+  image: string;
+  imageId: string;
+  state: ContainerState;
+  health?: 'starting' | 'healthy' | 'unhealthy';
+  startedAt?: string;
+  /** Exit code when exited. */
+  exitCode?: number;
+}
+
+export interface ObservedHost {
+  host: string;
+  /** False when the host could not be reached; then `error` says why and the lists are empty. */
+  reachable: boolean;
+  error?: string;
+  containers: ObservedContainer[];
+  /** Networks and volumes labelled with the stack. */
+  networks: { name: string; id: string }[];
+  volumes: { name: string }[];
+  /**
+   * What each image reference the stack's containers were made from resolves to on the host now (image ID);
+   * absent when the image is gone. A tag moved to another image means the container runs stale code.
+   */
+  images?: Record<string, string>;
+}
+
+export interface ObservedStack {
+  name: string;
+  hosts: Record<string, ObservedHost>;
+}
+
+// ---------- plan ----------
+
+export interface FieldChange {
+  /** Dotted path in the service config, e.g. `environment.MSG` or `image`. */
+  field: string;
+  from: string;
+  to: string;
+}
+
+interface OpBase {
+  host: string;
+  /** Why this operation is planned, in words a person reads: "not found", "config changed: image", "scale 3 → 2", "orphan: service removed from the stack". */
+  cause: string;
+}
+
+export type Operation =
+  | (OpBase & { kind: 'create-network'; network: NetworkModel })
+  | (OpBase & { kind: 'create-volume'; volume: VolumeModel })
+  | (OpBase & { kind: 'create'; service: string; number: number })
+  | (OpBase & { kind: 'recreate'; service: string; number: number; containerId: string; changes: FieldChange[] })
+  | (OpBase & { kind: 'start'; service: string; number: number; containerId: string })
+  | (OpBase & { kind: 'remove'; service: string; number: number; containerId: string })
+  | (OpBase & { kind: 'remove-network'; network: string })
+  | (OpBase & { kind: 'keep'; service: string; number: number; containerId: string });
+
+export interface HostPlan {
+  host: string;
+  /** Unreachable host: no operations, this error. */
+  error?: string;
+  operations: Operation[];
+}
+
+export interface Plan {
+  stack: string;
+  source: string;
+  hosts: HostPlan[];
+  /** Problems that stop the whole stack (e.g. a constraint no host satisfies). */
+  errors: string[];
+}
+
+// ---------- host driver ----------
+
+/** One Docker host. Standalone engines now; a Swarm driver implements the same verbs later. */
+export interface HostDriver {
+  readonly host: HostSpec;
+  ping(signal?: AbortSignal): Promise<void>;
+  /** Reads only: containers, networks and volumes labelled with the stack. */
+  observe(stack: string): Promise<ObservedHost>;
+  /** Every stack name found on the host (for status and orphan stacks). */
+  listStacks(): Promise<string[]>;
+}

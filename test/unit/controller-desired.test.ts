@@ -1,0 +1,117 @@
+// Desired state from a tiny catalog and environment on disk: render, place, read files, hash.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { desiredEnvironment, desiredStack, parseEnvFile } from '../../controller/desired.ts';
+import { loadEnvironment } from '../../controller/environment.ts';
+import { ValidationError } from '../../lib/errors.ts';
+
+const COMPOSE = `services:
+  web:
+    image: nginx:1.27-alpine
+    environment:
+      DB_PASSWORD: "{{db_password}}"
+      MODE: explicit
+    env_file: [app.env]
+    configs: [site_conf]
+    secrets: [api_key]
+    deploy:
+      replicas: {{replicas}}
+      placement:
+        constraints: [node.labels.role == web]
+  db:
+    image: postgres:16
+    volumes: [data:/var/lib/postgresql/data]
+    networks: [back]
+    deploy:
+      placement:
+        constraints: [node.labels.role == {{db_role}}]
+networks:
+  back: {}
+volumes:
+  data: {}
+configs:
+  site_conf:
+    file: site.conf
+secrets:
+  api_key:
+    environment: API_KEY
+`;
+
+const QUESTIONS = `version: 1.0.0
+questions:
+  - { variable: db_password, label: DB password, type: password, required: true }
+  - { variable: replicas, label: Replicas, type: int, default: 3 }
+  - { variable: db_role, label: DB role, type: string, default: db }
+`;
+
+function write(root: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    writeFileSync(path.join(root, name), text);
+  }
+}
+
+function fixture(stacks: Record<string, string>, envFiles: Record<string, string> = { 'env/app.env': '# app\nMODE=from-file\nexport TOKEN="a b"\nLEVEL=debug # inline\n', 'env/site.conf': 'listen 80;\n' }): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'berth-desired-'));
+  write(root, {
+    'catalog/templates/demo/config.yml': 'name: demo\ndescription: Demo.\n',
+    'catalog/templates/demo/0/berth.yml': QUESTIONS,
+    'catalog/templates/demo/0/docker-compose.yml.hbs': COMPOSE,
+    'env/berth.yml': 'catalogs:\n  - { name: main, path: ../catalog }\nhosts:\n  - { name: h1, endpoint: "unix:///a.sock", labels: { role: web } }\n  - { name: h2, endpoint: "unix:///b.sock", labels: { role: db } }\n  - { name: h3, endpoint: "unix:///c.sock", labels: { role: web } }\n',
+    ...Object.fromEntries(Object.entries(stacks).map(([n, t]) => [`env/stacks/${n}.yml`, t])),
+    ...envFiles,
+  });
+  return path.join(root, 'env');
+}
+
+test('env files: comments, export, quotes, inline comments, bare names from the environment', () => {
+  assert.deepEqual(parseEnvFile('# c\n\nA=1\nexport B="x y"\nC=\'q\'\nD=v # note\nE\nF\n', { E: 'from-env' }), { A: '1', B: 'x y', C: 'q', D: 'v', E: 'from-env' });
+});
+
+test('a stack becomes hosts with placed replicas, merged env files, file contents and masked configs', async () => {
+  const env = await loadEnvironment(fixture({ shop: 'template: demo\nversion: 1.0.0\nanswers: { db_password: pw-123456 }\n' }));
+  const d = await desiredStack(env, env.stacks[0], { processEnv: { API_KEY: 'key-abc' } });
+  assert.equal(d.source, 'demo@1.0.0');
+  assert.deepEqual(d.secrets, ['pw-123456']);
+  assert.deepEqual(Object.keys(d.hosts), ['h1', 'h2', 'h3']);
+  assert.deepEqual(d.hosts.h1.replicas, [{ service: 'web', number: 1 }, { service: 'web', number: 3 }]);
+  assert.deepEqual(d.hosts.h2.replicas, [{ service: 'db', number: 1 }]);
+  assert.deepEqual(d.hosts.h2.networks.map((n) => n.name), ['shop_back']);
+  assert.deepEqual(d.hosts.h2.volumes.map((v) => v.name), ['shop_data']);
+  const web = d.hosts.h1.services.web;
+  assert.deepEqual(web.model.env_file, []);
+  assert.deepEqual(web.model.environment, { TOKEN: 'a b', LEVEL: 'debug', MODE: 'explicit', DB_PASSWORD: 'pw-123456' });
+  assert.deepEqual(web.files, { site_conf: 'listen 80;\n', api_key: 'key-abc' });
+  assert.equal(d.hosts.h3.services.web.hash, web.hash);
+  const stored = JSON.stringify(web.config);
+  for (const secret of ['pw-123456', 'key-abc', 'a b', 'listen 80']) assert.ok(!stored.includes(secret), `config holds ${secret}`);
+});
+
+test('missing files and unset variables are reported together, naming service, key and path', async () => {
+  const env = await loadEnvironment(fixture({ shop: 'template: demo\nversion: 1.0.0\nanswers: { db_password: pw }\n' }, {}));
+  const err = await desiredStack(env, env.stacks[0], { processEnv: {} }).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof ValidationError);
+  assert.equal(err.code, 'STACK_FILES_MISSING');
+  const messages = err.problems.map((p) => p.message);
+  assert.equal(messages.length, 3);
+  assert.match(messages[0], /^service "web" config "site_conf" reads site\.conf \(.*\/env\/site\.conf\), which does not exist/);
+  assert.match(messages[1], /^service "web" secret "api_key" comes from the environment variable API_KEY, which is not set/);
+  assert.match(messages[2], /^service "web" env_file reads app\.env/);
+});
+
+test('placement errors fail the stack; other stacks of the environment still resolve', async () => {
+  const env = await loadEnvironment(fixture({
+    bad: 'template: demo\nversion: 1.0.0\nanswers: { db_password: pw, db_role: gpu }\n',
+    good: 'template: demo\nversion: 1.0.0\nanswers: { db_password: pw, replicas: 0 }\nhosts: { role: db }\n',
+  }));
+  const results = await desiredEnvironment(env, { processEnv: { API_KEY: 'k' } });
+  assert.deepEqual(results.map((r) => r.stack), ['bad', 'good']);
+  assert.ok(results[0].error instanceof ValidationError);
+  assert.equal((results[0].error as ValidationError).code, 'PLACEMENT_FAILED');
+  assert.match((results[0].error as Error).message, /service "db": no host satisfies node\.labels\.role == gpu \(hosts: h1 \{role=web\}, h2 \{role=db\}, h3 \{role=web\}\)/);
+  assert.deepEqual(Object.keys(results[1].desired!.hosts), ['h2']);
+  assert.deepEqual(results[1].desired!.hosts.h2.replicas, [{ service: 'db', number: 1 }]);
+});
