@@ -40,6 +40,8 @@ export interface ReconcileOptions {
   dryRun?: boolean;
   signal?: AbortSignal;
   catalogs?: Map<string, Catalog>;
+  /** Desired state computed by the caller (a rollback from the ledger); default: render the environment's stack. */
+  desired?: DesiredStack;
 }
 
 /** One driver per host of the environment, made once and shared by every stack. */
@@ -57,7 +59,7 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
   const started = Date.now();
   const out: StackOutcome = { stack: spec.name, why: opts.why, outcome: 'failed', startedAt: new Date(started).toISOString(), durationMs: 0 };
   try {
-    out.desired = await desiredStack(env, spec, { catalogs: opts.catalogs });
+    out.desired = opts.desired ?? (await desiredStack(env, spec, { catalogs: opts.catalogs }));
     out.observed = await observeStack(spec.name, opts.drivers);
     out.plan = planStack(out.desired, out.observed);
     if (opts.dryRun) {
