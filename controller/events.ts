@@ -3,6 +3,7 @@
  * sees is decided by the sink the caller passes (the engine itself never writes to the console).
  */
 import type { Logger } from '../lib/log.ts';
+import { maskSecrets } from '../lib/secrets.ts';
 
 export type BerthAction =
   | 'pull'
@@ -46,13 +47,6 @@ export function teeSink(...sinks: EventSink[]): EventSink {
       }
     }
   };
-}
-
-/** Replaces every secret value in text; longest first so a secret containing another is masked whole. */
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of [...secrets].filter((x) => x.length >= 3).sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
-  return out;
 }
 
 /** A sink that masks secret values in messages before passing events on. */

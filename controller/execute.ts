@@ -6,7 +6,8 @@
  */
 import { BerthError } from '../lib/errors.ts';
 import type { EngineDriver } from './driver-docker.ts';
-import { maskingSink, maskSecrets, type EventSink } from './events.ts';
+import { maskingSink, type EventSink } from './events.ts';
+import { maskSecrets } from '../lib/secrets.ts';
 import { dependencyCycle, ServiceGates } from './gates.ts';
 import type { RegistryCredential } from './pull.ts';
 import { rollout, type RecreateOp } from './rollout.ts';
