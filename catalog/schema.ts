@@ -7,8 +7,12 @@
  * Problems carry `field` (a path such as `services.web.ports[0]`) but no line: the renderer adds lines from
  * its YAML document with `parsePath`.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { packageRoot } from '../lib/version.ts';
 import type { Problem } from '../lib/errors.ts';
 
 export type PathSegment = string | number;
@@ -31,13 +35,34 @@ export function parsePath(field: string): PathSegment[] {
 
 let validator: ValidateFunction | undefined;
 
+/** Where `npm run build` puts the precompiled validator (see schema/build-validator.ts). */
+export const VALIDATOR_FILE = (): string => path.join(packageRoot(), 'dist', 'compose-validator.cjs');
+
+export function loadComposeSchema(): { schema: Record<string, unknown>; text: string } {
+  const text = readFileSync(path.join(packageRoot(), 'catalog', 'schema', 'compose-spec.json'), 'utf8');
+  const schema = JSON.parse(text) as Record<string, unknown>;
+  // The file names the https draft-07 URI, which Ajv does not know by that spelling; its keywords are draft-07.
+  delete schema.$schema;
+  return { schema, text };
+}
+
+export const schemaDigest = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+export function composeAjv(extra: Partial<Options> = {}): Ajv {
+  return new Ajv({ allErrors: true, strict: false, verbose: true, ...extra });
+}
+
+/** The precompiled validator when it was built from this very schema, else one compiled now. */
 function validate(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(new URL('./schema/compose-spec.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-    // The file names the https draft-07 URI, which Ajv does not know by that spelling; its keywords are draft-07.
-    delete schema.$schema;
-    validator = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
+  if (validator) return validator;
+  const { schema, text } = loadComposeSchema();
+  try {
+    const built = createRequire(import.meta.url)(VALIDATOR_FILE()) as ValidateFunction & { default?: ValidateFunction; schemaDigest?: string };
+    if (built.schemaDigest === schemaDigest(text)) validator = built.default ?? built;
+  } catch {
+    // not built (running from a fresh checkout through tsx): compile below
   }
+  validator ??= composeAjv().compile(schema);
   return validator;
 }
 

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { loadCatalogOrThrow } from '../catalog/load.ts';
-import { defaultVersion as resolveDefault, resolveTemplate } from '../catalog/resolve.ts';
-import { lintCatalog } from '../catalog/lint.ts';
 import { formatProblem } from '../lib/errors.ts';
 import type { Question, Template } from '../catalog/types.ts';
+
+// Loaded when a command runs, so the CLI starts without the catalog machinery.
+const load = () => import('../catalog/load.ts');
+const resolve = () => import('../catalog/resolve.ts');
+const newTable = async (head: string[], widths?: (number | null)[]) => (await import('./table.ts')).table(head, widths);
 import { catalogDir } from './options.ts';
-import { table as newTable } from './table.ts';
 
 export function registerCatalogCommands(program: Command): void {
   const catalog = program.command('catalog').description('inspect and check a catalog of templates');
@@ -15,14 +16,15 @@ export function registerCatalogCommands(program: Command): void {
     .option('--catalog <dir>', 'catalog folder (default: $BERTH_CATALOG or the built-in catalog)')
     .option('--json', 'print JSON')
     .action(async (opts: { catalog?: string; json?: boolean }) => {
-      const cat = await loadCatalogOrThrow(catalogDir(opts.catalog));
+      const cat = await (await load()).loadCatalogOrThrow(catalogDir(opts.catalog));
       const templates = [...cat.templates.values()].sort((a, b) => a.name.localeCompare(b.name));
+      const r = await resolve();
       if (opts.json) {
-        out(JSON.stringify(templates.map((t) => ({ name: t.name, description: t.config.description, category: t.config.category, default: defaultVersion(t), versions: t.versions.map((v) => v.version) })), null, 2));
+        out(JSON.stringify(templates.map((t) => ({ name: t.name, description: t.config.description, category: t.config.category, default: defaultVersion(t, r), versions: t.versions.map((v) => v.version) })), null, 2));
         return;
       }
-      const table = newTable(['TEMPLATE', 'DEFAULT', 'VERSIONS', 'CATEGORY', 'DESCRIPTION'], [null, null, null, null, 60]);
-      for (const t of templates) table.push([t.name, defaultVersion(t), t.versions.map((v) => v.version).join(', '), t.config.category ?? '', t.config.description]);
+      const table = await newTable(['TEMPLATE', 'DEFAULT', 'VERSIONS', 'CATEGORY', 'DESCRIPTION'], [null, null, null, null, 60]);
+      for (const t of templates) table.push([t.name, defaultVersion(t, r), t.versions.map((v) => v.version).join(', '), t.config.category ?? '', t.config.description]);
       out(table.toString());
     });
 
@@ -32,18 +34,18 @@ export function registerCatalogCommands(program: Command): void {
     .option('--catalog <dir>', 'catalog folder (default: $BERTH_CATALOG or the built-in catalog)')
     .option('--json', 'print JSON')
     .action(async (ref: string, opts: { catalog?: string; json?: boolean }) => {
-      const cat = await loadCatalogOrThrow(catalogDir(opts.catalog));
-      const { template, version } = resolveTemplate(cat, ref);
+      const cat = await (await load()).loadCatalogOrThrow(catalogDir(opts.catalog));
+      const { template, version } = (await resolve()).resolveTemplate(cat, ref);
       if (opts.json) {
         out(JSON.stringify({ name: template.name, config: template.config, versions: template.versions.map((v) => ({ folder: v.folder, version: v.version, description: v.description, upgrade_from: v.upgrade_from })), shown: version.version, questions: version.questions }, null, 2));
         return;
       }
       out(`${template.name}: ${template.config.description}`);
-      const versions = newTable(['VERSION', 'FOLDER', 'UPGRADE FROM', 'DESCRIPTION']);
+      const versions = await newTable(['VERSION', 'FOLDER', 'UPGRADE FROM', 'DESCRIPTION']);
       for (const v of template.versions) versions.push([v.version === version.version ? `${v.version} *` : v.version, v.folder, v.upgrade_from ?? '', v.description ?? '']);
       out(versions.toString());
       out(`\nQuestions of ${template.name}@${version.version}:`);
-      const questions = newTable(['VARIABLE', 'TYPE', 'REQUIRED', 'DEFAULT', 'RULES', 'LABEL']);
+      const questions = await newTable(['VARIABLE', 'TYPE', 'REQUIRED', 'DEFAULT', 'RULES', 'LABEL']);
       for (const q of version.questions) questions.push([q.variable, q.type, q.required ? 'yes' : '', showDefault(q), rules(q), q.label]);
       out(questions.toString());
     });
@@ -52,7 +54,7 @@ export function registerCatalogCommands(program: Command): void {
     .description('check every template and version: metadata, questions, and a render with defaults')
     .argument('[dir]', 'catalog folder (default: $BERTH_CATALOG or the built-in catalog)')
     .action(async (dir: string | undefined) => {
-      const { problems, checked } = await lintCatalog(catalogDir(dir));
+      const { problems, checked } = await (await import('../catalog/lint.ts')).lintCatalog(catalogDir(dir));
       for (const c of checked) process.stderr.write(`checked ${c.template}@${c.version}\n`);
       if (problems.length > 0) {
         for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
@@ -64,8 +66,8 @@ export function registerCatalogCommands(program: Command): void {
     });
 }
 
-function defaultVersion(t: Template): string {
-  return resolveDefault(t)?.version ?? '';
+function defaultVersion(t: Template, r: Awaited<ReturnType<typeof resolve>>): string {
+  return r.defaultVersion(t)?.version ?? '';
 }
 
 function showDefault(q: Question): string {

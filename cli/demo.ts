@@ -1,11 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadEnvironment } from '../controller/environment.ts';
-import { driversFor, reconcileStack } from '../controller/reconcile.ts';
-import { stackStatus } from '../controller/status.ts';
-import { plainSink, ttySink } from '../controller/events.ts';
-import { createLogger } from '../lib/log.ts';
 
 const BERTH_YML = `# The demo environment Berth made: the built-in catalog on this machine's Docker.
 # Without a hosts: list Berth uses $DOCKER_HOST, else unix:///var/run/docker.sock.
@@ -44,6 +39,9 @@ export function registerDemoCommand(program: Command): void {
     .action(async (opts: { dir: string; port: number }) => {
       const dir = path.resolve(opts.dir);
       if (await ensureDemoEnvironment(dir, opts.port)) process.stderr.write(`made the demo environment in ${dir}\n`);
+      const [{ loadEnvironment }, { driversFor, reconcileStack }, { stackStatus }, { plainSink, ttySink }, { createLogger }] = await Promise.all([
+        import('../controller/environment.ts'), import('../controller/reconcile.ts'), import('../controller/status.ts'), import('../controller/events.ts'), import('../lib/log.ts'),
+      ]);
       const env = await loadEnvironment(dir);
       const drivers = driversFor(env.hosts);
       const events = process.stderr.isTTY ? ttySink(process.stderr) : plainSink(process.stderr);

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { UserError, ValidationError } from '../lib/errors.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 
@@ -25,6 +24,7 @@ export async function readAnswersFile(path: string): Promise<Record<string, unkn
   } catch (err) {
     throw new UserError('ANSWERS_FILE_UNREADABLE', `cannot read answers file ${path}: ${(err as Error).message}`, { hint: 'check the path given to --answers' });
   }
+  const { parseDocument } = await import('yaml');
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
     throw new ValidationError('ANSWERS_FILE_INVALID', `answers file ${path} is not valid YAML:`,

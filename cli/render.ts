@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { loadCatalogOrThrow } from '../catalog/load.ts';
-import { renderStack } from '../catalog/stack.ts';
 import { catalogDir, collectSet, readAnswersFile } from './options.ts';
 
 export function registerRenderCommand(program: Command): void {
@@ -13,6 +11,8 @@ export function registerRenderCommand(program: Command): void {
     .option('--stack <name>', 'stack name (compose project name)', 'demo')
     .option('--previous <version>', 'render as an upgrade from this installed version')
     .action(async (ref: string, opts: { catalog?: string; answers?: string; set: Record<string, string>; stack: string; previous?: string }) => {
+      const { loadCatalogOrThrow } = await import('../catalog/load.ts');
+      const { renderStack } = await import('../catalog/stack.ts');
       const catalog = await loadCatalogOrThrow(catalogDir(opts.catalog));
       const fromFile = opts.answers ? await readAnswersFile(opts.answers) : {};
       const result = renderStack(catalog, { ref, answers: { ...fromFile, ...opts.set }, stack: opts.stack, previousVersion: opts.previous });

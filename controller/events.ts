@@ -55,9 +55,11 @@ export function maskingSink(sink: EventSink, secrets: readonly string[]): EventS
   return (e) => sink(e.message === undefined ? e : { ...e, message: maskSecrets(e.message, secrets) });
 }
 
+/** `shop@h1 web.2`: the stack is named because several stacks apply at once. */
 function subject(e: BerthEvent): string {
-  if (!e.service) return `${e.host}`;
-  return e.number === undefined ? `${e.host} ${e.service}` : `${e.host} ${e.service}.${e.number}`;
+  const where = `${e.stack}@${e.host}`;
+  if (!e.service) return where;
+  return e.number === undefined ? `${where} ${e.service}` : `${where} ${e.service}.${e.number}`;
 }
 
 function duration(e: BerthEvent): string {

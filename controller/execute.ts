@@ -8,6 +8,7 @@ import { BerthError } from '../lib/errors.ts';
 import type { EngineDriver } from './driver-docker.ts';
 import { maskingSink, type EventSink } from './events.ts';
 import { maskSecrets } from '../lib/secrets.ts';
+import { FRESH_SETTLE_MS } from './wait.ts';
 import { dependencyCycle, ServiceGates } from './gates.ts';
 import type { RegistryCredential } from './pull.ts';
 import { rollout, type RecreateOp } from './rollout.ts';
@@ -114,7 +115,7 @@ async function runService(run: HostRun, service: string, ops: ServiceOp[]): Prom
     run.count += recreates.length;
   }
   run.gates.open(ctx.host, service, [...ids, ...fresh.map((f) => f.id)]);
-  const waits = await settleAll(fresh, (f) => waitNew(ctx, service, f.number, f.id));
+  const waits = await settleAll(fresh, (f) => waitNew(ctx, service, f.number, f.id, FRESH_SETTLE_MS));
   if (waits.length) throw waits[0];
 }
 

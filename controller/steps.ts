@@ -87,14 +87,14 @@ function mayExitCleanly(svc: ServiceModel): boolean {
  * How long a new container has to prove itself: deploy.update_config.monitor (a minute by default).
  * Without a healthcheck it must keep running for the settle time (2s, or the monitor if shorter).
  */
-export function readyOptions(ctx: HostContext, svc: ServiceModel): WaitOptions {
+export function readyOptions(ctx: HostContext, svc: ServiceModel, settleMs = DEFAULT_SETTLE_MS): WaitOptions {
   const monitor = svc.deploy.update_config.monitor_ms > 0 ? svc.deploy.update_config.monitor_ms : ctx.deadlineMs;
   const healthcheck = svc.healthcheck ? svc.healthcheck.test[0] !== 'NONE' : undefined;
-  return { healthcheck, deadlineMs: monitor, settleMs: Math.min(DEFAULT_SETTLE_MS, monitor), acceptExit0: mayExitCleanly(svc), signal: ctx.signal };
+  return { healthcheck, deadlineMs: monitor, settleMs: Math.min(settleMs, monitor), acceptExit0: mayExitCleanly(svc), signal: ctx.signal };
 }
 
-export function waitNew(ctx: HostContext, service: string, number: number, id: string): Promise<void> {
-  const opts = readyOptions(ctx, desiredService(ctx, service).model);
+export function waitNew(ctx: HostContext, service: string, number: number, id: string, settleMs?: number): Promise<void> {
+  const opts = readyOptions(ctx, desiredService(ctx, service).model, settleMs);
   const what = opts.healthcheck === false ? 'running' : 'ready';
   return step(ctx, { action: 'wait', service, number, message: `${what} within ${Math.round(opts.deadlineMs / 1000)}s` }, () => waitReady(ctx.driver, id, opts), () => what);
 }

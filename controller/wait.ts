@@ -26,6 +26,11 @@ export interface WaitOptions {
 }
 
 export const DEFAULT_SETTLE_MS = 2_000;
+/**
+ * A brand-new replica has no old container to fall back on, so a long proof buys nothing: like `compose up`
+ * it only has to start, and this short settle still catches a command that dies at once.
+ */
+export const FRESH_SETTLE_MS = 500;
 const DEFAULT_POLL_MS = 300;
 const LOG_LINES = 20;
 

@@ -1,0 +1,103 @@
+/** What plan, apply and status do; cli/stacks.ts declares the commands and loads this only when one runs. */
+import { loadEnvironment, type Environment } from '../controller/environment.ts';
+import { desiredStack } from '../controller/desired.ts';
+import { formatPlan, planToJson } from '../controller/plan-format.ts';
+import { driversFor, observeStack, reconcileStack, type StackOutcome } from '../controller/reconcile.ts';
+import { stackStatus, type StackStatus } from '../controller/status.ts';
+import { plainSink, ttySink } from '../controller/events.ts';
+import { settleAll } from '../controller/steps.ts';
+import { UserError } from '../lib/errors.ts';
+import { createLogger } from '../lib/log.ts';
+import type { Catalog } from '../catalog/types.ts';
+import type { StackSpec } from '../controller/types.ts';
+import { availableUpgrades, type AvailableUpgrade } from '../upgrades/available.ts';
+import { ledgerDeployer } from './ledger.ts';
+
+/** Enough to overlap one stack's waits with another's Docker work without flooding a host's engine. */
+const STACK_CONCURRENCY = 4;
+
+export interface EnvOpts { env: string; json?: boolean; verbose?: boolean }
+
+function pick(env: Environment, stack: string | undefined): StackSpec[] {
+  if (!stack) return env.stacks;
+  const spec = env.stacks.find((s) => s.name === stack);
+  if (!spec) {
+    throw new UserError('STACK_NOT_FOUND', `no stack "${stack}" in ${env.root}/stacks`, {
+      hint: env.stacks.length ? `stacks here: ${env.stacks.map((s) => s.name).join(', ')}` : `create ${env.root}/stacks/${stack}.yml (template, version, answers)`,
+    });
+  }
+  return [spec];
+}
+
+async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): Promise<StackOutcome[]> {
+  const env = await loadEnvironment(opts.env);
+  const drivers = driversFor(env.hosts);
+  const log = createLogger();
+  const events = opts.json ? () => {} : process.stderr.isTTY ? ttySink(process.stderr) : plainSink(process.stderr);
+  const catalogs = new Map<string, Catalog>();
+  const specs = pick(env, stack);
+  const outcomes: StackOutcome[] = new Array(specs.length);
+  // An environment kept in git records every apply in its ledger branch; a plain folder has no ledger.
+  const deploy = dryRun ? undefined : await ledgerDeployer(env, log);
+  // Stacks run side by side (their progress lines name the stack); hosts within a stack run in parallel too.
+  await settleAll(specs.map((spec, i) => [spec, i] as const), async ([spec, i]) => {
+    outcomes[i] = deploy ? await deploy(spec, { drivers, events, catalogs }) : await reconcileStack(env, spec, { why: 'cli', drivers, events, log: dryRun ? undefined : log, dryRun, catalogs });
+  }, STACK_CONCURRENCY);
+  if (outcomes.some((o) => o.error || o.outcome === 'failed')) process.exitCode = 1;
+  return outcomes;
+}
+
+function describeOutcome(o: StackOutcome): string {
+  if (o.error) return `stack ${o.stack}: failed: ${o.error.message}`;
+  const lines = [`stack ${o.stack} (${o.plan?.source}): ${o.outcome} in ${(o.durationMs / 1000).toFixed(1)}s`];
+  for (const [host, h] of Object.entries(o.result?.hosts ?? {})) lines.push(`  host ${host}: ${h.outcome}${h.error ? `: ${h.error}` : ''}`);
+  for (const h of o.plan?.hosts ?? []) if (h.error && !o.result) lines.push(`  host ${h.host}: unreachable: ${h.error}`);
+  if (o.desired && o.observed) for (const e of stackStatus(o.desired, o.observed).endpoints) lines.push(`  open ${e.url}  (${e.service} on ${e.host})`);
+  return lines.join('\n');
+}
+
+function outcomeJson(o: StackOutcome): Record<string, unknown> {
+  return { stack: o.stack, outcome: o.outcome, error: o.error?.message, hosts: o.result?.hosts, plan: o.plan ? planToJson(o.plan) : undefined, durationMs: o.durationMs };
+}
+
+function formatStatus(s: StackStatus, upgrade?: AvailableUpgrade): string {
+  const lines = [`stack ${s.stack} (${s.source}): ${s.converged ? 'converged' : 'NOT converged'}`];
+  if (upgrade) lines.push(`  upgrade available: ${upgrade.from} → ${upgrade.to} (berth upgrades --open proposes it)`);
+  for (const h of s.hosts) {
+    if (!h.reachable) { lines.push(`  host ${h.host}: unreachable${h.error ? `: ${h.error}` : ''}`); continue; }
+    lines.push(`  host ${h.host}`);
+    for (const sv of h.services) {
+      const extra = [sv.upToDate < sv.running ? `${sv.running - sv.upToDate} outdated` : '', sv.unhealthy ? `${sv.unhealthy} unhealthy` : ''].filter(Boolean).join(', ');
+      lines.push(`    ${sv.service.padEnd(16)} ${sv.running}/${sv.desired} running${extra ? ` (${extra})` : ''}`);
+    }
+  }
+  for (const e of s.endpoints) lines.push(`  open ${e.url}  (${e.service} on ${e.host})`);
+  return lines.join('\n');
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export async function planAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
+  const outcomes = await run(stack, opts, true);
+  if (opts.json) return print(JSON.stringify(outcomes.map((o) => (o.plan ? planToJson(o.plan) : { stack: o.stack, error: o.error?.message })), null, 2));
+  for (const o of outcomes) print(o.plan ? formatPlan(o.plan, { verbose: opts.verbose, color: process.stdout.isTTY }) : `stack ${o.stack}: ${o.error?.message}`);
+}
+
+export async function applyAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
+  const outcomes = await run(stack, opts, false);
+  if (opts.json) print(JSON.stringify(outcomes.map(outcomeJson), null, 2));
+  else for (const o of outcomes) print(describeOutcome(o));
+}
+
+export async function statusAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
+  const env = await loadEnvironment(opts.env);
+  const drivers = driversFor(env.hosts);
+  const catalogs = new Map<string, Catalog>();
+  const statuses = await Promise.all(pick(env, stack).map(async (spec) => stackStatus(await desiredStack(env, spec, { catalogs }), await observeStack(spec.name, drivers))));
+  if (opts.json) return print(JSON.stringify(statuses, null, 2));
+  const upgrades = new Map((await availableUpgrades(env, { catalogs })).map((u) => [u.stack, u]));
+  for (const s of statuses) print(formatStatus(s, upgrades.get(s.stack)));
+  if (statuses.some((s) => !s.converged)) process.exitCode = 3;
+}
