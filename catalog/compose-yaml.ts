@@ -52,15 +52,18 @@ export function modelToYaml(model: StackModel): string {
   return stringify(escapeDollars(modelToCompose(model)), { lineWidth: 0, compat: 'yaml-1.1' });
 }
 
-/** The inverse of modelToYaml (a ledger's compose file back to a model): `$$` read as `$`, nothing else interpolated. */
-export function yamlToModel(text: string, stack: string, file: string): StackModel {
+/**
+ * The inverse of modelToYaml (a ledger's compose file back to a model): `$$` read as `$`; only `vars` are
+ * interpolated (the ledger's `${BERTH_SECRET_…}` placeholders), any other variable is an error.
+ */
+export function yamlToModel(text: string, stack: string, file: string, vars: Record<string, string> = {}): StackModel {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {
     throw new ValidationError('YAML_INVALID', `${file} is not valid YAML:`, doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] })));
   }
-  const none = { value: () => undefined, known: () => false };
-  const problems = interpolateDocument(doc, none, file, (offset) => lines.linePos(offset).line);
+  const given = { value: (name: string) => (Object.hasOwn(vars, name) ? vars[name] : undefined), known: (name: string) => Object.hasOwn(vars, name) };
+  const problems = interpolateDocument(doc, given, file, (offset) => lines.linePos(offset).line);
   if (problems.length) throw new ValidationError('COMPOSE_INVALID', `${file} has unescaped variables:`, problems);
   return normalizeCompose(doc.toJS(), stack, file);
 }

@@ -4,6 +4,9 @@ import { registerCatalogCommands } from './catalog.ts';
 import { registerRenderCommand } from './render.ts';
 import { registerStackCommands } from './stacks.ts';
 import { registerDemoCommand } from './demo.ts';
+import { registerLedgerCommands } from './ledger.ts';
+import { registerUpgradesCommand } from './upgrades.ts';
+import { registerServeCommand } from './serve.ts';
 import { berthVersion } from '../lib/version.ts';
 
 /** Builds the command tree; each stage registers its own verbs so this file stays an index. */
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
   registerRenderCommand(program);
   registerStackCommands(program);
   registerDemoCommand(program);
+  registerUpgradesCommand(program);
+  registerServeCommand(program);
+  registerLedgerCommands(program);
   return program;
 }
 

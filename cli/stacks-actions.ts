@@ -11,7 +11,7 @@ import { createLogger } from '../lib/log.ts';
 import type { Catalog } from '../catalog/types.ts';
 import type { StackSpec } from '../controller/types.ts';
 import { availableUpgrades, type AvailableUpgrade } from '../upgrades/available.ts';
-import { ledgerDeployer } from './ledger.ts';
+import { ledgerDeployer } from './ledger-actions.ts';
 
 /** Enough to overlap one stack's waits with another's Docker work without flooding a host's engine. */
 const STACK_CONCURRENCY = 4;

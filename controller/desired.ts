@@ -5,14 +5,15 @@
  */
 import { readFile as fsReadFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError, type Problem } from '../lib/errors.ts';
+import { BerthError, UserError, ValidationError, type Problem } from '../lib/errors.ts';
+import { decryptAnswers, loadIdentities } from '../lib/secrets.ts';
 import type { FileObjectModel, ServiceModel, StackModel } from '../catalog/model.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { loadCatalogOrThrow } from '../catalog/load.ts';
 import { secretVariables } from '../catalog/answers.ts';
 import { renderStack } from '../catalog/stack.ts';
 import { selectHosts, type Environment } from './environment.ts';
-import { serviceConfig } from './hash.ts';
+import { serviceConfig, type HashAs } from './hash.ts';
 import { placeStack, type PlacedReplica } from './placement.ts';
 import type { DesiredHost, DesiredService, DesiredStack, HostSpec, StackSpec } from './types.ts';
 
@@ -21,7 +22,11 @@ export interface DesiredOptions {
   catalogs?: Map<string, Catalog>;
   readFile?: (path: string) => Promise<string>;
   processEnv?: Record<string, string | undefined>;
+  /** age identities for encrypted answers; default: BERTH_AGE_KEY / BERTH_AGE_KEY_FILE, read only when an answer is encrypted. */
+  identities?: string[];
 }
+
+const AGE_ARMOR = 'BEGIN AGE ENCRYPTED FILE';
 
 export type DesiredResult = { stack: string; desired: DesiredStack; error?: undefined } | { stack: string; error: unknown; desired?: undefined };
 
@@ -115,26 +120,64 @@ function buildHost(host: HostSpec, model: StackModel, placement: Record<string, 
   };
 }
 
+/** Decrypts age-encrypted answers; the key is looked up only when some answer is encrypted. */
+export async function plainAnswers(spec: StackSpec, opts: DesiredOptions): Promise<{ answers: Record<string, unknown>; encrypted: string[] }> {
+  const encrypted = Object.keys(spec.answers).filter((k) => JSON.stringify(spec.answers[k] ?? null).includes(AGE_ARMOR));
+  if (encrypted.length === 0) return { answers: spec.answers, encrypted };
+  const identities = opts.identities ?? (await loadIdentities({ env: opts.processEnv ?? process.env }));
+  try {
+    return { answers: (await decryptAnswers(spec.answers, identities)).values, encrypted };
+  } catch (e) {
+    if (!(e instanceof BerthError)) throw e;
+    const hint = identities.length === 0 ? `${spec.file} holds encrypted answers: set BERTH_AGE_KEY (an AGE-SECRET-KEY-1… identity) or BERTH_AGE_KEY_FILE (a file holding one) where Berth runs.` : e.hint;
+    throw new UserError(e.code, `stack ${spec.name}: ${e.message}`, { data: { ...e.data, stack: spec.name }, hint });
+  }
+}
+
 export async function desiredStack(env: Environment, spec: StackSpec, opts: DesiredOptions = {}): Promise<DesiredStack> {
   const catalog = await catalogFor(env, spec, opts.catalogs ?? new Map());
-  const rendered = renderStack(catalog, { ref: `${spec.template}@${spec.version}`, answers: spec.answers, stack: spec.name });
-  const secrets = secretVariables(rendered.version.questions)
-    .map((v) => rendered.values[v])
-    .filter((v) => v !== null && v !== undefined && v !== '')
-    .map(String);
+  const { answers, encrypted } = await plainAnswers(spec, opts);
+  const rendered = renderStack(catalog, { ref: `${spec.template}@${spec.version}`, answers, stack: spec.name });
+  // An encrypted answer is secret whatever its question's type.
+  const variables = [...new Set([...secretVariables(rendered.version.questions), ...encrypted])].sort();
+  const secretAnswers = Object.fromEntries(variables.flatMap((v) => {
+    const value = rendered.values[v] ?? answers[v];
+    return value === null || value === undefined || value === '' || typeof value === 'object' ? [] : [[v, String(value)]];
+  }));
   const hosts = selectHosts(env.hosts, spec.hosts);
   const { placement, errors } = placeStack(rendered.model, hosts);
   if (errors.length) {
     throw new ValidationError('PLACEMENT_FAILED', `Stack ${spec.name} cannot be placed on its hosts:`, errors.map((message) => ({ file: spec.file, message })),
       'Change the constraints (answers), the hosts: selector of the stack, or the host labels in berth.yml so every service has a host.');
   }
+  const source = `${rendered.template.name}@${rendered.version.version}`;
+  return assembleDesired(env, spec, { model: rendered.model, source, secretAnswers, hosts, placement }, opts);
+}
+
+/** A model and where its replicas go: what the rendering half (or the ledger, for a rollback) hands the assembling half. */
+export interface DesiredInput {
+  /** As rendered: env files not merged yet. */
+  model: StackModel;
+  source: string;
+  /** Secret values by variable; every one is masked, and written as a placeholder by the ledger. */
+  secretAnswers: Record<string, string>;
+  hosts: HostSpec[];
+  placement: Record<string, PlacedReplica[]>;
+  /** Per service: the image and pull policy to hash instead of the model's (services the ledger pinned). */
+  hashAs?: Record<string, HashAs>;
+}
+
+/** Reads the files the placed services use, hashes each service and builds every host's share. */
+export async function assembleDesired(env: Environment, spec: StackSpec, input: DesiredInput, opts: DesiredOptions = {}): Promise<DesiredStack> {
+  const { model: rendered, placement } = input;
+  const secrets = Object.values(input.secretAnswers).filter((v) => v !== '');
   const r: Reader = { env, spec, read: opts.readFile ?? ((p) => fsReadFile(p, 'utf8')), processEnv: opts.processEnv ?? process.env, problems: [] };
-  const model: StackModel = { ...rendered.model, services: { ...rendered.model.services } };
+  const model: StackModel = { ...rendered, services: { ...rendered.services } };
   const services: Record<string, DesiredService> = {};
   for (const name of Object.keys(placement).filter((s) => placement[s].length > 0)) {
-    const { service, files, secretEnv } = await serviceInputs(r, rendered.model, rendered.model.services[name]);
+    const { service, files, secretEnv } = await serviceInputs(r, rendered, rendered.services[name]);
     model.services[name] = service;
-    services[name] = { model: service, files, ...serviceConfig(service, model, files, secrets, { secretEnv }) };
+    services[name] = { model: service, files, ...serviceConfig(service, model, files, secrets, { secretEnv, hashAs: input.hashAs?.[name] }) };
   }
   if (r.problems.length) {
     throw new ValidationError('STACK_FILES_MISSING', `Stack ${spec.name} needs files Berth cannot read:`, r.problems,
@@ -143,9 +186,11 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
   return {
     name: spec.name,
     model,
-    source: `${rendered.template.name}@${rendered.version.version}`,
-    hosts: Object.fromEntries(hosts.map((h) => [h.name, buildHost(h, model, placement, services)])),
+    source: input.source,
+    hosts: Object.fromEntries(input.hosts.map((h) => [h.name, buildHost(h, model, placement, services)])),
     secrets,
+    rendered,
+    secretAnswers: input.secretAnswers,
   };
 }
 

@@ -26,6 +26,14 @@ export interface EngineDriver extends HostDriver {
   removeNetwork(name: string): Promise<'removed' | 'in-use' | 'absent'>;
   inspect(id: string): Promise<Docker.ContainerInspectInfo>;
   logsTail(id: string, lines?: number): Promise<string>;
+  /** What each reference (a tag, a pinned reference or an image ID) names on the host: the ledger pins what runs. */
+  imageDigests?(refs: string[]): Promise<Record<string, ImageIdentity>>;
+}
+
+export interface ImageIdentity {
+  id: string;
+  /** `repo@sha256:…` per registry the image was pulled from or pushed to; empty for a locally loaded image. */
+  repoDigests: string[];
 }
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
@@ -73,7 +81,7 @@ export class DockerHostDriver implements EngineDriver {
     return pingHost(this.docker, this.host, { signal });
   }
 
-  async observe(stack: string): Promise<ObservedHost> {
+  async observe(stack: string, opts: { images?: string[] } = {}): Promise<ObservedHost> {
     const empty = { host: this.host.name, containers: [], networks: [], volumes: [] };
     try {
       await this.ping();
@@ -87,7 +95,7 @@ export class DockerHostDriver implements EngineDriver {
         ...empty,
         reachable: true,
         containers,
-        images: await this.resolveImages(containers.map((c) => c.image)),
+        images: await this.resolveImages([...containers.map((c) => c.image), ...(opts.images ?? [])]),
         networks: networks.map((n) => ({ name: n.Name, id: n.Id })).sort((a, b) => a.name.localeCompare(b.name)),
         volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name })).sort((a, b) => a.name.localeCompare(b.name)),
       };
@@ -99,47 +107,27 @@ export class DockerHostDriver implements EngineDriver {
 
   /** Image reference → the image ID it names on this host now; references whose image is gone are left out. */
   private async resolveImages(refs: string[]): Promise<Record<string, string>> {
+    return Object.fromEntries(Object.entries(await this.imageDigests(refs)).map(([ref, i]) => [ref, i.id]));
+  }
+
+  async imageDigests(refs: string[]): Promise<Record<string, ImageIdentity>> {
     const unique = [...new Set(refs)];
-    const ids = await Promise.all(
-      unique.map((ref) => this.call('inspect image', () => this.docker.getImage(ref).inspect().then((i) => i.Id, (e) => (statusOf(e) === 404 ? undefined : Promise.reject(e))))),
-    );
-    return Object.fromEntries(unique.flatMap((ref, i) => (ids[i] ? [[ref, ids[i]]] : [])));
+    const found = await Promise.all(unique.map((ref) => this.call('inspect image', () => inspectImage(this.docker, ref))));
+    return Object.fromEntries(unique.flatMap((ref, i) => (found[i] ? [[ref, found[i]]] : [])));
   }
 
-  /** Berth's label and compose's project label, so containers of `docker compose -p STACK up` are seen (and adopted). */
+  /**
+   * One list call per stack, no inspect per container: the list carries labels, state, image and health, which
+   * is all a plan needs, and a no-change reconcile is then a handful of engine calls. Compose's project label is
+   * on every Berth container too, so containers of `docker compose -p STACK up` are seen (and adopted) as well.
+   */
   private async observeContainers(stack: string): Promise<ObservedContainer[]> {
-    const lists = await Promise.all(
-      [`${LABEL.stack}=${stack}`, `${LABEL.composeProject}=${stack}`].map((label) =>
-        this.call('list containers', () => this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [label] }) })),
-      ),
-    );
-    const ids = [...new Set(lists.flat().map((c) => c.Id))];
-    const found = await Promise.all(ids.map((id) => this.observeOne(id, stack)));
-    return found.filter((c): c is ObservedContainer => c !== undefined).sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
-  }
-
-  private async observeOne(id: string, stack: string): Promise<ObservedContainer | undefined> {
-    // Removed between list and inspect: not there any more, not an error.
-    const info = await this.call('inspect container', () => this.docker.getContainer(id).inspect().catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e))));
-    if (!info) return undefined;
-    const parsed = parseContainerLabels(info.Config.Labels);
-    if (!parsed || parsed.stack !== stack) return undefined;
-    const state = info.State;
-    const c: ObservedContainer = {
-      id: info.Id,
-      name: info.Name.replace(/^\//, ''),
-      service: parsed.service,
-      number: parsed.number,
-      image: info.Config.Image,
-      imageId: info.Image,
-      state: state.Status as ContainerState,
-    };
-    if (parsed.hash) c.hash = parsed.hash;
-    if (parsed.config) c.config = parsed.config;
-    if (state.Health?.Status && state.Health.Status !== 'none') c.health = state.Health.Status as ObservedContainer['health'];
-    if (state.StartedAt && !state.StartedAt.startsWith('0001-')) c.startedAt = state.StartedAt;
-    if (state.Status === 'exited' || state.Status === 'dead') c.exitCode = state.ExitCode;
-    return c;
+    const filters = JSON.stringify({ label: [`${LABEL.composeProject}=${stack}`] });
+    const list = await this.call('list containers', () => this.docker.listContainers({ all: true, filters }));
+    return list
+      .map((c) => observedFromList(c, stack))
+      .filter((c): c is ObservedContainer => c !== undefined)
+      .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
   }
 
   async listStacks(): Promise<string[]> {
@@ -252,9 +240,43 @@ export class DockerHostDriver implements EngineDriver {
   }
 }
 
+/** A `repo:tag@digest` the engine may not resolve with the tag in place is looked up as `repo@digest` too. */
+async function inspectImage(docker: Docker, ref: string): Promise<ImageIdentity | undefined> {
+  const tries = [ref, ...(/:[^/@]+@sha256:/.test(ref) ? [ref.replace(/:[^/@]+@/, '@')] : [])];
+  for (const r of tries) {
+    const info = await docker.getImage(r).inspect().catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));
+    if (info) return { id: info.Id, repoDigests: info.RepoDigests ?? [] };
+  }
+  return undefined;
+}
+
 function missingExternal(kind: string, name: string, host: string): BerthError {
   return new BerthError(`${kind}.external.missing`, 'user', `external ${kind} ${name} does not exist on host ${host}`, {
     data: { [kind]: name, host },
     hint: `create it on ${host} first (it is declared external, so Berth does not manage it)`,
   });
+}
+
+/** `Up 5 minutes (healthy)`, `Up 3 seconds (health: starting)`, `Exited (137) 2 seconds ago`. */
+function observedFromList(info: Docker.ContainerInfo, stack: string): ObservedContainer | undefined {
+  const parsed = parseContainerLabels(info.Labels ?? {});
+  if (!parsed || parsed.stack !== stack) return undefined;
+  // When its tag has moved, the list names a container's image by ID; the reference Berth used is in its config.
+  const configured = typeof parsed.config?.image === 'string' ? parsed.config.image : undefined;
+  const c: ObservedContainer = {
+    id: info.Id,
+    name: (info.Names?.[0] ?? info.Id).replace(/^\//, ''),
+    service: parsed.service,
+    number: parsed.number,
+    image: configured ?? info.Image,
+    imageId: info.ImageID,
+    state: info.State as ContainerState,
+  };
+  if (parsed.hash) c.hash = parsed.hash;
+  if (parsed.config) c.config = parsed.config;
+  const health = /\((healthy|unhealthy|health: starting)\)/.exec(info.Status ?? '')?.[1];
+  if (health) c.health = health === 'health: starting' ? 'starting' : (health as 'healthy' | 'unhealthy');
+  const exited = /^Exited \((-?\d+)\)/.exec(info.Status ?? '');
+  if (exited) c.exitCode = Number(exited[1]);
+  return c;
 }

@@ -10,6 +10,7 @@ import { builtinCatalogRoot } from '../lib/version.ts';
 import { closest } from '../catalog/resolve.ts';
 import { MapReader, isPlainMap, kindOf, parseYamlFile, type YamlFile } from '../catalog/yaml-file.ts';
 import { satisfies } from './placement.ts';
+import { parseForgeConfig, type ForgeConfig } from '../upgrades/config.ts';
 import type { HostSpec, StackSpec } from './types.ts';
 
 export interface Environment {
@@ -20,6 +21,8 @@ export interface Environment {
   hosts: HostSpec[];
   registries: { server: string; username: string; passwordEnv: string }[];
   stacks: StackSpec[];
+  /** Where upgrade merge requests are opened (berth.yml `forge:`); absent: Berth proposes none. */
+  forge?: ForgeConfig;
 }
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -76,7 +79,13 @@ async function isDir(p: string): Promise<boolean> {
   return (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
 }
 
-async function parseCatalogs(r: MapReader, root: string): Promise<Environment['catalogs']> {
+/**
+ * Maps a `url:` catalog to the folder holding its synced work tree. `berth serve` keeps one RepoWatcher per
+ * catalog URL and passes this; one-shot commands don't, and a git catalog is then an error.
+ */
+export type CatalogResolver = (catalog: { name: string; url: string; branch?: string }) => Promise<string>;
+
+async function parseCatalogs(r: MapReader, root: string, resolve?: CatalogResolver): Promise<Environment['catalogs']> {
   const readers = mapList(r, 'catalogs');
   if (!readers) return [{ name: 'builtin', root: builtinCatalogRoot() }];
   if (readers.length === 0 && Array.isArray(r.obj.catalogs)) r.problem('catalogs', 'lists no catalogs; add one or remove "catalogs:" to use the built-in catalog');
@@ -85,14 +94,18 @@ async function parseCatalogs(r: MapReader, root: string): Promise<Environment['c
     c.unknownKeys(['name', 'path', 'url', 'branch', 'builtin']);
     const name = c.string('name', true);
     const [dir, url, builtin] = [c.string('path'), c.string('url'), c.boolean('builtin') === true];
-    c.string('branch');
+    const branch = c.string('branch');
     const given = [dir, url, builtin || undefined].filter((x) => x !== undefined).length;
     if (given !== 1) c.problem(undefined, given ? 'give only one of path, url and builtin' : 'needs one of path: (a folder), url: (a git repository) or builtin: true');
-    else if (url !== undefined) c.problem('url', 'git catalogs are not supported yet in this Berth; clone the repository and give its folder with path:');
+    else if (url !== undefined && !resolve) c.problem('url', 'git catalogs are not supported yet in this Berth; clone the repository and give its folder with path:');
     if (present(c, 'branch') && url === undefined) c.problem('branch', 'only applies to a url: catalog');
     const abs = dir === undefined ? undefined : path.resolve(root, dir);
     if (abs !== undefined && given === 1 && !(await isDir(abs))) c.problem('path', `no folder at ${abs}`);
     if (name !== undefined && given === 1 && url === undefined) out.push({ name, root: abs ?? builtinCatalogRoot() });
+    if (name !== undefined && given === 1 && url !== undefined && resolve) {
+      const synced = await resolve({ name, url, branch }).catch((e: Error) => void c.problem('url', `cannot sync catalog ${name}: ${e.message}`));
+      if (synced !== undefined) out.push({ name, root: synced });
+    }
   }
   duplicates(readers, 'name', 'catalog');
   return out;
@@ -225,7 +238,7 @@ async function readBerthYml(root: string): Promise<string> {
   }
 }
 
-export async function loadEnvironment(root: string, opts: { processEnv?: Record<string, string | undefined> } = {}): Promise<Environment> {
+export async function loadEnvironment(root: string, opts: { processEnv?: Record<string, string | undefined>; resolveCatalog?: CatalogResolver } = {}): Promise<Environment> {
   const abs = path.resolve(root);
   const parsed = parseYamlFile(await readBerthYml(abs), 'berth.yml');
   const problems = [...parsed.problems];
@@ -233,8 +246,9 @@ export async function loadEnvironment(root: string, opts: { processEnv?: Record<
   if (parsed.yaml && !isPlainMap(data)) problems.push({ file: 'berth.yml', line: 1, message: `must be a map with catalogs:, hosts: and registries:, got ${kindOf(data)}` });
   if (parsed.yaml && isPlainMap(data)) {
     const r = new MapReader(parsed.yaml, [], '', data, problems);
-    r.unknownKeys(['catalogs', 'hosts', 'registries']);
-    const base = { root: abs, catalogs: await parseCatalogs(r, abs), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r) };
+    r.unknownKeys(['catalogs', 'hosts', 'registries', 'forge']);
+    const forge = parseForgeConfig(r);
+    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), ...(forge ? { forge } : {}) };
     const stacks = await loadStacks(base, problems);
     if (problems.length === 0) return { ...base, stacks };
   }

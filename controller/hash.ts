@@ -30,10 +30,21 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * `repo:tag@sha256:…` → `repo:tag`. Which image a pinned reference names is the plan's business (it compares
+ * image IDs), so pinning a running image by its digest must not by itself change the hash and recreate it.
+ */
+export function unpinnedRef(ref: string): string {
+  return ref.replace(/@sha256:[0-9a-f]{64}$/, '');
+}
+
+/** What the ledger pinned, hashed as rendered (see serviceConfig's `hashAs`). */
+export type HashAs = Partial<Pick<ServiceModel, 'image'>>;
+
 /** Scale, rollout and placement are properties of the stack, not of one container: changing them must not recreate the others. */
-function containerFields(service: ServiceModel): Record<string, unknown> {
+function containerFields(service: ServiceModel, as: HashAs = {}): Record<string, unknown> {
   const { replicas: _r, update_config: _u, placement: _p, ...deploy } = service.deploy;
-  return { ...service, deploy };
+  return { ...service, image: unpinnedRef(as.image ?? service.image), deploy };
 }
 
 function usedDefinitions(service: ServiceModel, stack: StackModel): { networks: Record<string, unknown>; volumes: Record<string, unknown> } {
@@ -61,16 +72,18 @@ function mask(value: unknown, secrets: string[]): unknown {
 /**
  * `secretEnv` names environment variables masked whatever their value: those read from env files, which often
  * hold credentials Berth has no question for (a value like "1" can't be masked by search-and-replace).
+ * `hashAs.image` is the reference as rendered when the ledger pinned it to an image ID (`sha256:…` keeps no
+ * tag to strip), so a rollback to the image already running recreates nothing.
  */
 export function serviceConfig(
   service: ServiceModel,
   stack: StackModel,
   files: Record<string, string>,
   secretValues: string[],
-  opts: { secretEnv?: string[] } = {},
+  opts: { secretEnv?: string[]; hashAs?: HashAs } = {},
 ): { hash: string; config: Record<string, unknown> } {
   const contents = Object.fromEntries(Object.entries(files).map(([k, text]) => [k, `sha256:${sha256(text)}`]));
-  const full = { ...containerFields(service), definitions: usedDefinitions(service, stack), contents };
+  const full = { ...containerFields(service, opts.hashAs), definitions: usedDefinitions(service, stack), contents };
   const hash = sha256(canonicalJson(full));
   // An empty secret would be "contained" in every string and mask the whole config.
   const secrets = secretValues.filter((s) => s !== '');

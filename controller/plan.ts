@@ -69,6 +69,26 @@ function fieldList(changes: FieldChange[]): string {
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
+/** A digest or an image ID names exactly one image: when the host lacks it, no container there can be running it. */
+const isPinned = (ref: string) => /(^|@)sha256:[0-9a-f]{64}$/.test(ref);
+
+/**
+ * Same config, other image: a tag re-pulled or re-imported since (docker compose recreates here too), or a
+ * pinned reference (a rollback) naming another image than the one running. Compared by image ID, so a pinned
+ * reference to the running image changes nothing.
+ */
+function imageOp(ids: { host: string; service: string; number: number; containerId: string }, c: ObservedContainer, ref: string, images: Record<string, string>): Operation | undefined {
+  if (!c.imageId || c.state === 'dead') return undefined;
+  const now = images[ref] ?? (isPinned(ref) ? undefined : images[c.image]);
+  if (now === undefined && isPinned(ref)) {
+    const change = { field: 'image', from: `${c.image} (${shortId(c.imageId)})`, to: ref };
+    return { kind: 'recreate', ...ids, changes: [change], cause: `image changed: ${ref} is not on the host yet` };
+  }
+  if (!now || now === c.imageId) return undefined;
+  const change = { field: 'image', from: `${c.image} (${shortId(c.imageId)})`, to: `${ref} (${shortId(now)})` };
+  return { kind: 'recreate', ...ids, changes: [change], cause: `image changed: ${ref} is now ${shortId(now)}` };
+}
+
 /** One desired replica against the container found for it. */
 function replicaOp(host: string, service: string, number: number, c: ObservedContainer | undefined, d: DesiredHost, images: Record<string, string>): Operation {
   const svc = d.services[service];
@@ -78,12 +98,8 @@ function replicaOp(host: string, service: string, number: number, c: ObservedCon
     const changes = diffConfigs(c.config, svc.config, svc.hash);
     return { kind: 'recreate', ...ids, changes, cause: `config changed: ${fieldList(changes)}` };
   }
-  // Same reference, other image: the tag was re-pulled or re-imported since (docker compose recreates here too).
-  const now = images[c.image];
-  if (now && c.imageId && now !== c.imageId && c.state !== 'dead') {
-    const change = { field: 'image', from: `${c.image} (${shortId(c.imageId)})`, to: `${c.image} (${shortId(now)})` };
-    return { kind: 'recreate', ...ids, changes: [change], cause: `image changed: ${c.image} is now ${shortId(now)}` };
-  }
+  const stale = imageOp(ids, c, svc.model.image, images);
+  if (stale) return stale;
   switch (c.state) {
     case 'running':
       return { kind: 'keep', ...ids, cause: c.health === 'unhealthy' ? 'up to date (unhealthy)' : 'up to date' };

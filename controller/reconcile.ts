@@ -49,9 +49,12 @@ export function driversFor(hosts: HostSpec[]): Record<string, EngineDriver> {
   return Object.fromEntries(hosts.map((h) => [h.name, new DockerHostDriver(h)]));
 }
 
-/** Reads every host of the environment (not only the selected ones) so containers left on a deselected host are seen. */
-export async function observeStack(stack: string, drivers: Record<string, EngineDriver>): Promise<ObservedStack> {
-  const entries = await Promise.all(Object.values(drivers).map(async (d) => [d.host.name, await d.observe(stack)] as const));
+/**
+ * Reads every host of the environment (not only the selected ones) so containers left on a deselected host are
+ * seen. `images`, the desired references, are resolved too: the plan compares image IDs, not reference texts.
+ */
+export async function observeStack(stack: string, drivers: Record<string, EngineDriver>, images?: string[]): Promise<ObservedStack> {
+  const entries = await Promise.all(Object.values(drivers).map(async (d) => [d.host.name, await d.observe(stack, images ? { images } : undefined)] as const));
   return { name: stack, hosts: Object.fromEntries(entries) };
 }
 
@@ -60,7 +63,7 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
   const out: StackOutcome = { stack: spec.name, why: opts.why, outcome: 'failed', startedAt: new Date(started).toISOString(), durationMs: 0 };
   try {
     out.desired = opts.desired ?? (await desiredStack(env, spec, { catalogs: opts.catalogs }));
-    out.observed = await observeStack(spec.name, opts.drivers);
+    out.observed = await observeStack(spec.name, opts.drivers, desiredImages(out.desired));
     out.plan = planStack(out.desired, out.observed);
     if (opts.dryRun) {
       out.outcome = 'planned';
@@ -82,6 +85,10 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
     logOutcome(opts.log, out);
   }
   return out;
+}
+
+export function desiredImages(desired: DesiredStack): string[] {
+  return [...new Set(Object.values(desired.hosts).flatMap((h) => Object.values(h.services).map((s) => s.model.image)))].sort();
 }
 
 function logOutcome(log: Logger | undefined, o: StackOutcome): void {

@@ -73,6 +73,10 @@ export interface DesiredStack {
   hosts: Record<string, DesiredHost>;
   /** Secret values to mask wherever text leaves Berth. */
   secrets: string[];
+  /** The model before env files were merged into `environment` (what the ledger records); default `model`. */
+  rendered?: StackModel;
+  /** Secret answers by variable (memory only): the ledger writes `${BERTH_SECRET_<variable>}` in their place. */
+  secretAnswers?: Record<string, string>;
 }
 
 // ---------- observed ----------
@@ -107,8 +111,9 @@ export interface ObservedHost {
   networks: { name: string; id: string }[];
   volumes: { name: string }[];
   /**
-   * What each image reference the stack's containers were made from resolves to on the host now (image ID);
-   * absent when the image is gone. A tag moved to another image means the container runs stale code.
+   * What each image reference the stack's containers were made from, and each desired one, resolves to on the
+   * host now (image ID); absent when the image is gone. A tag moved to another image means the container runs
+   * stale code.
    */
   images?: Record<string, string>;
 }
@@ -164,8 +169,8 @@ export interface Plan {
 export interface HostDriver {
   readonly host: HostSpec;
   ping(signal?: AbortSignal): Promise<void>;
-  /** Reads only: containers, networks and volumes labelled with the stack. */
-  observe(stack: string): Promise<ObservedHost>;
+  /** Reads only: containers, networks and volumes labelled with the stack; `images` are references to resolve too (the desired ones). */
+  observe(stack: string, opts?: { images?: string[] }): Promise<ObservedHost>;
   /** Every stack name found on the host (for status and orphan stacks). */
   listStacks(): Promise<string[]>;
 }

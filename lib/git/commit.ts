@@ -25,6 +25,11 @@ interface CommitBase {
   committer?: Author;
   /** The commit the branch must still be at; null = the branch must not exist yet. Default: whatever it is now. */
   parent?: string | null;
+  /**
+   * Build on this commit instead of the branch's head, replacing whatever the branch held (still compare-and-swap
+   * on `parent`): how a proposal branch is rewritten on top of a moved target branch.
+   */
+  base?: string;
   fs?: GitFs;
 }
 
@@ -50,14 +55,15 @@ export async function commitChanges(dir: string, opts: CommitBase & { changes: T
   const head = await readRef(fs, dir, ref);
   const expected = opts.parent === undefined ? head : opts.parent;
   if (head !== expected) throw refMoved(opts.branch, expected, head);
-  const baseTree = head ? await treeOf(fs, dir, head) : null;
+  const from = opts.base ?? head;
+  const baseTree = from ? await treeOf(fs, dir, from) : null;
   const tree = await applyChanges(fs, dir, baseTree, opts.changes);
   if (tree === (baseTree ?? EMPTY_TREE)) return null;
   const author = signature(opts.author);
   const sha = await git.writeCommit({
     fs,
     dir,
-    commit: { tree, parent: head ? [head] : [], author, committer: opts.committer ? signature(opts.committer) : author, message: withFinalNewline(opts.message) },
+    commit: { tree, parent: from ? [from] : [], author, committer: opts.committer ? signature(opts.committer) : author, message: withFinalNewline(opts.message) },
   });
   await casRef(fs, dir, ref, head, sha, opts.branch);
   return sha;

@@ -1,0 +1,98 @@
+/** What `berth history` and `berth rollback` do, and the ledger of `berth apply`; cli/ledger.ts declares the commands. */
+import fs from 'node:fs';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import { UserError } from '../lib/errors.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { berthVersion, builtinCatalogRoot } from '../lib/version.ts';
+import { deployStack } from '../controller/deploy.ts';
+import type { EngineDriver } from '../controller/driver-docker.ts';
+import type { Environment } from '../controller/environment.ts';
+import type { EventSink } from '../controller/events.ts';
+import { DEFAULT_LEDGER_BRANCH, Ledger, type HistoryEntry } from '../controller/ledger.ts';
+import type { Sources } from '../controller/ledger-record.ts';
+import type { StackOutcome } from '../controller/reconcile.ts';
+import type { StackSpec } from '../controller/types.ts';
+import type { Catalog } from '../catalog/types.ts';
+import { table } from './table.ts';
+
+async function repoOf(dir: string): Promise<string | undefined> {
+  return git.findRoot({ fs, filepath: path.resolve(dir) }).catch(() => undefined);
+}
+
+/**
+ * The ledger of the environment repository holding `envDir`, or undefined for a plain folder. An http(s)
+ * `origin` is its remote (token: $BERTH_GIT_TOKEN, or the URL's own credentials); the branch is
+ * $BERTH_LEDGER_BRANCH or berth/deployed.
+ */
+export async function openLedger(envDir: string, log?: Logger): Promise<Ledger | undefined> {
+  const repo = await repoOf(envDir);
+  if (!repo) return undefined;
+  const url = (await git.getConfig({ fs, dir: repo, path: 'remote.origin.url' }).catch(() => undefined)) as string | undefined;
+  const remote = url && /^https?:\/\//.test(url) ? { url, ...(process.env.BERTH_GIT_TOKEN ? { token: process.env.BERTH_GIT_TOKEN } : {}) } : undefined;
+  return new Ledger({ dir: repo, branch: process.env.BERTH_LEDGER_BRANCH || DEFAULT_LEDGER_BRANCH, ...(remote ? { remote } : {}), log });
+}
+
+/** The commits the CLI deploys from: the environment's HEAD, and the HEAD of each catalog kept in git. */
+export async function localSources(env: Environment): Promise<Sources> {
+  const head = async (dir: string) => {
+    const repo = await repoOf(dir);
+    return repo ? git.resolveRef({ fs, dir: repo, ref: 'HEAD' }).catch(() => undefined) : undefined;
+  };
+  const catalogs: Record<string, string> = {};
+  for (const c of env.catalogs) {
+    const sha = path.resolve(c.root) === path.resolve(builtinCatalogRoot()) ? `berth-${berthVersion()}` : await head(c.root);
+    if (sha) catalogs[c.name] = sha;
+  }
+  return { environment: (await head(env.root)) ?? 'working-tree', catalogs };
+}
+
+type Deploy = (spec: StackSpec, o: { drivers: Record<string, EngineDriver>; events?: EventSink; catalogs?: Map<string, Catalog> }) => Promise<StackOutcome>;
+
+/** For `berth apply`: deploy through the ledger when the environment is a git repository; undefined otherwise. */
+export async function ledgerDeployer(env: Environment, log?: Logger): Promise<Deploy | undefined> {
+  const ledger = await openLedger(env.root, log);
+  if (!ledger) return undefined;
+  const sources = await localSources(env);
+  return (spec, o) => deployStack({ env, sources, ledger, log, ...o }, spec, { kind: 'cli', why: 'cli' });
+}
+
+async function ledgerAt(envDir: string): Promise<Ledger> {
+  const ledger = await openLedger(envDir, createLogger());
+  if (!ledger) {
+    throw new UserError('LEDGER_NO_REPOSITORY', `${path.resolve(envDir)} is not in a git repository, so it has no deploy ledger`, {
+      hint: 'The ledger is the branch berth/deployed of the environment repository: run `git init` there and deploy with berth apply or berth serve.',
+    });
+  }
+  return ledger;
+}
+
+function historyTable(rows: HistoryEntry[]): string {
+  const t = table(['WHEN', 'COMMIT', 'WHAT', 'TRIGGER', 'OUTCOME']);
+  for (const r of rows) t.push([r.when.replace('T', ' ').slice(0, 16), r.commit.slice(0, 7), r.subject, r.trigger ?? '', r.outcome ?? (r.mode === 'rollback' ? 'by a person' : '')]);
+  return t.toString();
+}
+
+export async function historyAction(stack: string, opts: { env: string; json?: boolean; limit: string }): Promise<void> {
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UserError('LIMIT_INVALID', `--limit ${opts.limit} is not a positive whole number`);
+  const ledger = await ledgerAt(opts.env);
+  await ledger.refresh().catch((e) => process.stderr.write(`warning: cannot fetch the ledger (${(e as Error).message}); showing the local copy\n`));
+  const rows = await ledger.history(stack, limit);
+  if (opts.json) return print(JSON.stringify(rows, null, 2));
+  print(rows.length ? historyTable(rows) : `no deploys of stack ${stack} on ${ledger.branch}`);
+}
+
+export async function rollbackAction(stack: string, opts: { env: string; to?: string }): Promise<void> {
+  const ledger = await ledgerAt(opts.env);
+  const r = await ledger.rollback(stack, opts.to ? { to: opts.to } : {});
+  const what = r.kind === 'revert' ? `reverted ${r.of.slice(0, 7)}` : `restored the state of ${r.of.slice(0, 7)}`;
+  print(`${stack}: ${what} on ${ledger.branch} (commit ${r.commit.slice(0, 7)})${r.pushed ? ', pushed' : ''}.`);
+  if (r.pushed || !ledger.hasRemote()) return print(`berth serve converges the hosts to it on its next run (or run \`berth apply ${stack}\` here).`);
+  print('The push failed (see the warning above); the commit is kept locally and goes out with the next rollback or deploy from here.');
+  process.exitCode = 1;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}

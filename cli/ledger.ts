@@ -1,0 +1,31 @@
+/**
+ * `berth history` and `berth rollback`: the deploy ledger of an environment repository, read and reverted from
+ * the command line. A rollback here only writes the ledger branch; `berth serve` (or `berth apply`) then
+ * converges the hosts to it, exactly as after a `git revert` pushed by hand.
+ */
+import type { Command } from 'commander';
+import { registerSecretCommands } from './secret.ts';
+
+// The implementations load only when a command runs, so `berth --help` and other commands start fast.
+const actions = () => import('./ledger-actions.ts');
+
+const envOption = ['--env <dir>', 'environment folder, in a git repository (default: $BERTH_ENV or the current folder)'] as const;
+
+export function registerLedgerCommands(program: Command): void {
+  program.command('history')
+    .description("list a stack's deploys and rollbacks from the ledger branch, newest first")
+    .argument('<stack>', 'the stack')
+    .option(...envOption, process.env.BERTH_ENV ?? '.')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'at most this many entries', '20')
+    .action(async (stack: string, opts: { env: string; json?: boolean; limit: string }) => (await actions()).historyAction(stack, opts));
+
+  program.command('rollback')
+    .description('roll a stack back on the ledger branch: revert its latest deploy, or restore the state of --to COMMIT')
+    .argument('<stack>', 'the stack')
+    .option('--to <commit>', 'a ledger commit (see berth history) whose state to restore')
+    .option(...envOption, process.env.BERTH_ENV ?? '.')
+    .action(async (stack: string, opts: { env: string; to?: string }) => (await actions()).rollbackAction(stack, opts));
+
+  registerSecretCommands(program);
+}

@@ -1,0 +1,118 @@
+/**
+ * One deploy of one stack, ledger included: read the ledger (a rollback may be in force), compute the desired
+ * state (from the ledger, or rendered from the environment with its secrets decrypted), reconcile, and record
+ * what runs. The record is written after every reconcile — also an unchanged one — so a crash between the
+ * apply and the record leaves no deploy unrecorded.
+ */
+import { readFile as fsReadFile } from 'node:fs/promises';
+import path from 'node:path';
+import fs from 'node:fs';
+import git from 'isomorphic-git';
+import { parseDocument } from 'yaml';
+import { silentLogger, type Logger } from '../lib/log.ts';
+import { secretYamlTags } from '../lib/secrets.ts';
+import type { Catalog } from '../catalog/types.ts';
+import { desiredStack, plainAnswers, type DesiredOptions } from './desired.ts';
+import type { EngineDriver } from './driver-docker.ts';
+import type { Environment } from './environment.ts';
+import type { EventSink } from './events.ts';
+import type { Ledger, RollbackInForce, StackState } from './ledger.ts';
+import { secretPlaceholders } from './ledger-pin.ts';
+import type { DeployMode, Sources, Trigger } from './ledger-record.ts';
+import { reconcileStack, type StackOutcome } from './reconcile.ts';
+import type { DesiredStack, StackSpec } from './types.ts';
+
+export interface DeployContext {
+  env: Environment;
+  /** The environment commit and catalog commits `env` was loaded from. */
+  sources: Sources;
+  drivers: Record<string, EngineDriver>;
+  ledger: Ledger;
+  log?: Logger;
+  events?: EventSink;
+  signal?: AbortSignal;
+  catalogs?: Map<string, Catalog>;
+  /** age identities for encrypted answers; default: BERTH_AGE_KEY / BERTH_AGE_KEY_FILE when one is needed. */
+  identities?: string[];
+}
+
+/** `requested`: the run carried out a rollback a person just asked for on the ledger branch (so a timer run's changes are not drift). */
+export type DeployOutcome = StackOutcome & { ledgerCommit?: string | null; mode: DeployMode; requested?: boolean };
+
+export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: Trigger): Promise<DeployOutcome> {
+  const started = Date.now();
+  const log = ctx.log ?? silentLogger;
+  // An unreachable remote must not stop deploys: the local branch is the last known ledger.
+  await ctx.ledger.refresh().catch((e) => log.warn({ stack: spec.name, err: (e as Error).message }, 'ledger: cannot fetch the ledger branch; using the local copy'));
+  let state: StackState = {};
+  let desired: DesiredStack;
+  try {
+    state = await ctx.ledger.stackState(spec.name, ctx.sources);
+    desired = state.rollback ? await rollbackDesired(ctx, spec, state.rollback) : await desiredStack(ctx.env, spec, desiredOptions(ctx));
+  } catch (e) {
+    const error = e instanceof Error ? e : new Error(String(e));
+    log.error({ stack: spec.name, why: trigger.why, err: error.message }, `stack ${spec.name}: ${error.message}`);
+    return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode: state.rollback ? 'rollback' : 'render', ledgerCommit: null };
+  }
+  const mode: DeployMode = state.rollback ? 'rollback' : 'render';
+  if (state.rollback) log.info({ stack: spec.name, restoredFrom: state.rollback.restoredFrom }, `stack ${spec.name}: rollback to ${state.rollback.restoredFrom.slice(0, 7)} in force`);
+  const outcome = await reconcileStack(ctx.env, spec, { why: trigger.why, drivers: ctx.drivers, events: ctx.events, log, signal: ctx.signal, catalogs: ctx.catalogs, desired });
+  let ledgerCommit: string | null = null;
+  try {
+    ledgerCommit = await ctx.ledger.record(outcome, {
+      spec, drivers: ctx.drivers, sources: ctx.sources, trigger, mode, catalog: spec.catalog ?? ctx.env.catalogs[0]?.name,
+      ...(state.rollback ? { rollback: { record: state.rollback.record, restoredFrom: state.rollback.restoredFrom } } : {}),
+    });
+    if (ledgerCommit) log.info({ stack: spec.name, commit: ledgerCommit, mode }, `stack ${spec.name}: recorded as ${ledgerCommit.slice(0, 7)} on ${ctx.ledger.branch}`);
+  } catch (e) {
+    log.error({ stack: spec.name, err: (e as Error).message }, `stack ${spec.name}: the deploy could not be recorded in the ledger; the next reconcile records it`);
+  }
+  return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true };
+}
+
+function desiredOptions(ctx: DeployContext): DesiredOptions {
+  return { catalogs: ctx.catalogs, ...(ctx.identities ? { identities: ctx.identities } : {}) };
+}
+
+/**
+ * The ledger's state, with the env files, config files and secret answers it refers to read as they were at the
+ * environment commit the state was rendered from (else as they are now).
+ */
+async function rollbackDesired(ctx: DeployContext, spec: StackSpec, rb: RollbackInForce): Promise<DesiredStack> {
+  const at = await envAt(ctx.env, rb.record.sources.environment);
+  const needed = Object.values(rb.files).flatMap(secretPlaceholders);
+  const secrets = needed.length ? await secretValues(ctx, spec, at) : {};
+  return ctx.ledger.desiredFromLedger(ctx.env, spec, rb.files, secrets, { ...desiredOptions(ctx), ...(at ? { readFile: at.readFile } : {}) });
+}
+
+interface EnvAt {
+  readFile(abs: string): Promise<string>;
+  /** A file of the environment (relative to its root) at the commit; undefined when absent there. */
+  text(rel: string): Promise<string | undefined>;
+}
+
+/** The environment folder as of `commit`, when the folder is in a git repository that has it. */
+export async function envAt(env: Environment, commit: string): Promise<EnvAt | undefined> {
+  if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
+  const repo = await git.findRoot({ fs, filepath: env.root }).catch(() => undefined);
+  if (!repo || !(await git.readCommit({ fs, dir: repo, oid: commit }).then(() => true, () => false))) return undefined;
+  const blob = async (abs: string) => {
+    const rel = path.relative(repo, abs).split(path.sep).join('/');
+    if (rel.startsWith('../')) return undefined;
+    return git.readBlob({ fs, dir: repo, oid: commit, filepath: rel }).then((b) => Buffer.from(b.blob).toString('utf8'), () => undefined);
+  };
+  return {
+    readFile: async (abs) => (await blob(abs)) ?? fsReadFile(abs, 'utf8'),
+    text: (rel) => blob(path.resolve(env.root, rel)),
+  };
+}
+
+/** Secret answers by variable: as answered at the recorded commit, else as answered now; decrypted in memory. */
+async function secretValues(ctx: DeployContext, spec: StackSpec, at: EnvAt | undefined): Promise<Record<string, string>> {
+  const strings = (answers: Record<string, unknown>) => Object.fromEntries(Object.entries(answers).flatMap(([k, v]) => (v === null || v === undefined || typeof v === 'object' ? [] : [[k, String(v)]])));
+  const now = strings((await plainAnswers(spec, desiredOptions(ctx))).answers);
+  const text = await at?.text(spec.file);
+  const data = text === undefined ? undefined : (parseDocument(text, { customTags: secretYamlTags }).toJS() as { answers?: Record<string, unknown> } | null);
+  if (!data?.answers || typeof data.answers !== 'object') return now;
+  return { ...now, ...strings((await plainAnswers({ ...spec, answers: data.answers }, desiredOptions(ctx))).answers) };
+}

@@ -1,0 +1,170 @@
+/**
+ * The ledger's words: the record a deploy leaves in `stacks/<stack>/deploy.yml`, and the commit message around
+ * it. The record holds only the state (so an identical state is an identical tree and makes no commit); the
+ * volatile facts — why, when, which delivery — go in the message, with machine-readable trailers.
+ */
+import { parseDocument, stringify } from 'yaml';
+import { UserError } from '../lib/errors.ts';
+import { parseTrailers } from '../lib/git/index.ts';
+import { maskSecrets } from '../lib/secrets.ts';
+
+export type HostOutcome = 'converged' | 'failed' | 'unreachable';
+export type DeployMode = 'render' | 'rollback';
+
+export interface ServiceRecord {
+  /** The reference as rendered (never pinned), e.g. `nginx:1.27-alpine`. */
+  image: string;
+  /** The repo digest the pinned compose names, when the image has one. */
+  digest?: string;
+  /** The image ID the containers run. */
+  image_id?: string;
+  /** Replica numbers placed on this host. */
+  replicas: number[];
+}
+
+export interface HostRecord {
+  outcome: HostOutcome;
+  error?: string;
+  services: Record<string, ServiceRecord>;
+}
+
+export interface Sources {
+  /** Environment commit, or 'working-tree' for a plain folder. */
+  environment: string;
+  /** Catalog name → commit (or another stable label for a folder catalog). */
+  catalogs: Record<string, string>;
+}
+
+export interface LedgerRecord {
+  stack: string;
+  template: string;
+  version: string;
+  catalog?: string;
+  mode: DeployMode;
+  /** For a rollback: the ledger commit whose state was restored. */
+  restored_from?: string;
+  /** Where the recorded state was rendered from (for a rollback: the restored state's sources). */
+  sources: Sources;
+  hosts: Record<string, HostRecord>;
+}
+
+export interface Trigger {
+  kind: string;
+  deliveryId?: string;
+  why: string;
+}
+
+const sortedKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+const dropUndefined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** Fixed key order everywhere, so the same state always serializes to the same bytes. */
+export function recordToYaml(r: LedgerRecord): string {
+  const hosts = sortedKeys(r.hosts);
+  const data = dropUndefined({
+    stack: r.stack,
+    template: r.template,
+    version: r.version,
+    catalog: r.catalog,
+    mode: r.mode,
+    restored_from: r.restored_from,
+    sources: { environment: r.sources.environment, catalogs: sortedKeys(r.sources.catalogs) },
+    hosts: Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, dropUndefined({
+      outcome: h.outcome,
+      error: h.error,
+      services: Object.fromEntries(Object.entries(sortedKeys(h.services)).map(([s, v]) => [s, dropUndefined({ image: v.image, digest: v.digest, image_id: v.image_id, replicas: v.replicas })])),
+    })])),
+  });
+  return stringify(data, { lineWidth: 0 });
+}
+
+export function recordFromYaml(text: string, file = 'deploy.yml'): LedgerRecord {
+  const doc = parseDocument(text, { prettyErrors: false });
+  const data = doc.toJS() as Partial<LedgerRecord> | null;
+  if (doc.errors.length || !data || typeof data !== 'object' || typeof data.stack !== 'string' || typeof data.template !== 'string' || !data.hosts) {
+    throw new UserError('LEDGER_RECORD_INVALID', `${file} on the ledger branch is not a Berth deploy record`, { hint: 'Restore the file from an earlier ledger commit (git revert the change that broke it).' });
+  }
+  return {
+    stack: data.stack,
+    template: data.template,
+    version: String(data.version ?? ''),
+    ...(data.catalog ? { catalog: data.catalog } : {}),
+    mode: data.mode === 'rollback' ? 'rollback' : 'render',
+    ...(data.restored_from ? { restored_from: String(data.restored_from) } : {}),
+    sources: { environment: String(data.sources?.environment ?? ''), catalogs: { ...(data.sources?.catalogs ?? {}) } },
+    hosts: Object.fromEntries(Object.entries(data.hosts).map(([name, h]) => [name, { ...h, services: h.services ?? {} }])),
+  };
+}
+
+/** Hosts that run something of the stack or were meant to. */
+function hostCount(r: LedgerRecord): number {
+  return Object.values(r.hosts).filter((h) => Object.keys(h.services).length > 0 || h.outcome !== 'converged').length;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+
+export function overallOutcome(r: LedgerRecord): 'converged' | 'failed' {
+  return Object.values(r.hosts).every((h) => h.outcome === 'converged') ? 'converged' : 'failed';
+}
+
+export function commitSubject(r: LedgerRecord, previous?: LedgerRecord): string {
+  const failed = Object.keys(r.hosts).sort().filter((h) => r.hosts[h].outcome !== 'converged');
+  const suffix = failed.length ? `, failed on ${failed.join(', ')}` : '';
+  if (r.mode === 'rollback') return `roll back ${r.stack} to ${(r.restored_from ?? 'an earlier state').slice(0, 7)}${suffix}`;
+  const from = previous && previous.mode === 'render' && (previous.template !== r.template || previous.version !== r.version)
+    ? `${previous.template === r.template ? '' : `${previous.template} `}${previous.version} → ` : '';
+  return `deploy ${r.stack}: ${r.template} ${from}${r.version} on ${plural(hostCount(r), 'host')}${suffix}`;
+}
+
+/**
+ * Subject, a short body (trigger, per-host outcome), then trailers. `seen` are the sources current when the
+ * commit was made; for a rollback they differ from the record's, and decide when a new commit supersedes it.
+ */
+export function commitMessage(r: LedgerRecord, ctx: { previous?: LedgerRecord; trigger: Trigger; seen: Sources; secrets?: string[] }): string {
+  const mask = (t: string) => maskSecrets(oneLine(t), ctx.secrets ?? []);
+  const body = [`Trigger: ${ctx.trigger.kind}${ctx.trigger.why && ctx.trigger.why !== ctx.trigger.kind ? ` (${mask(ctx.trigger.why)})` : ''}`];
+  if (r.mode === 'rollback') body.push(`Restored the state of ${r.restored_from ?? 'an earlier commit'}: ${r.template} ${r.version}.`);
+  for (const [name, h] of Object.entries(sortedKeys(r.hosts))) body.push(`${name}: ${h.outcome}${h.error ? `: ${mask(h.error)}` : ''}`);
+  const trailers = [
+    `Berth-Stack: ${r.stack}`,
+    `Berth-Trigger: ${oneLine(ctx.trigger.kind)}`,
+    ...(ctx.trigger.deliveryId ? [`Berth-Delivery: ${oneLine(ctx.trigger.deliveryId)}`] : []),
+    `Berth-Environment-Commit: ${ctx.seen.environment}`,
+    ...Object.keys(ctx.seen.catalogs).sort().map((k) => `Berth-Catalog-Commit: ${k}=${ctx.seen.catalogs[k]}`),
+    `Berth-Template: ${r.template}@${r.version}`,
+    `Berth-Outcome: ${overallOutcome(r)}`,
+    `Berth-Mode: ${r.mode}`,
+  ];
+  return `${commitSubject(r, ctx.previous)}\n\n${body.join('\n')}\n\n${trailers.join('\n')}\n`;
+}
+
+export interface LedgerTrailers {
+  stack?: string;
+  trigger?: string;
+  delivery?: string;
+  environment?: string;
+  catalogs: Record<string, string>;
+  template?: string;
+  outcome?: string;
+  mode?: string;
+  /** Set by `berth rollback --to`: the commit whose state was restored. */
+  rollbackTo?: string;
+}
+
+/** git keeps a repeated trailer key; parseTrailers keeps the last, so catalogs are read line by line. */
+export function readTrailers(message: string): LedgerTrailers {
+  const t = parseTrailers(message);
+  const catalogs: Record<string, string> = {};
+  if (t['Berth-Catalog-Commit'] !== undefined) {
+    for (const m of message.matchAll(/^Berth-Catalog-Commit:[ \t]*([^=\s]+)=(\S+)[ \t]*$/gm)) catalogs[m[1]] = m[2];
+  }
+  return {
+    stack: t['Berth-Stack'], trigger: t['Berth-Trigger'], delivery: t['Berth-Delivery'], environment: t['Berth-Environment-Commit'],
+    catalogs, template: t['Berth-Template'], outcome: t['Berth-Outcome'], mode: t['Berth-Mode'], rollbackTo: t['Berth-Rollback-To'],
+  };
+}
+
+export function sameSources(a: Sources, b: Sources): boolean {
+  const keys = (s: Sources) => Object.keys(s.catalogs).sort().map((k) => `${k}=${s.catalogs[k]}`).join(',');
+  return a.environment === b.environment && keys(a) === keys(b);
+}

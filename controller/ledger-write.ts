@@ -1,0 +1,132 @@
+/**
+ * What one record commit writes: each host's outcome and the images it runs (read back from the engine after
+ * the apply, not assumed from the plan), the pinned compose per host, and the commit message. Pure but for
+ * the re-observation, so the same running state always gives the same tree.
+ */
+import type { Logger } from '../lib/log.ts';
+import { maskSecrets } from '../lib/secrets.ts';
+import type { EngineDriver } from './driver-docker.ts';
+import { composeText, modelFor, runningImages } from './ledger-pin.ts';
+import {
+  commitMessage, recordFromYaml, recordToYaml, type DeployMode, type HostOutcome, type LedgerRecord, type ServiceRecord, type Sources, type Trigger,
+} from './ledger-record.ts';
+import { stackDir } from './ledger-tree.ts';
+import type { StackOutcome } from './reconcile.ts';
+import type { DesiredStack, StackSpec } from './types.ts';
+
+export interface RecordContext {
+  spec: StackSpec;
+  drivers: Record<string, EngineDriver>;
+  /** The environment and catalog commits current now (trailers; for a render also the record's sources). */
+  sources: Sources;
+  trigger: Trigger;
+  mode: DeployMode;
+  /** The catalog the stack renders from (recorded for a render). */
+  catalog?: string;
+  /** For a rollback: the record restored and the deploy it came from. */
+  rollback?: { record: LedgerRecord; restoredFrom: string };
+}
+
+export interface HostState {
+  outcome: HostOutcome;
+  error?: string;
+  /** Undefined when the host could not be read: the ledger keeps what it had for it. */
+  services?: Record<string, ServiceRecord & { pinned: string }>;
+}
+
+/** The reconcile's word for a host, in the ledger's three outcomes ('unchanged' is converged). */
+function hostOutcome(o: StackOutcome, host: string, secrets: string[]): { outcome: HostOutcome; error?: string } {
+  const mask = (e: string | undefined) => (e === undefined ? undefined : maskSecrets(e, secrets));
+  const r = o.result?.hosts[host];
+  if (r) return r.outcome === 'unchanged' ? { outcome: 'converged' } : { outcome: r.outcome, ...(r.error ? { error: mask(r.error) } : {}) };
+  const planned = o.plan?.hosts.find((h) => h.host === host);
+  if (planned?.error || o.observed?.hosts[host]?.reachable === false) return { outcome: 'unreachable', error: mask(planned?.error ?? o.observed?.hosts[host]?.error) };
+  return o.error ? { outcome: 'failed', error: mask(o.error.message) } : { outcome: 'converged' };
+}
+
+export async function observeHosts(o: StackOutcome, desired: DesiredStack, drivers: Record<string, EngineDriver>, log: Logger): Promise<Record<string, HostState>> {
+  const entries = await Promise.all(Object.entries(desired.hosts).map(async ([name, dh]): Promise<[string, HostState]> => {
+    const state = hostOutcome(o, name, desired.secrets);
+    const driver = drivers[name];
+    if (state.outcome === 'unreachable' || !driver) return [name, state];
+    try {
+      return [name, { ...state, services: await runningImages(driver, desired.name, dh) }];
+    } catch (e) {
+      log.warn({ stack: desired.name, host: name, err: maskSecrets((e as Error).message, desired.secrets) }, 'ledger: cannot read the images running on the host; keeping its previous record');
+      return [name, state];
+    }
+  }));
+  return Object.fromEntries(entries);
+}
+
+/** A host never read: what was meant to run there, unpinned, so a rollback to this state still places it. */
+function unobserved(desired: DesiredStack, host: string): Record<string, ServiceRecord> {
+  const d = desired.hosts[host];
+  return Object.fromEntries(Object.entries(d.services).map(([s, svc]) => [s, {
+    image: typeof svc.config.image === 'string' ? svc.config.image : svc.model.image,
+    replicas: d.replicas.filter((r) => r.service === s).map((r) => r.number),
+  }]));
+}
+
+function parseOr(text: string | undefined): LedgerRecord | undefined {
+  try {
+    return text ? recordFromYaml(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function newRecord(desired: DesiredStack, ctx: RecordContext): LedgerRecord {
+  const at = desired.source.lastIndexOf('@');
+  const rb = ctx.mode === 'rollback' ? ctx.rollback : undefined;
+  return {
+    stack: desired.name,
+    template: at > 0 ? desired.source.slice(0, at) : desired.source,
+    version: at > 0 ? desired.source.slice(at + 1) : '',
+    ...((rb ? rb.record.catalog : ctx.catalog) ? { catalog: rb ? rb.record.catalog : ctx.catalog } : {}),
+    mode: ctx.mode,
+    ...(rb ? { restored_from: rb.restoredFrom } : {}),
+    sources: rb ? rb.record.sources : ctx.sources,
+    hosts: {},
+  };
+}
+
+/**
+ * The stack folder's new content (paths from the repository root; null deletes) and the commit message.
+ * `current` is the folder at the branch head, relative to it.
+ */
+export function buildState(desired: DesiredStack, hosts: Record<string, HostState>, current: Record<string, string>, ctx: RecordContext): { files: Record<string, string | null>; message: string } {
+  const previous = parseOr(current['deploy.yml']);
+  const rendered = desired.rendered ?? desired.model;
+  const secrets = desired.secretAnswers ?? {};
+  const record = newRecord(desired, ctx);
+  const files: Record<string, string> = {};
+  for (const [name, h] of Object.entries(hosts)) {
+    const placed = Object.keys(desired.hosts[name].services).sort();
+    const file = `${name}.compose.yml`;
+    const error = h.error ? { error: h.error } : {};
+    if (!h.services) {
+      record.hosts[name] = { outcome: h.outcome, ...error, services: previous?.hosts[name]?.services ?? unobserved(desired, name) };
+      if (current[file] !== undefined) files[file] = current[file];
+      else if (placed.length) files[file] = composeText(modelFor(rendered, placed), secrets);
+      continue;
+    }
+    const running = h.services;
+    record.hosts[name] = { outcome: h.outcome, ...error, services: Object.fromEntries(Object.entries(running).map(([s, { pinned: _p, ...r }]) => [s, r])) };
+    if (!placed.length) continue;
+    const model = modelFor(rendered, placed);
+    model.services = Object.fromEntries(Object.entries(model.services).map(([s, svc]) => [s, { ...svc, image: running[s]?.pinned ?? svc.image }]));
+    files[file] = composeText(model, secrets);
+  }
+  files['deploy.yml'] = recordToYaml(record);
+  const dir = stackDir(desired.name);
+  const changes: Record<string, string | null> = Object.fromEntries(Object.keys(current).filter((f) => !(f in files)).map((f) => [`${dir}/${f}`, null]));
+  for (const [f, text] of Object.entries(files)) changes[`${dir}/${f}`] = text;
+  return { files: changes, message: commitMessage(record, { previous, trigger: ctx.trigger, seen: ctx.sources, secrets: desired.secrets }) };
+}
+
+/** The ledger branch's README.md, committed on its own before the first deploy. */
+export const LEDGER_README = `# Berth deploy ledger
+
+This branch is written by Berth: every deploy of a stack is one commit, and \`stacks/<stack>/\` holds what was deployed — \`deploy.yml\` (template, version, sources, and per host the outcome and the images running) and \`<host>.compose.yml\` (the compose of that host, every image pinned to what runs, secrets written as \`\${BERTH_SECRET_<variable>}\`). To roll a stack back, revert its deploy commit here (\`git revert <commit>\` and push, or \`berth rollback <stack>\`): Berth deploys the restored state, pinned images included, and keeps it until the environment or a catalog changes. Please make no other changes on this branch.
+`;

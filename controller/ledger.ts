@@ -1,0 +1,256 @@
+/**
+ * The deploy ledger: a branch (default `berth/deployed`) where every deploy of a stack is one commit holding
+ * what was deployed — and where `git revert` of such a commit is a rollback Berth carries out. Writes go through
+ * compare-and-swap on the branch head and are serialized per instance; the remote, when there is one, wins over
+ * unpushed local commits, since a person's revert pushed there is intent and a Berth record can be rewritten.
+ */
+import git from 'isomorphic-git';
+import { BerthError, ConflictError } from '../lib/errors.ts';
+import { commitFiles, fetchBranch, pushBranch, readFilesAt, type Author } from '../lib/git/index.ts';
+import { defaultFs, type GitFs } from '../lib/git/fs.ts';
+import { silentLogger, type Logger } from '../lib/log.ts';
+import type { DesiredOptions } from './desired.ts';
+import type { Environment } from './environment.ts';
+import { ledgerDesired } from './ledger-pin.ts';
+import { buildState, LEDGER_README, observeHosts, type RecordContext } from './ledger-write.ts';
+import { readTrailers, recordFromYaml, sameSources, type DeployMode, type LedgerRecord, type Sources } from './ledger-record.ts';
+import { restoreTo, revertLatest, type RollbackResult } from './ledger-rollback.ts';
+import { isBerthCommit, LedgerView, personTarget, stackDir } from './ledger-tree.ts';
+import type { StackOutcome } from './reconcile.ts';
+import type { DesiredStack, StackSpec } from './types.ts';
+
+export type { RecordContext } from './ledger-write.ts';
+export type { RollbackResult } from './ledger-rollback.ts';
+
+export const DEFAULT_LEDGER_BRANCH = 'berth/deployed';
+const MAX_TRIES = 4;
+
+export interface LedgerOptions {
+  /** A local clone (or the repository itself) holding the branch. */
+  dir: string;
+  branch?: string;
+  remote?: { url: string; token?: string; username?: string };
+  author?: { name: string; email: string };
+  log?: Logger;
+  fs?: GitFs;
+}
+
+export interface RollbackInForce {
+  /** `stacks/<stack>/` files of the state to run, relative to that folder. */
+  files: Record<string, string>;
+  record: LedgerRecord;
+  /** The commit a person undid (git revert) or restored (`berth rollback --to`). */
+  revertedCommit: string;
+  /** The Berth deploy whose state this is, when one matches. */
+  restoredFrom: string;
+  /** The newest change to the stack is the person's, not yet carried out: deploying it is not drift. */
+  requested: boolean;
+}
+
+export interface StackState {
+  record?: LedgerRecord;
+  commit?: string;
+  rollback?: RollbackInForce;
+}
+
+export interface HistoryEntry {
+  commit: string;
+  when: string;
+  subject: string;
+  trigger?: string;
+  outcome?: string;
+  template?: string;
+  mode?: DeployMode;
+  author: string;
+}
+
+const isConflict = (e: unknown) => e instanceof BerthError && e.kind === 'conflict';
+
+export class Ledger {
+  readonly dir: string;
+  readonly branch: string;
+  private readonly remote?: LedgerOptions['remote'];
+  private readonly author: Author;
+  private readonly log: Logger;
+  private readonly fs: GitFs;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** The remote branch head as last seen (fetched or pushed); undefined before the first contact. */
+  private remoteHead?: string | null;
+  /** The last fetch failed: don't try again for every no-op record until a refresh succeeds. */
+  private offline = false;
+
+  constructor(opts: LedgerOptions) {
+    this.dir = opts.dir;
+    this.branch = opts.branch ?? DEFAULT_LEDGER_BRANCH;
+    this.remote = opts.remote;
+    this.author = opts.author ?? { name: 'Berth', email: 'berth@localhost' };
+    this.log = opts.log ?? silentLogger;
+    this.fs = opts.fs ?? defaultFs;
+  }
+
+  /** One writer at a time per instance; other processes are kept out by the compare-and-swap. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private view(): LedgerView {
+    return new LedgerView(this.fs, this.dir, this.branch);
+  }
+
+  private head(): Promise<string | null> {
+    return git.resolveRef({ fs: this.fs, dir: this.dir, ref: `refs/heads/${this.branch}` }).catch(() => null);
+  }
+
+  hasRemote(): boolean {
+    return this.remote !== undefined;
+  }
+
+  refresh(): Promise<void> {
+    return this.serial(() => this.pull().then(() => void (this.offline = false), (e) => {
+      this.offline = true;
+      throw e;
+    }));
+  }
+
+  /** Fetches the remote branch: behind → fast-forward, ahead → push what is pending, diverged → the remote wins. */
+  private async pull(): Promise<void> {
+    if (!this.remote) return;
+    const r = await fetchBranch(this.dir, { ...this.remote, branch: this.branch, fastForward: true, fs: this.fs });
+    this.remoteHead = r.commit;
+    if (r.local === null || r.local === r.commit) return;
+    if (r.commit === null || (await git.isDescendent({ fs: this.fs, dir: this.dir, oid: r.local, ancestor: r.commit, depth: -1 }))) {
+      await this.push().catch((e) => this.log.warn({ err: (e as Error).message }, 'ledger: pending commits not pushed yet'));
+      return;
+    }
+    this.log.warn({ branch: this.branch, dropped: r.local, remote: r.commit }, 'ledger: the remote branch moved on while local commits were unpushed; the remote wins, the next deploy records the state again');
+    await git.writeRef({ fs: this.fs, dir: this.dir, ref: `refs/heads/${this.branch}`, value: r.commit, force: true });
+  }
+
+  /** True when pushed; a rejected push throws (the caller rebuilds on the remote), other failures wait for the next try. */
+  private async push(): Promise<boolean> {
+    if (!this.remote || (await this.head()) === null) return false;
+    try {
+      this.remoteHead = (await pushBranch(this.dir, { ...this.remote, branch: this.branch, fs: this.fs })).commit;
+      return true;
+    } catch (e) {
+      if (isConflict(e)) throw e;
+      this.log.warn({ branch: this.branch, err: (e as Error).message }, 'ledger: push failed; the commit stays local and is pushed with the next one');
+      return false;
+    }
+  }
+
+  /** The newest commit that changed the stack's folder, with its files and record. */
+  async latest(stack: string): Promise<{ commit: string; subject: string; files: Record<string, string>; record?: LedgerRecord } | undefined> {
+    const [c] = await this.view().touching(stack, 1);
+    if (!c) return undefined;
+    const files = await readFilesAt(this.dir, c.sha, stackDir(stack), { fs: this.fs });
+    return { commit: c.sha, subject: c.subject, files, record: files['deploy.yml'] ? recordFromYaml(files['deploy.yml']) : undefined };
+  }
+
+  /**
+   * The recorded state, and whether a rollback is in force: the newest change to the stack was a person's (a
+   * revert, `berth rollback`), or Berth's own rollback deploy while the sources are still the ones it saw.
+   */
+  async stackState(stack: string, sources: Sources): Promise<StackState> {
+    const view = this.view();
+    const [head] = await view.touching(stack, 1);
+    if (!head) return {};
+    const files = await readFilesAt(this.dir, head.sha, stackDir(stack), { fs: this.fs });
+    if (!files['deploy.yml']) {
+      this.log.warn({ stack, commit: head.sha }, `ledger: ${head.sha.slice(0, 7)} removed stacks/${stack}/; deploying from the environment (a rollback needs an earlier state to go to)`);
+      return {};
+    }
+    const record = recordFromYaml(files['deploy.yml'], `stacks/${stack}/deploy.yml`);
+    const base = { record, commit: head.sha };
+    if (!isBerthCommit(head, stack)) {
+      const target = personTarget(head);
+      return { ...base, rollback: { files, record, revertedCommit: target, restoredFrom: (await view.restoredFrom(stack, head)) ?? target, requested: true } };
+    }
+    const t = readTrailers(head.message);
+    if (t.mode !== 'rollback' || !sameSources({ environment: t.environment ?? '', catalogs: t.catalogs }, sources)) return base;
+    const person = (await view.touching(stack)).find((c) => !isBerthCommit(c, stack));
+    const restoredFrom = record.restored_from ?? head.sha;
+    return { ...base, rollback: { files, record, revertedCommit: person ? personTarget(person) : restoredFrom, restoredFrom, requested: false } };
+  }
+
+  /** The desired state of a ledger folder; `secrets` maps each secret variable to its (decrypted) value. */
+  desiredFromLedger(env: Environment, spec: StackSpec, files: Record<string, string>, secrets: Record<string, string>, opts: DesiredOptions = {}): Promise<DesiredStack> {
+    return ledgerDesired(env, spec, files, secrets, opts);
+  }
+
+  /**
+   * Records what the reconcile left running — always, even when it changed nothing, so a crash between apply and
+   * record is healed by the next reconcile; an identical state makes no commit. Returns the commit, or null.
+   */
+  async record(outcome: StackOutcome, ctx: RecordContext): Promise<string | null> {
+    const desired = outcome.desired;
+    if (!desired || !outcome.observed || outcome.outcome === 'planned') return null;
+    const hosts = await observeHosts(outcome, desired, ctx.drivers, this.log);
+    return this.serial(() => this.retrying(async () => {
+      const head = await this.ensureReadme(await this.head());
+      const current = head ? await readFilesAt(this.dir, head, stackDir(outcome.stack), { fs: this.fs }) : {};
+      const { files, message } = buildState(desired, hosts, current, ctx);
+      const sha = await commitFiles(this.dir, { branch: this.branch, parent: head, files, message, author: this.author, fs: this.fs });
+      if (sha) await this.push();
+      else await this.settlePending(head);
+      return sha;
+    }));
+  }
+
+  /**
+   * Nothing new to commit, but an earlier commit may be unpushed: push it now, or — when the remote moved on
+   * meanwhile and won — have the state rebuilt on top of the remote head.
+   */
+  private async settlePending(head: string | null): Promise<void> {
+    if (!this.remote || this.offline || head === this.remoteHead) return;
+    await this.pull().catch((e) => this.log.warn({ branch: this.branch, err: (e as Error).message }, 'ledger: cannot reach the remote; pending commits wait'));
+    if ((await this.head()) !== head) throw new ConflictError('LEDGER_REMOTE_MOVED', `the remote ${this.branch} moved on; recording again on top of it`);
+  }
+
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isConflict(e) || attempt >= MAX_TRIES) throw e;
+        await this.pull();
+      }
+    }
+  }
+
+  /** The README goes in a commit of its own, so reverting a stack's first deploy never takes it away. */
+  private async ensureReadme(head: string | null): Promise<string | null> {
+    if (head && (await readFilesAt(this.dir, head, '', { fs: this.fs }).then((f) => 'README.md' in f))) return head;
+    const sha = await commitFiles(this.dir, { branch: this.branch, parent: head, files: { 'README.md': LEDGER_README }, message: 'Start the Berth deploy ledger', author: this.author, fs: this.fs });
+    return sha ?? head;
+  }
+
+  /** Newest first: every change to the stack, Berth's deploys and people's reverts alike. */
+  async history(stack: string, limit = 20): Promise<HistoryEntry[]> {
+    const commits = await this.view().touching(stack, limit);
+    return Promise.all(commits.map(async (c) => {
+      const t = readTrailers(c.message);
+      const berth = isBerthCommit(c, stack);
+      const base = { commit: c.sha, when: new Date(c.timestamp * 1000).toISOString(), subject: c.subject, author: c.author.name };
+      if (berth) return { ...base, trigger: t.trigger, outcome: t.outcome, template: t.template, mode: t.mode === 'rollback' ? 'rollback' as const : 'render' as const };
+      const deploy = (await readFilesAt(this.dir, c.sha, stackDir(stack), { fs: this.fs }))['deploy.yml'];
+      const r = deploy ? recordFromYaml(deploy) : undefined;
+      return { ...base, trigger: t.rollbackTo ? 'rollback' : 'revert', template: r && `${r.template}@${r.version}`, mode: 'rollback' as const };
+    }));
+  }
+
+  /**
+   * Without `to`: `git revert` of the stack's latest Berth deploy. With `to`: a commit setting the stack's folder
+   * to its content at `to`, marked `Berth-Rollback-To`. Either is a person's intent that Berth then deploys.
+   */
+  rollback(stack: string, opts: { to?: string } = {}): Promise<RollbackResult> {
+    return this.serial(async () => {
+      await this.pull();
+      const place = { fs: this.fs, dir: this.dir, branch: this.branch, author: this.author };
+      const made = await this.retrying(() => (opts.to ? restoreTo(place, stack, opts.to) : revertLatest(place, stack)));
+      return { ...made, pushed: await this.push() };
+    });
+  }
+}

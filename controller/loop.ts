@@ -1,0 +1,268 @@
+/**
+ * The controller of `berth serve`. Sources are synced, then every stack is reconciled: once at startup
+ * (nothing assumes the previous process exited cleanly), on every timer tick (that is what heals drift), and
+ * on every webhook for the watched branch. Each reconcile knows why it ran, and its status is written in a
+ * finally, so a reconcile that throws or hangs past its deadline still leaves a truthful status behind.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import cron from 'node-cron';
+import type { Catalog } from '../catalog/types.ts';
+import { BerthError } from '../lib/errors.ts';
+import type { RepoSource } from '../lib/git/source.ts';
+import type { Logger } from '../lib/log.ts';
+import type { Trigger } from '../webhooks/types.ts';
+import type { EngineDriver } from './driver-docker.ts';
+import { formatEvent, type EventSink } from './events.ts';
+import { Metrics } from './metrics.ts';
+import { ReconcileQueue, type Job, type Reason, type TriggerKind } from './queue.ts';
+import { driversFor } from './reconcile.ts';
+import { Sources, type Snapshot } from './sources.ts';
+import { StackBook, type StackState } from './stack-state.ts';
+import { defaultDeploy, openLedger, type DeployFn, type DeployResult } from './deploy-adapter.ts';
+import type { Ledger } from './ledger.ts';
+import type { Environment } from './environment.ts';
+import { availableUpgrades } from '../upgrades/available.ts';
+import { defaultRemote, proposeUpgrades } from '../upgrades/propose.ts';
+
+export type { StackState } from './stack-state.ts';
+
+export interface ControllerOptions {
+  env: RepoSource;
+  cacheDir: string;
+  /** Default `berth/deployed`. */
+  ledgerBranch?: string;
+  /** A cron expression (node-cron, 5 or 6 fields) … */
+  cron?: string;
+  /** … or a plain interval, for tests and demos. */
+  intervalMs?: number;
+  /** Per reconcile; default 10 minutes. */
+  deadlineMs?: number;
+  concurrency?: number;
+  log: Logger;
+  metrics?: Metrics;
+  /** The per-stack reconcile; default deployStack (render or roll back, apply, record in the ledger). */
+  deploy?: DeployFn;
+  processEnv?: Record<string, string | undefined>;
+}
+
+/** The order in which a folded run names its trigger: what a person did beats what a timer did. */
+const KIND_RANK: TriggerKind[] = ['merge', 'push', 'revert', 'cli', 'webhook', 'startup', 'timer'];
+
+export class Controller {
+  readonly metrics: Metrics;
+  private readonly sources: Sources;
+  private readonly queue: ReconcileQueue;
+  private readonly book = new StackBook();
+  private readonly log: Logger;
+  private readonly deploy: DeployFn;
+  private drivers?: { key: string; drivers: Record<string, EngineDriver> };
+  /** Opened once, on the first synced environment; undefined for a plain folder (no git, no ledger). */
+  private ledger?: Promise<Ledger | undefined>;
+  private catalogs = new Map<string, Catalog>();
+  private timer?: { stop(): void };
+  private ticking = false;
+  private checkingUpgrades = false;
+  /** The newest environment a refresh asked to check while a check ran: checked right after it, not dropped. */
+  private upgradesAgain?: Environment;
+  private running = false;
+  private stopping = new AbortController();
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.log = opts.log;
+    this.metrics = opts.metrics ?? new Metrics();
+    this.deploy = opts.deploy ?? defaultDeploy;
+    this.sources = new Sources({ env: opts.env, cacheDir: opts.cacheDir, log: opts.log, metrics: this.metrics, processEnv: opts.processEnv });
+    this.queue = new ReconcileQueue({ work: (job) => this.reconcile(job), concurrency: opts.concurrency, deadlineMs: opts.deadlineMs, log: opts.log });
+  }
+
+  /** True once the environment has been synced and the loop is running. */
+  get started(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Syncs the sources (retrying with backoff while the environment has never been reachable; a wrong URL,
+   * branch or credential fails at once), queues a reconcile of every stack and arms the timer.
+   */
+  async start(): Promise<void> {
+    let snap = await this.sources.refresh();
+    while (!snap.dir) {
+      if (snap.error instanceof BerthError && snap.error.kind === 'user') throw snap.error;
+      const stopped = await sleep(Math.max(1_000, this.sources.retryInMs()), false, { signal: this.stopping.signal }).catch(() => true);
+      if (stopped) return;
+      snap = await this.sources.refresh();
+    }
+    await this.adopt(snap);
+    this.enqueueAll({ kind: 'startup', why: 'startup' });
+    if (snap.env) void this.upgrades(snap.env);
+    this.armTimer();
+    this.running = true;
+    this.log.info({ commit: snap.commit, stacks: this.book.names().length }, 'controller started');
+  }
+
+  /** A webhook: fetch now (skipping any backoff), then reconcile every stack. Returns at once. */
+  trigger(t: Trigger): void {
+    if (this.stopping.signal.aborted) return;
+    const why = `${t.kind}${t.after ? ` ${t.after.slice(0, 7)}` : ''}`;
+    const reason = { kind: t.kind, why, deliveryId: t.deliveryId };
+    this.refreshThen(reason, true).catch((e) => this.log.error({ err: (e as Error).message }, 'webhook trigger failed'));
+  }
+
+  stacks(): StackState[] {
+    return this.book.list();
+  }
+
+  stack(name: string): StackState | undefined {
+    return this.book.get(name);
+  }
+
+  /** The environment source as last synced: for `/api/environment` and healthz. */
+  environment(): { commit?: string; catalogs: Record<string, string>; stale: boolean; error?: string; loadedAt?: string } {
+    const s = this.sources.current();
+    return { commit: s.commit, catalogs: s.catalogs, stale: s.stale, error: s.error?.message, loadedAt: s.loadedAt };
+  }
+
+  /** Stops the timer, lets running reconciles finish (aborting them past `drainMs`) and drops queued ones. */
+  async stop(drainMs = 60_000): Promise<void> {
+    this.stopping.abort();
+    this.timer?.stop();
+    this.running = false;
+    await this.queue.drain(drainMs);
+  }
+
+  private armTimer(): void {
+    const tick = () => void this.tick();
+    if (this.opts.intervalMs) {
+      const handle = setInterval(tick, this.opts.intervalMs);
+      this.timer = { stop: () => clearInterval(handle) };
+    } else {
+      const task = cron.schedule(this.opts.cron ?? '* * * * *', tick, { name: 'berth-reconcile', noOverlap: true });
+      this.timer = { stop: () => void task.destroy() };
+    }
+  }
+
+  /** A tick that finds the previous one still fetching is skipped: the queue would fold it anyway. */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.refreshThen({ kind: 'timer', why: 'timer' }, false);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'timer tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async refreshThen(reason: Omit<Reason, 'at'>, force: boolean): Promise<void> {
+    const snap = await this.sources.refresh({ force });
+    if (this.stopping.signal.aborted) return;
+    await this.adopt(snap);
+    this.enqueueAll(reason);
+    // Upgrades are looked for beside the deploys, never in their way: a slow forge must not delay a reconcile.
+    if (snap.env) void this.upgrades(snap.env);
+  }
+
+  /**
+   * Marks each stack with the newer catalog version it could take and, when berth.yml names a forge, opens or
+   * updates the merge requests — after every catalog change and on the timer, as the upgrade checker does.
+   */
+  private async upgrades(env: Environment): Promise<void> {
+    if (this.checkingUpgrades) return void (this.upgradesAgain = env);
+    this.checkingUpgrades = true;
+    try {
+      const found = await availableUpgrades(env, { catalogs: this.catalogs });
+      for (const name of this.book.names()) {
+        const u = found.find((f) => f.stack === name);
+        this.book.upgradeAvailable(name, u ? `${u.from} → ${u.to}` : undefined);
+      }
+      // Even with nothing to propose, the run closes merge requests that became obsolete.
+      if (!env.forge) return;
+      // Pushed where serve pulls from, with its credentials (they push the ledger already); without any, the forge token.
+      const source = this.opts.env;
+      const remote = !('url' in source) ? undefined
+        : source.token ? { url: source.url, token: source.token, username: source.username }
+        : defaultRemote(env.forge, (this.opts.processEnv ?? process.env)[env.forge.tokenEnv], source.url);
+      const results = await proposeUpgrades(env, { cacheDir: this.opts.cacheDir, remote, log: this.log, catalogs: this.catalogs, processEnv: this.opts.processEnv });
+      for (const r of results.filter((x) => x.action !== 'unchanged' && x.action !== 'skipped')) {
+        this.log.info({ stack: r.stack, action: r.action, mergeRequest: r.mergeRequest?.url, reason: r.reason }, `upgrade of ${r.stack}: ${r.action}`);
+      }
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'looking for upgrades failed; trying again on the next tick');
+    } finally {
+      this.checkingUpgrades = false;
+      const again = this.upgradesAgain;
+      this.upgradesAgain = undefined;
+      if (again && !this.stopping.signal.aborted) void this.upgrades(again);
+    }
+  }
+
+  /** Takes in a fresh snapshot: stacks added and gone, new drivers when the hosts changed, the ledger once. */
+  private async adopt(snap: Snapshot): Promise<void> {
+    // Catalogs are reloaded per refresh: a path catalog can change without any commit to notice.
+    this.catalogs = new Map();
+    if (snap.dir && snap.commit && !this.ledger) {
+      const place = { dir: snap.dir, commit: snap.commit, branch: this.opts.ledgerBranch ?? 'berth/deployed', source: this.opts.env, log: this.log };
+      this.ledger = openLedger(place).catch((e: Error) => {
+        this.log.error({ err: e.message }, 'cannot open the ledger; deploying without records');
+        return undefined;
+      });
+    }
+    const ledger = await this.ledger;
+    if (!snap.env) return;
+    const key = JSON.stringify(snap.env.hosts);
+    if (this.drivers?.key !== key) this.drivers = { key, drivers: driversFor(snap.env.hosts) };
+    const { added, gone } = this.book.sync(snap.env.stacks.map((s) => s.name));
+    for (const name of gone) this.metrics.forgetStack(name);
+    // After a restart the status still names the last recorded deploy.
+    for (const name of added) void ledger?.latest(name).then((l) => l && this.book.recorded(name, l.commit), () => undefined);
+  }
+
+  private enqueueAll(reason: Omit<Reason, 'at'>): void {
+    for (const name of this.book.names()) this.queue.enqueue(name, reason);
+  }
+
+  /** One reconcile of one stack. Whatever happens, the finally writes its status and metrics. */
+  private async reconcile(job: Job): Promise<void> {
+    const snap = this.sources.current();
+    const spec = snap.env?.stacks.find((s) => s.name === job.key);
+    const run = this.book.begin(job, snap);
+    let result: DeployResult | undefined;
+    let thrown: unknown;
+    try {
+      // A broken newest environment deploys nothing (not even the last good one): the operator's intent is the new commit.
+      if (snap.error) throw snap.error;
+      if (!spec) return void this.book.forget(job.key);
+      if (!snap.env || !this.drivers) throw new BerthError('NOT_READY', 'internal', 'reconcile before the environment was adopted');
+      const kind = KIND_RANK.find((k) => job.reasons.some((r) => r.kind === k)) ?? 'timer';
+      const trigger = { kind: kind === 'startup' ? ('timer' as const) : kind, why: run.why, deliveryId: run.deliveryIds[0] };
+      result = await this.deploy({
+        env: snap.env, sources: { environment: snap.commit ?? 'unknown', catalogs: snap.catalogs }, drivers: this.drivers.drivers,
+        ledger: await this.ledger, log: this.log, events: this.events(job.key), signal: job.signal, catalogs: this.catalogs,
+      }, spec, trigger);
+    } catch (e) {
+      thrown = e;
+    } finally {
+      const ended = this.book.end(run, result, thrown, job.signal);
+      if (ended) this.observe(ended.state, ended.drift);
+    }
+  }
+
+  private observe(state: StackState, drift: boolean): void {
+    const last = state.lastReconcile!;
+    this.metrics.reconciled(state.stack, last.outcome, last.durationMs / 1000);
+    if (drift) {
+      this.metrics.driftHealed(state.stack);
+      this.log.warn({ stack: state.stack, changes: last.changes }, `stack ${state.stack}: drift undone: ${last.changes.join('; ')}`);
+    }
+  }
+
+  /** Progress goes to the log: finished steps at info, the rest at debug. */
+  private events(stack: string): EventSink {
+    return (e) => {
+      const line = formatEvent(e);
+      if (e.status === 'started') this.log.debug({ stack, host: e.host }, line);
+      else this.log.info({ stack, host: e.host, action: e.action, status: e.status }, line);
+    };
+  }
+}

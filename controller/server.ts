@@ -1,0 +1,105 @@
+/**
+ * The HTTP face of `berth serve`: webhooks in, health, metrics and per-stack status out. Fastify's own logger
+ * is off (a Prometheus scrape every 15 s is not news); the webhook routes log what they decide, and
+ * nothing here ever logs a body, a signature or a secret.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { UserError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { matchesRepository, registerWebhookRoutes, type WatchedRepository } from '../webhooks/index.ts';
+import type { Trigger } from '../webhooks/types.ts';
+import type { Metrics, WebhookResult } from './metrics.ts';
+import type { StackState } from './stack-state.ts';
+
+/** What the server needs of the controller; the Controller implements it, tests may fake it. */
+export interface ServedController {
+  readonly started: boolean;
+  readonly metrics: Metrics;
+  trigger(t: Trigger): void;
+  stacks(): StackState[];
+  stack(name: string): StackState | undefined;
+  environment(): Record<string, unknown>;
+}
+
+export interface ServerOptions {
+  controller: ServedController;
+  /** The environment repository and branch webhooks must name to be accepted. */
+  watched: WatchedRepository;
+  gitlabSecret?: string;
+  githubSecret?: string;
+  log: Logger;
+}
+
+export function createServer(opts: ServerOptions): FastifyInstance {
+  const { controller, log } = opts;
+  const app = Fastify({ logger: false, return503OnClosing: true });
+  countWebhooks(app, controller.metrics);
+  registerWebhookRoutes(app, {
+    gitlab: opts.gitlabSecret ? { secret: opts.gitlabSecret } : undefined,
+    github: opts.githubSecret ? { secret: opts.githubSecret } : undefined,
+    log: log.child({ component: 'webhooks' }),
+    accept: (t) => {
+      const verdict = matchesRepository(t, opts.watched);
+      if (verdict.accepted) controller.trigger(t);
+      return verdict;
+    },
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    if (!controller.started) return reply.code(503).send({ ok: false, reason: 'starting: the environment has not been synced yet' });
+    return { ok: true };
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(controller.metrics.contentType).send(await controller.metrics.text()));
+  app.get('/api/stacks', async () => controller.stacks());
+  app.get<{ Params: { name: string } }>('/api/stacks/:name', async (req, reply) => {
+    const s = controller.stack(req.params.name);
+    return s ?? reply.code(404).send({ code: 'STACK_NOT_FOUND', message: `no stack "${req.params.name}" in the environment` });
+  });
+  app.get('/api/environment', async () => controller.environment());
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) log.error({ err: err.message, url: req.url }, 'request failed');
+    return reply.code(status).send({ code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', message: status >= 500 ? 'internal error' : err.message });
+  });
+  return app;
+}
+
+/**
+ * Counts every delivery on /hooks/* by the answer it got. The routes decide; this only reads the status (and,
+ * for a 202, whether the body says accepted), so the count can never disagree with what the forge saw.
+ */
+function countWebhooks(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const forge = /^\/hooks\/(gitlab|github)\/?(?:\?|$)/.exec(req.url)?.[1];
+    if (!forge) return payload;
+    const result = webhookResult(reply.statusCode, payload);
+    if (result) metrics.webhook(forge, result);
+    return payload;
+  });
+}
+
+function webhookResult(status: number, payload: unknown): WebhookResult | undefined {
+  switch (status) {
+    case 202:
+      return typeof payload === 'string' && payload.includes('"accepted":true') ? 'accepted' : 'ignored';
+    case 401:
+      return 'unauthorized';
+    case 404:
+      return 'not_configured';
+    case 413:
+      return 'too_large';
+    case 400:
+    case 415:
+      return 'invalid';
+    default:
+      return undefined;
+  }
+}
+
+/** `0.0.0.0:7480`, `127.0.0.1:0`, `[::]:7480` or a bare port. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim()) ?? /^()()(\d+)$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError('LISTEN_INVALID', `--listen ${JSON.stringify(text)} is not HOST:PORT`, { hint: 'e.g. 0.0.0.0:7480 or 127.0.0.1:0' });
+  return { host: m[1] || m[2] || '0.0.0.0', port };
+}

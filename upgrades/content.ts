@@ -1,0 +1,131 @@
+/**
+ * The content of one proposal: the stack file as the upgrade branch holds it, and the merge request's text. The
+ * stack file is edited as a YAML document, so the operator's comments, order and quoting survive and the diff
+ * shows only what Berth changed; the description renders both versions with the stack's answers and masks every
+ * secret answer.
+ */
+import { isMap, isScalar, parseDocument } from 'yaml';
+import { renderStack } from '../catalog/stack.ts';
+import { isPlainMap } from '../catalog/yaml-file.ts';
+import { SECRET_TYPES, type Catalog, type Question } from '../catalog/types.ts';
+import { UserError } from '../lib/errors.ts';
+import { decryptAnswers, isEncrypted, secretYamlTags } from '../lib/secrets.ts';
+import { unifiedDiff } from './diff.ts';
+import { leftoverAnswers, type Upgrade } from './find.ts';
+import { upgradeDescription, upgradeTitle, type DescriptionInput } from './text.ts';
+
+export interface StackAtHead {
+  name: string;
+  file: string;
+  template: string;
+  version: string;
+  catalog?: string;
+  /** As written; encrypted answers are AgeSecret values. */
+  answers: Record<string, unknown>;
+}
+
+function invalid(file: string, message: string): UserError {
+  return new UserError('STACK_FILE_INVALID', `${file} ${message}`, { data: { file }, hint: '`berth plan` lists every problem of the environment with its line.' });
+}
+
+/** Just what a proposal needs; loadEnvironment is where a stack file is checked in full. */
+export function parseStackText(name: string, file: string, text: string): StackAtHead {
+  const doc = parseDocument(text, { customTags: secretYamlTags });
+  if (doc.errors.length) throw invalid(file, `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  const data = doc.toJS() as unknown;
+  if (!isPlainMap(data)) throw invalid(file, 'must be a map with template:, version: and answers:');
+  const { template, version, catalog, answers } = data;
+  if (typeof template !== 'string' || !template) throw invalid(file, 'has no template:');
+  if (typeof version !== 'string' && !Number.isInteger(version)) throw invalid(file, 'has no version:');
+  if (catalog !== undefined && catalog !== null && typeof catalog !== 'string') throw invalid(file, 'has a catalog: that is not text');
+  if (answers !== undefined && answers !== null && !isPlainMap(answers)) throw invalid(file, 'has answers: that are not a map');
+  return { name, file, template, version: String(version), ...(typeof catalog === 'string' ? { catalog } : {}), answers: isPlainMap(answers) ? answers : {} };
+}
+
+/** `version:` set (a number stays a number when the new version is one) and the new defaults added under `answers:`. */
+export function editStackFile(text: string, to: string, added: Record<string, unknown>): string {
+  const doc = parseDocument(text, { customTags: secretYamlTags });
+  if (doc.errors.length) throw new UserError('STACK_FILE_INVALID', `the stack file is not valid YAML: ${doc.errors[0].message}`);
+  if (!isMap(doc.contents)) throw new UserError('STACK_FILE_INVALID', 'the stack file must be a map with template:, version: and answers:');
+  const node = doc.get('version', true);
+  if (isScalar(node)) node.value = typeof node.value === 'number' && /^\d+$/.test(to) ? Number(to) : to;
+  else doc.set('version', to);
+  const answers = doc.get('answers', true);
+  if (Object.keys(added).length && !isMap(answers)) doc.set('answers', doc.createNode(added));
+  else for (const [k, v] of Object.entries(added)) doc.setIn(['answers', k], v);
+  // lineWidth 0: re-folding the operator's long strings would show up as changes they never asked for.
+  return doc.toString({ lineWidth: 0 });
+}
+
+export interface ProposalContent {
+  title: string;
+  description: string;
+  draft: boolean;
+  /** The stack file as the upgrade branch holds it. */
+  stackText: string;
+}
+
+export interface ContentInput {
+  catalog: Catalog;
+  upgrade: Upgrade;
+  /** `stacks/web.yml` and its text at the target head. */
+  file: string;
+  text: string;
+  /** The answers as the stack file holds them (encrypted ones still armored). */
+  answers: Record<string, unknown>;
+  /** age identities, to render stacks with encrypted answers; without them those render as unknown. */
+  identities?: string[];
+}
+
+/** The clear answers to render with, and every value that must never reach the merge request. */
+async function clearAnswers(answers: Record<string, unknown>, identities: string[] | undefined) {
+  const encrypted = Object.values(answers).some((v) => isEncrypted(v));
+  const armored = Object.values(answers).filter((v) => isEncrypted(v)).map(String);
+  if (!encrypted || !identities?.length) return { values: answers, secrets: armored };
+  const { values, secrets } = await decryptAnswers(answers, identities);
+  return { values, secrets: [...secrets, ...armored] };
+}
+
+function secretValuesOf(questions: Question[], values: Record<string, unknown>): string[] {
+  return questions.filter((q) => SECRET_TYPES.has(q.type)).map((q) => values[q.variable]).filter((v) => v !== undefined && v !== null && v !== '').map(String);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function composeDiff(input: ContentInput, oldValues: Record<string, unknown>, newValues: Record<string, unknown>): DescriptionInput['composeDiff'] {
+  const { catalog, upgrade: u } = input;
+  let before: string;
+  try {
+    before = renderStack(catalog, { ref: `${u.template}@${u.from}`, answers: oldValues, stack: u.stack }).yaml;
+  } catch (err) {
+    return { error: `${u.template} ${u.from} (installed) does not render with the stack's answers: ${errorText(err)}` };
+  }
+  if (u.needsAnswers.length) return { error: `${u.to} needs answers to ${u.needsAnswers.map((q) => q.variable).join(', ')} first` };
+  try {
+    const after = renderStack(catalog, { ref: `${u.template}@${u.to}`, answers: newValues, stack: u.stack, previousVersion: u.from }).yaml;
+    return unifiedDiff(before, after, { fromLabel: `${u.stack} (${u.template} ${u.from})`, toLabel: `${u.stack} (${u.template} ${u.to})` });
+  } catch (err) {
+    return { error: `${u.template} ${u.to} does not render with the stack's answers: ${errorText(err)}` };
+  }
+}
+
+export async function proposalContent(input: ContentInput): Promise<ProposalContent> {
+  const u = input.upgrade;
+  const leftover = leftoverAnswers(u, input.answers);
+  const clear = await clearAnswers(input.answers, input.identities);
+  const newValues = { ...Object.fromEntries(Object.entries(clear.values).filter(([k]) => !leftover.includes(k))), ...u.addedAnswers };
+  const secretValues = [
+    ...clear.secrets,
+    ...secretValuesOf(u.current?.questions ?? [], clear.values),
+    ...secretValuesOf(u.version.questions, newValues),
+  ];
+  const description = upgradeDescription({ upgrade: u, stackFile: input.file, leftover, composeDiff: composeDiff(input, clear.values, newValues), secretValues });
+  return {
+    title: upgradeTitle(u),
+    description,
+    draft: u.needsAnswers.length > 0 || leftover.length > 0,
+    stackText: editStackFile(input.text, u.to, u.addedAnswers),
+  };
+}
