@@ -11,7 +11,8 @@ import { createLogger } from '../lib/log.ts';
 import type { Catalog } from '../catalog/types.ts';
 import type { StackSpec } from '../controller/types.ts';
 import { availableUpgrades, type AvailableUpgrade } from '../upgrades/available.ts';
-import { ledgerDeployer } from './ledger-actions.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 /** Enough to overlap one stack's waits with another's Docker work without flooding a host's engine. */
 const STACK_CONCURRENCY = 4;
@@ -38,7 +39,8 @@ async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): P
   const specs = pick(env, stack);
   const outcomes: StackOutcome[] = new Array(specs.length);
   // An environment kept in git records every apply in its ledger branch; a plain folder has no ledger.
-  const deploy = dryRun ? undefined : await ledgerDeployer(env, log);
+  // The ledger (and isomorphic-git) loads only for an environment kept in git: a plain folder has none.
+  const deploy = dryRun || !inGitRepository(env.root) ? undefined : await (await import('./ledger-actions.ts')).ledgerDeployer(env, log);
   // Stacks run side by side (their progress lines name the stack); hosts within a stack run in parallel too.
   await settleAll(specs.map((spec, i) => [spec, i] as const), async ([spec, i]) => {
     outcomes[i] = deploy ? await deploy(spec, { drivers, events, catalogs }) : await reconcileStack(env, spec, { why: 'cli', drivers, events, log: dryRun ? undefined : log, dryRun, catalogs });
@@ -100,4 +102,11 @@ export async function statusAction(stack: string | undefined, opts: EnvOpts): Pr
   const upgrades = new Map((await availableUpgrades(env, { catalogs })).map((u) => [u.stack, u]));
   for (const s of statuses) print(formatStatus(s, upgrades.get(s.stack)));
   if (statuses.some((s) => !s.converged)) process.exitCode = 3;
+}
+
+function inGitRepository(dir: string): boolean {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, '.git'))) return true;
+    if (path.dirname(d) === d) return false;
+  }
 }

@@ -13,7 +13,8 @@
  * armored string (with a warning), and decryptAnswers also accepts that bare armored string.
  */
 import { readFile } from 'node:fs/promises';
-import { Decrypter, Encrypter, armor, generateIdentity, identityToRecipient } from 'age-encryption';
+// age (and its crypto) loads only when a value is encrypted or decrypted: most runs never need it.
+const age = () => import('age-encryption');
 import { Scalar, isMap, parseDocument, type ScalarTag } from 'yaml';
 import { stringifyString } from 'yaml/util';
 import { UserError } from './errors.ts';
@@ -53,17 +54,20 @@ export function isEncrypted(value: unknown): value is AgeSecret | string {
 }
 
 export async function generateKey(): Promise<{ identity: string; recipient: string }> {
+  const { generateIdentity, identityToRecipient } = await age();
   const identity = await generateIdentity();
   return { identity, recipient: await identityToRecipient(identity) };
 }
 
 /** Public keys for identities, for encrypting to yourself when no recipients file is at hand. */
 export async function recipientsOf(identities: string[]): Promise<string[]> {
+  const { identityToRecipient } = await age();
   return Promise.all(identities.map((i) => identityToRecipient(i)));
 }
 
 export async function encryptValue(plaintext: string, recipients: string[]): Promise<string> {
   if (recipients.length === 0) throw new UserError('SECRET_NO_RECIPIENTS', 'no age recipients to encrypt for', { hint: 'Configure the environment\'s age recipients (age1…).' });
+  const { Encrypter, armor } = await age();
   const e = new Encrypter();
   for (const r of recipients) {
     try {
@@ -76,6 +80,7 @@ export async function encryptValue(plaintext: string, recipients: string[]): Pro
 }
 
 export async function decryptValue(armored: string, identities: string[]): Promise<string> {
+  const { Decrypter, armor } = await age();
   let file: Uint8Array;
   try {
     file = armor.decode(armored);
@@ -117,6 +122,7 @@ async function parseIdentities(text: string, source: string): Promise<string[]> 
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     // The line itself is a private key: it must never appear in the error.
+    const { identityToRecipient } = await age();
     const valid = /^AGE-SECRET-KEY-/.test(line) && (await identityToRecipient(line).then(() => true, () => false));
     if (!valid) throw new UserError('SECRET_KEY_INVALID', `${source}: line ${n + 1} is not an age identity (AGE-SECRET-KEY-1…)`, { data: { source, line: n + 1 } });
     out.push(line);
