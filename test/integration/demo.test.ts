@@ -4,77 +4,41 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import Docker from 'dockerode';
-import { httpGet, isCI, pingDocker, removeLabeled, tempDir, waitFor } from '../harness/env.ts';
+import { isCI, tempDir } from '../harness/env.ts';
 import { ensureImages } from '../harness/images.ts';
 import { STATIC_SITE_IMAGES } from '../harness/standins.ts';
 import { runBerth } from './converge-fixtures.ts';
+import { cleanDemoStack, containers, defaultEngineReachable, docker, freePort, lockDemoStack, servedTitle, SOCKET, unavailable } from './demo-fixtures.ts';
 
-const SOCKET = '/var/run/docker.sock';
-const STACK = 'static-site'; // the demo's stack name: stacks/static-site.yml
-const docker = new Docker({ socketPath: SOCKET });
-const reachable = await pingDocker(docker, 5000);
-const unavailable = `the default Docker engine does not answer on ${SOCKET}; start it with \`bash test/harness/hosts.sh start --default\``;
+const reachable = await defaultEngineReachable();
 // Without CI a missing engine skips; with CI=true the test runs and fails.
 const opts = reachable || isCI() ? {} : { skip: unavailable };
 const tmp = reachable ? tempDir('berth-demo-') : undefined;
-
-async function clean(): Promise<void> {
-  if (!reachable) return;
-  await removeLabeled(docker, `berth.stack=${STACK}`);
-  await removeLabeled(docker, `com.docker.compose.project=${STACK}`);
-}
+let release: (() => void) | undefined;
 
 before(async () => {
   if (!reachable) return;
-  await clean();
+  release = await lockDemoStack();
+  await cleanDemoStack();
   await ensureImages(docker, [...STATIC_SITE_IMAGES]);
 });
 after(async () => {
-  await clean();
+  if (reachable) await cleanDemoStack();
+  release?.();
   tmp?.remove();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '0.0.0.0', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function containers(): Promise<{ name: string; id: string; hostname: string; startedAt: string; env: string[] }[]> {
-  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`berth.stack=${STACK}`] }) });
-  const out = await Promise.all(list.map(async (c) => {
-    const info = await docker.getContainer(c.Id).inspect();
-    return { name: info.Name.slice(1), id: info.Id, hostname: info.Config.Hostname, startedAt: info.State.StartedAt, env: info.Config.Env };
-  }));
-  return out.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** GETs the site until it serves `title` (the load balancer may need a moment after the command returns). */
-async function servedTitle(port: number, title: string): Promise<string> {
-  return waitFor(async () => {
-    const r = await httpGet(`http://127.0.0.1:${port}/`, 3000);
-    return r.status === 200 && r.body.includes(`<h1>${title}</h1>`) ? r.body : undefined;
-  }, { timeoutMs: 20_000, intervalMs: 300, what: `"${title}" on 127.0.0.1:${port}` });
-}
 
 test('berth demo deploys static-site on the local engine, is idempotent, and redeploys an edited answer', opts, async () => {
   if (!reachable || !tmp) throw new Error(unavailable);
   const dir = path.join(tmp.path, 'demo');
   const port = await freePort();
-  const demo = () => runBerth(['demo', '--dir', dir, '--port', String(port)], { env: { DOCKER_HOST: `unix://${SOCKET}` }, timeoutMs: 180_000 });
+  const demo = () => runBerth(['demo', '--once', '--dir', dir, '--port', String(port)], { env: { DOCKER_HOST: `unix://${SOCKET}` }, timeoutMs: 180_000 });
 
   // First run: writes the environment, deploys, says where to open it.
   const first = await demo();
   assert.equal(first.code, 0, first.stdout + first.stderr);
-  assert.match(first.stderr, /made the demo environment in /);
+  assert.match(first.stderr, /made the demo environment repository in /);
   assert.match(first.stdout, /^stack static-site deployed$/m);
   assert.ok(first.stdout.includes(`open http://localhost:${port}/`), first.stdout);
   const deployed = await containers();
