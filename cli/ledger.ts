@@ -4,18 +4,17 @@
  * converges the hosts to it, exactly as after a `git revert` pushed by hand.
  */
 import type { Command } from 'commander';
+import { envOption } from './options.ts';
 import { registerSecretCommands } from './secret.ts';
 
 // The implementations load only when a command runs, so `berth --help` and other commands start fast.
 const actions = () => import('./ledger-actions.ts');
 
-const envOption = ['--env <dir>', 'environment folder, in a git repository (default: $BERTH_ENV or the current folder)'] as const;
-
 export function registerLedgerCommands(program: Command): void {
   program.command('history')
     .description("list a stack's deploys and rollbacks from the ledger branch, newest first")
     .argument('<stack>', 'the stack')
-    .option(...envOption, process.env.BERTH_ENV ?? '.')
+    .addOption(envOption('environment folder, in a git repository'))
     .option('--json', 'print JSON')
     .option('--limit <n>', 'at most this many entries', '20')
     .action(async (stack: string, opts: { env: string; json?: boolean; limit: string }) => (await actions()).historyAction(stack, opts));
@@ -24,7 +23,7 @@ export function registerLedgerCommands(program: Command): void {
     .description('roll a stack back on the ledger branch: revert its latest deploy, or restore the state of --to COMMIT')
     .argument('<stack>', 'the stack')
     .option('--to <commit>', 'a ledger commit (see berth history) whose state to restore')
-    .option(...envOption, process.env.BERTH_ENV ?? '.')
+    .addOption(envOption('environment folder, in a git repository'))
     .action(async (stack: string, opts: { env: string; to?: string }) => (await actions()).rollbackAction(stack, opts));
 
   registerSecretCommands(program);

@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import { Option } from 'commander';
 import { UserError, ValidationError } from '../lib/errors.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
+
+/** `--env DIR`, the same for every command: $BERTH_ENV, else the current folder. */
+export function envOption(what = 'environment folder'): Option {
+  return new Option('--env <dir>', what).env('BERTH_ENV').default('.');
+}
 
 /** `--catalog DIR`, else $BERTH_CATALOG, else the catalog built into Berth. */
 export function catalogDir(opt: string | undefined): string {

@@ -5,6 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { envOption } from './options.ts';
 import { UserError } from '../lib/errors.ts';
 
 // age loads only when a secret command runs.
@@ -69,7 +70,7 @@ export function registerSecretCommands(program: Command): void {
     .description('encrypt a value read from stdin and write it as answers.VARIABLE of stacks/STACK.yml (comments are kept)')
     .argument('<stack>', 'the stack')
     .argument('<variable>', 'the answer to set')
-    .option('--env <dir>', 'environment folder (default: $BERTH_ENV or the current folder)', process.env.BERTH_ENV ?? '.')
+    .addOption(envOption())
     .option('--recipient <age1…>', `encrypt for this recipient (repeatable; default: the lines of ${RECIPIENTS_FILE})`, (v: string, prev: string[] = []) => [...prev, v])
     .action(async (stack: string, variable: string, opts: { env: string; recipient?: string[] }) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new UserError('VARIABLE_INVALID', `"${variable}" is not a variable name`);

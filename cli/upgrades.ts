@@ -3,6 +3,7 @@
  * proposing them (opened, updated, or closed when obsolete) on the forge berth.yml names.
  */
 import { Option, type Command } from 'commander';
+import { envOption } from './options.ts';
 import type { UpgradesOpts } from './upgrades-actions.ts';
 
 // The forge clients are heavy; they load only when this command runs.
@@ -11,7 +12,7 @@ const actions = () => import('./upgrades-actions.ts');
 export function registerUpgradesCommand(program: Command): void {
   program.command('upgrades')
     .description('list the stacks a newer template version is available for; with --open, propose each as a merge request')
-    .option('--env <dir>', 'environment folder (default: $BERTH_ENV or the current folder)', process.env.BERTH_ENV ?? '.')
+    .addOption(envOption())
     .option('--open', 'open or update one merge request per upgrade, and close the obsolete ones (needs forge: in berth.yml)')
     .option('--json', 'print JSON')
     .addOption(new Option('--remote <url>', 'the environment repository to push upgrade branches to (default: derived from forge:)').env('BERTH_UPGRADES_REMOTE'))
