@@ -92,6 +92,16 @@ function newRecord(desired: DesiredStack, ctx: RecordContext): LedgerRecord {
 }
 
 /**
+ * A commit to the environment (or catalog) that left this stack exactly as it was is no deploy of it: the
+ * record keeps the sources it was deployed from, so the tree is unchanged and no commit is written.
+ */
+function keepSourcesWhenUntouched(record: LedgerRecord, previous: LedgerRecord | undefined, files: Record<string, string>, current: Record<string, string>): void {
+  if (!previous || previous.mode !== 'render' || record.mode !== 'render') return;
+  const sameFiles = Object.keys(current).every((f) => f === 'deploy.yml' || files[f] === current[f]) && Object.keys(files).every((f) => f in current);
+  if (sameFiles && recordToYaml({ ...record, sources: previous.sources }) === recordToYaml(previous)) record.sources = previous.sources;
+}
+
+/**
  * The stack folder's new content (paths from the repository root; null deletes) and the commit message.
  * `current` is the folder at the branch head, relative to it.
  */
@@ -118,6 +128,7 @@ export function buildState(desired: DesiredStack, hosts: Record<string, HostStat
     model.services = Object.fromEntries(Object.entries(model.services).map(([s, svc]) => [s, { ...svc, image: running[s]?.pinned ?? svc.image }]));
     files[file] = composeText(model, secrets);
   }
+  keepSourcesWhenUntouched(record, previous, files, current);
   files['deploy.yml'] = recordToYaml(record);
   const dir = stackDir(desired.name);
   const changes: Record<string, string | null> = Object.fromEntries(Object.keys(current).filter((f) => !(f in files)).map((f) => [`${dir}/${f}`, null]));

@@ -70,6 +70,13 @@ test('deploy → revert → rollback → superseded: one ledger commit per state
   assert.equal(again.ledgerCommit, null);
   assert.equal(await lw.remoteHead(), first.ledgerCommit);
 
+  // 2b. An environment commit that leaves this stack as it was (a note beside it): no deploy, no commit.
+  await lw.commitEnv({ 'NOTES.md': 'maintenance window on Friday\n' }, 'a note');
+  const untouched = await lw.deploy(STACK);
+  assert.equal(untouched.outcome, 'unchanged');
+  assert.equal(untouched.ledgerCommit, null, 'an unrelated environment commit is no deploy of this stack');
+  assert.equal(await lw.remoteHead(), first.ledgerCommit);
+
   // 3. web:1 → web:2 in the environment: a second deploy commit.
   await lw.commitEnv({ [`stacks/${STACK}.yml`]: await lw.stackText('2') }, 'web 2');
   const second = await lw.deploy(STACK);
