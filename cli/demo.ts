@@ -79,14 +79,15 @@ export function registerDemoCommand(program: Command): void {
 
 /** `berth demo --once`: deploy through the ledger and say where to look. */
 async function deployOnce(dir: string, opts: DemoOpts): Promise<void> {
-  const [{ loadEnvironment }, { driversFor }, { stackStatus }, { plainSink, ttySink }, { createLogger }, { ledgerDeployer }] = await Promise.all([
+  const [{ loadEnvironment }, { driversFor }, { stackStatus }, { pinoSink, ttySink }, { createLogger }, { ledgerDeployer }] = await Promise.all([
     import('../controller/environment.ts'), import('../controller/reconcile.ts'), import('../controller/status.ts'), import('../controller/events.ts'),
     import('../lib/log.ts'), import('./ledger-actions.ts'),
   ]);
   const env = await loadEnvironment(dir);
   const drivers = driversFor(env.hosts);
-  const events = process.stderr.isTTY ? ttySink(process.stderr) : plainSink(process.stderr);
-  const deploy = await ledgerDeployer(env, createLogger());
+  const log = createLogger();
+  const events = process.stderr.isTTY ? ttySink(process.stderr) : pinoSink(log);
+  const deploy = await ledgerDeployer(env, log);
   for (const spec of env.stacks) {
     const o = await deploy!(spec, { drivers, events });
     if (o.error || o.outcome === 'failed') {

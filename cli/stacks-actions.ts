@@ -4,7 +4,7 @@ import { desiredStack } from '../controller/desired.ts';
 import { formatPlan, planToJson } from '../controller/plan-format.ts';
 import { driversFor, observeStack, reconcileStack, type StackOutcome } from '../controller/reconcile.ts';
 import { stackStatus, type StackStatus } from '../controller/status.ts';
-import { plainSink, ttySink } from '../controller/events.ts';
+import { pinoSink, ttySink } from '../controller/events.ts';
 import { settleAll } from '../controller/steps.ts';
 import { UserError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
@@ -34,7 +34,8 @@ async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): P
   const env = await loadEnvironment(opts.env);
   const drivers = driversFor(env.hosts);
   const log = createLogger();
-  const events = opts.json ? () => {} : process.stderr.isTTY ? ttySink(process.stderr) : plainSink(process.stderr);
+  // A person at a terminal sees progress lines; anything else (CI, a log collector) gets pino JSON.
+  const events = opts.json ? () => {} : process.stderr.isTTY ? ttySink(process.stderr) : pinoSink(log);
   const catalogs = new Map<string, Catalog>();
   const specs = pick(env, stack);
   const outcomes: StackOutcome[] = new Array(specs.length);

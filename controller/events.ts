@@ -77,13 +77,6 @@ export function formatEvent(e: BerthEvent): string {
   return `${subject(e)} ${e.action} ${e.status}${msg}${duration(e)}`;
 }
 
-/** One plain line per event, no colour: for CI logs and files. */
-export function plainSink(out: NodeJS.WritableStream = process.stderr): EventSink {
-  return (e) => {
-    out.write(`${formatEvent(e)}\n`);
-  };
-}
-
 const COLOURS = { started: '\x1b[36m', done: '\x1b[32m', failed: '\x1b[31m', dim: '\x1b[2m', reset: '\x1b[0m' };
 
 /**
@@ -99,11 +92,12 @@ export function ttySink(out: NodeJS.WritableStream = process.stderr): EventSink 
 }
 
 /** Structured events for the controller's JSON log; failures at warn so they stand out in log search. */
+/** Progress as pino log lines (for a log collector, or stderr that is not a terminal): the fields, and the same text as the other sinks. */
 export function pinoSink(logger: Logger): EventSink {
   return (e) => {
-    const { message, ...fields } = e;
-    const level = e.status === 'failed' || e.action === 'error' ? 'warn' : 'info';
-    logger[level]({ event: fields }, message ?? `${e.action} ${e.status}`);
+    const { message: _message, ...fields } = e;
+    const level = e.status === 'failed' || e.action === 'error' ? 'warn' : e.status === 'started' ? 'debug' : 'info';
+    logger[level](fields, formatEvent(e));
   };
 }
 
