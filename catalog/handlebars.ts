@@ -57,33 +57,59 @@ export function handlebarsContext(values: Answers, questions: Question[], contex
   return Object.fromEntries([...unanswered, ...Object.entries(berth), ...Object.entries(values), ['berth', berth]]);
 }
 
-export function renderHandlebars(source: string, file: string, context: Record<string, unknown>): HandlebarsOutput {
-  if (source.includes('\u0000')) fail(file, [{ file, message: 'the template contains a NUL character' }]);
+interface Compiled {
+  prep: Prepare;
+  nonce: string;
+  run: Handlebars.TemplateDelegate;
+}
+
+/** What one render emitted, handed to the EMIT helper through Handlebars' data frame (not a closure), so the compiled template can be shared. */
+interface Emitted {
+  values: unknown[];
+  valueLines: number[];
+}
+
+/** Compiled templates by file and source: every stack of a template, and every timer pass of `berth serve`, reuses one. */
+const compiled = new Map<string, Compiled>();
+const COMPILED_MAX = 256;
+
+function compile(source: string, file: string): Compiled {
+  const key = `${file}\u0000${source}`;
+  const hit = compiled.get(key);
+  if (hit) return hit;
   const hb = Handlebars.create();
   registerHelpers(hb);
   const ast = parse(hb, source, file);
   const prep = new Prepare(file, new Set([...HELPER_NAMES, ...BLOCK_HELPERS]));
   prep.program(ast);
   if (prep.problems.length) fail(file, prep.problems);
-
   const nonce = nonceFor(source);
-  const values: unknown[] = [];
-  const valueLines: number[] = [];
-  hb.registerHelper(EMIT, (site: number, value: unknown) => {
+  hb.registerHelper(EMIT, (site: number, value: unknown, options: Handlebars.HelperOptions) => {
+    const out = (options.data as { berthEmitted: Emitted }).berthEmitted;
     const line = prep.sites[site];
-    values.push(emitted(value, line));
-    valueLines.push(line);
-    return `${nonce}${values.length - 1}z`;
+    out.values.push(emitted(value, line));
+    out.valueLines.push(line);
+    return `${nonce}${out.values.length - 1}z`;
   });
+  // ignoreStandalone: the AST was already stripped by `parse`; compile must not strip it again.
+  const entry = { prep, nonce, run: hb.compile(ast, { strict: true, ignoreStandalone: true }) };
+  if (compiled.size >= COMPILED_MAX) compiled.delete(compiled.keys().next().value!);
+  compiled.set(key, entry);
+  return entry;
+}
+
+export function renderHandlebars(source: string, file: string, context: Record<string, unknown>): HandlebarsOutput {
+  if (source.includes('\u0000')) fail(file, [{ file, message: 'the template contains a NUL character' }]);
+  const { nonce, run } = compile(source, file);
+  const out: Emitted = { values: [], valueLines: [] };
   let raw: string;
   try {
-    // ignoreStandalone: the AST was already stripped by `parse`; compile must not strip it again.
-    raw = hb.compile(ast, { strict: true, ignoreStandalone: true })(context);
+    raw = run(context, { data: { berthEmitted: out } });
   } catch (err) {
     return fail(file, [problemFromError(err, file)]);
   }
   const { text, lines } = unmark(raw);
-  return { text, lines, values, valueLines, token: new RegExp(`${nonce}(\\d+)z`, 'g') };
+  return { text, lines, values: out.values, valueLines: out.valueLines, token: new RegExp(`${nonce}(\\d+)z`, 'g') };
 }
 
 function parse(hb: typeof Handlebars, source: string, file: string): ProgramNode {

@@ -42,7 +42,15 @@ export function renderVersion(input: RenderInput): RenderResult {
     check('RENDER_FAILED', file, interpolateDocument(parsed.doc, interpolationVariables(values, version.questions, context), file, parsed.lineAt));
   }
   const model = withLines(parsed, () => normalizeCompose(toJS(parsed.doc, file), context.stack, file));
-  return { model, yaml: modelToYaml(model) };
+  // The YAML text is made on first read: deploys only need the model, and stringifying costs as much as parsing.
+  let yaml: string | undefined;
+  return {
+    model,
+    get yaml() {
+      yaml ??= modelToYaml(model);
+      return yaml;
+    },
+  };
 }
 
 function check(code: string, file: string, problems: Problem[]): void {

@@ -41,5 +41,6 @@ export function renderStack(catalog: Catalog, opts: RenderStackOptions): RenderR
     ...(opts.previousVersion !== undefined ? { previous: { version: opts.previousVersion } } : {}),
   };
   const result = renderVersion({ template, version, catalogRoot: catalog.root, values, context });
-  return { ...result, template, version, values };
+  // Not a spread: that would read the lazy `yaml` at once.
+  return { model: result.model, get yaml() { return result.yaml; }, template, version, values };
 }

@@ -22,7 +22,6 @@ import { defaultDeploy, openLedger, type DeployFn, type DeployResult } from './d
 import type { Ledger } from './ledger.ts';
 import type { Environment } from './environment.ts';
 import { availableUpgrades } from '../upgrades/available.ts';
-import { defaultRemote, proposeUpgrades } from '../upgrades/propose.ts';
 
 export type { StackState } from './stack-state.ts';
 
@@ -178,6 +177,8 @@ export class Controller {
       }
       // Even with nothing to propose, the run closes merge requests that became obsolete.
       if (!env.forge) return;
+      // The forge clients (octokit, gitbeaker) load only for an environment that names a forge: ~27 MiB otherwise.
+      const { defaultRemote, proposeUpgrades } = await import('../upgrades/propose.ts');
       // Pushed where serve pulls from, with its credentials (they push the ledger already); without any, the forge token.
       const source = this.opts.env;
       const remote = !('url' in source) ? undefined
