@@ -3,25 +3,6 @@
 # harness images, then runs bench/converge.ts with the given arguments:
 #   bash bench/run.sh [--stacks 10] [--services 5] [--order compose-first|berth-first] [--keep-temp]
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export DEBIAN_FRONTEND=noninteractive
-
-need=()
-command -v docker-compose >/dev/null || need+=(docker-compose)   # Debian 12: compose v1.29 (python)
-[ -x /usr/bin/time ] || need+=(time)                             # GNU time, for the peak RSS
-if [ ${#need[@]} -gt 0 ]; then
-  echo "==> apt-get install ${need[*]}"
-  apt-get update -qq
-  apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need[@]}" >/tmp/berth-bench-apt.log 2>&1 ||
-    { tail -30 /tmp/berth-bench-apt.log; exit 1; }
-fi
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
-
-# The default engine on /var/run/docker.sock (idempotent: a running one is reused).
-if ! node -e "require('http').get({socketPath:'/var/run/docker.sock',path:'/_ping'},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"; then
-  echo "==> starting the default dockerd"
-  bash test/harness/hosts.sh start-default
-fi
-node --import tsx test/harness/load-images.ts unix:///var/run/docker.sock
-
+# docker-compose: Debian 12's compose v1.29 (python), the peer; GNU time, for the peak RSS.
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh" docker-compose:docker-compose /usr/bin/time:time
 exec node --import tsx bench/converge.ts "$@"
