@@ -5,14 +5,14 @@ import git from 'isomorphic-git';
 import { UserError } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { berthVersion, builtinCatalogRoot } from '../lib/version.ts';
-import { deployStack } from '../controller/deploy.ts';
+import { deployStack, desiredNow } from '../controller/deploy.ts';
 import type { EngineDriver } from '../controller/driver-docker.ts';
 import type { Environment } from '../controller/environment.ts';
 import type { EventSink } from '../controller/events.ts';
 import { DEFAULT_LEDGER_BRANCH, Ledger, type HistoryEntry } from '../controller/ledger.ts';
 import type { Sources } from '../controller/ledger-record.ts';
 import type { StackOutcome } from '../controller/reconcile.ts';
-import type { StackSpec } from '../controller/types.ts';
+import type { DesiredStack, StackSpec } from '../controller/types.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { table } from './table.ts';
 
@@ -48,6 +48,17 @@ export async function localSources(env: Environment): Promise<Sources> {
 }
 
 type Deploy = (spec: StackSpec, o: { drivers: Record<string, EngineDriver>; events?: EventSink; catalogs?: Map<string, Catalog> }) => Promise<StackOutcome>;
+
+/**
+ * For `berth plan` and `berth status`: the desired state of each stack as a deploy would see it — a ledger
+ * rollback in force included; undefined for a plain folder.
+ */
+export async function ledgerDesired(env: Environment, log?: Logger): Promise<((spec: StackSpec, catalogs: Map<string, Catalog>) => Promise<DesiredStack>) | undefined> {
+  const ledger = await openLedger(env.root, log);
+  if (!ledger) return undefined;
+  const sources = await localSources(env);
+  return async (spec, catalogs) => (await desiredNow({ env, sources, ledger, catalogs }, spec)).desired;
+}
 
 /** For `berth apply`: deploy through the ledger when the environment is a git repository; undefined otherwise. */
 export async function ledgerDeployer(env: Environment, log?: Logger): Promise<Deploy | undefined> {

@@ -9,7 +9,7 @@ import { settleAll } from '../controller/steps.ts';
 import { UserError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import type { Catalog } from '../catalog/types.ts';
-import type { StackSpec } from '../controller/types.ts';
+import type { DesiredStack, StackSpec } from '../controller/types.ts';
 import { availableUpgrades, type AvailableUpgrade } from '../upgrades/available.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -39,12 +39,21 @@ async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): P
   const catalogs = new Map<string, Catalog>();
   const specs = pick(env, stack);
   const outcomes: StackOutcome[] = new Array(specs.length);
-  // An environment kept in git records every apply in its ledger branch; a plain folder has no ledger.
-  // The ledger (and isomorphic-git) loads only for an environment kept in git: a plain folder has none.
-  const deploy = dryRun || !inGitRepository(env.root) ? undefined : await (await import('./ledger-actions.ts')).ledgerDeployer(env, log);
+  // An environment kept in git has a ledger: apply records in it, and plan honours a rollback in force there.
+  // The ledger (and isomorphic-git) loads only then: a plain folder has none.
+  const ledger = inGitRepository(env.root) ? await import('./ledger-actions.ts') : undefined;
+  const deploy = dryRun || !ledger ? undefined : await ledger.ledgerDeployer(env, log);
+  const desiredOf = dryRun && ledger ? await ledger.ledgerDesired(env, log) : undefined;
   // Stacks run side by side (their progress lines name the stack); hosts within a stack run in parallel too.
   await settleAll(specs.map((spec, i) => [spec, i] as const), async ([spec, i]) => {
-    outcomes[i] = deploy ? await deploy(spec, { drivers, events, catalogs }) : await reconcileStack(env, spec, { why: 'cli', drivers, events, log: dryRun ? undefined : log, dryRun, catalogs });
+    if (deploy) return void (outcomes[i] = await deploy(spec, { drivers, events, catalogs }));
+    let desired: DesiredStack | undefined;
+    try {
+      desired = await desiredOf?.(spec, catalogs);
+    } catch (e) {
+      return void (outcomes[i] = { stack: spec.name, why: 'cli', outcome: 'failed', error: e as Error, startedAt: new Date().toISOString(), durationMs: 0 });
+    }
+    outcomes[i] = await reconcileStack(env, spec, { why: 'cli', drivers, events, log: dryRun ? undefined : log, dryRun, catalogs, desired });
   }, STACK_CONCURRENCY);
   if (outcomes.some((o) => o.error || o.outcome === 'failed')) process.exitCode = 1;
   return outcomes;
@@ -98,7 +107,10 @@ export async function statusAction(stack: string | undefined, opts: EnvOpts): Pr
   const env = await loadEnvironment(opts.env);
   const drivers = driversFor(env.hosts);
   const catalogs = new Map<string, Catalog>();
-  const statuses = await Promise.all(pick(env, stack).map(async (spec) => stackStatus(await desiredStack(env, spec, { catalogs }), await observeStack(spec.name, drivers))));
+  // Against what a deploy would run: a ledger rollback in force counts as desired, not as outdated.
+  const desiredOf = inGitRepository(env.root) ? await (await import('./ledger-actions.ts')).ledgerDesired(env) : undefined;
+  const desiredFor = (spec: StackSpec) => (desiredOf ? desiredOf(spec, catalogs) : desiredStack(env, spec, { catalogs }));
+  const statuses = await Promise.all(pick(env, stack).map(async (spec) => stackStatus(await desiredFor(spec), await observeStack(spec.name, drivers))));
   if (opts.json) return print(JSON.stringify(statuses, null, 2));
   const upgrades = new Map((await availableUpgrades(env, { catalogs })).map((u) => [u.stack, u]));
   for (const s of statuses) print(formatStatus(s, upgrades.get(s.stack)));

@@ -36,6 +36,16 @@ export interface DeployContext {
   identities?: string[];
 }
 
+/** What reading a stack's desired state needs: a deploy's context without the hosts. */
+export type DesiredContext = Pick<DeployContext, 'env' | 'sources' | 'ledger' | 'catalogs' | 'identities'>;
+
+/** What a stack should run now: the ledger's state while a rollback is in force, else the environment rendered. */
+export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<{ desired: DesiredStack; state: StackState }> {
+  const state = await ctx.ledger.stackState(spec.name, ctx.sources);
+  const desired = state.rollback ? await rollbackDesired(ctx, spec, state.rollback) : await desiredStack(ctx.env, spec, desiredOptions(ctx));
+  return { desired, state };
+}
+
 /** `requested`: the run carried out a rollback a person just asked for on the ledger branch (so a timer run's changes are not drift). */
 export type DeployOutcome = StackOutcome & { ledgerCommit?: string | null; mode: DeployMode; requested?: boolean };
 
@@ -47,8 +57,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   let state: StackState = {};
   let desired: DesiredStack;
   try {
-    state = await ctx.ledger.stackState(spec.name, ctx.sources);
-    desired = state.rollback ? await rollbackDesired(ctx, spec, state.rollback) : await desiredStack(ctx.env, spec, desiredOptions(ctx));
+    ({ desired, state } = await desiredNow(ctx, spec));
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
     log.error({ stack: spec.name, why: trigger.why, err: error.message }, `stack ${spec.name}: ${error.message}`);
@@ -70,7 +79,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true };
 }
 
-function desiredOptions(ctx: DeployContext): DesiredOptions {
+function desiredOptions(ctx: DesiredContext): DesiredOptions {
   return { catalogs: ctx.catalogs, ...(ctx.identities ? { identities: ctx.identities } : {}) };
 }
 
@@ -78,7 +87,7 @@ function desiredOptions(ctx: DeployContext): DesiredOptions {
  * The ledger's state, with the env files, config files and secret answers it refers to read as they were at the
  * environment commit the state was rendered from (else as they are now).
  */
-async function rollbackDesired(ctx: DeployContext, spec: StackSpec, rb: RollbackInForce): Promise<DesiredStack> {
+async function rollbackDesired(ctx: DesiredContext, spec: StackSpec, rb: RollbackInForce): Promise<DesiredStack> {
   const at = await envAt(ctx.env, rb.record.sources.environment);
   const needed = Object.values(rb.files).flatMap(secretPlaceholders);
   const secrets = needed.length ? await secretValues(ctx, spec, at) : {};
@@ -108,7 +117,7 @@ export async function envAt(env: Environment, commit: string): Promise<EnvAt | u
 }
 
 /** Secret answers by variable: as answered at the recorded commit, else as answered now; decrypted in memory. */
-async function secretValues(ctx: DeployContext, spec: StackSpec, at: EnvAt | undefined): Promise<Record<string, string>> {
+async function secretValues(ctx: DesiredContext, spec: StackSpec, at: EnvAt | undefined): Promise<Record<string, string>> {
   const strings = (answers: Record<string, unknown>) => Object.fromEntries(Object.entries(answers).flatMap(([k, v]) => (v === null || v === undefined || typeof v === 'object' ? [] : [[k, String(v)]])));
   const now = strings((await plainAnswers(spec, desiredOptions(ctx))).answers);
   const text = await at?.text(spec.file);

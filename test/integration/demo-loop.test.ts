@@ -177,6 +177,13 @@ test('berth demo: the loop deploys, a commit redeploys, berth rollback rolls bac
   await new Promise((r) => setTimeout(r, 3_000));
   assert.equal((await history()).length, 4);
   await servedTitle(port, 'Hello from Berth', 5_000);
+  // plan and status see the rollback as what should run, not as something to undo.
+  const planned = await runBerth(['plan', '--env', dir], { env: ENGINE, timeoutMs: 60_000 });
+  assert.equal(planned.code, 0, planned.stdout + planned.stderr);
+  assert.match(planned.stdout, /No changes: 3 unchanged\./, planned.stdout);
+  const status = await runBerth(['status', '--env', dir], { env: ENGINE, timeoutMs: 60_000 });
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  assert.match(status.stdout, /: converged$/m, status.stdout);
   const settled = await containers();
 
   // 4. Ctrl-C: Berth stops in time; the stack keeps running, untouched.
