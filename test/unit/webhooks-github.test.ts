@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { sign } from '@octokit/webhooks-methods';
-import Fastify from 'fastify';
-import { pino } from 'pino';
-import { matchesRepository } from '../../webhooks/match.ts';
-import { registerWebhookRoutes } from '../../webhooks/routes.ts';
-import type { Trigger } from '../../webhooks/types.ts';
+import { serveWebhooks } from './webhooks-fixtures.ts';
 
 const SECRET = 'gh-hook-secret-Zp81';
 const WATCHED = { path: 'acme/env', branch: 'main' };
 const SHA = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 
-/** A real server on 127.0.0.1:0; `calls` records every trigger that reached accept. */
-async function serve(opts: { gitlab?: { secret: string }; github?: { secret: string } }) {
-  const lines: string[] = [];
-  const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
-  const calls: Trigger[] = [];
-  const app = Fastify();
-  registerWebhookRoutes(app, { ...opts, log, accept: (t) => (calls.push(t), matchesRepository(t, WATCHED)) });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  return { base, calls, logs: () => lines.join(''), close: () => app.close() };
-}
+const serve = (opts: Parameters<typeof serveWebhooks>[1]) => serveWebhooks(WATCHED, opts);
 
 /** The repository object as GitHub's push payload documents it (trimmed). */
 const repository = {

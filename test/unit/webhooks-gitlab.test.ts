@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import Fastify from 'fastify';
-import { pino } from 'pino';
-import { matchesRepository } from '../../webhooks/match.ts';
-import { registerWebhookRoutes } from '../../webhooks/routes.ts';
-import type { Trigger } from '../../webhooks/types.ts';
+import { serveWebhooks } from './webhooks-fixtures.ts';
 
 const SECRET = 'gl-hook-secret-7Qx2';
 const MIB = 1024 * 1024;
 const WATCHED = { url: 'https://example.com/mike/diaspora.git', branch: 'master' };
 
-/** A real server on 127.0.0.1:0; `calls` records every trigger that reached accept. */
-async function serve(opts: { gitlab?: { secret: string }; github?: { secret: string } }) {
-  const lines: string[] = [];
-  const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
-  const calls: Trigger[] = [];
-  const app = Fastify();
-  registerWebhookRoutes(app, { ...opts, log, accept: (t) => (calls.push(t), matchesRepository(t, WATCHED)) });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  return { base, calls, logs: () => lines.join(''), close: () => app.close() };
-}
+const serve = (opts: Parameters<typeof serveWebhooks>[1]) => serveWebhooks(WATCHED, opts);
 
 /** Shaped like the Push Hook example in GitLab's webhook events documentation. */
 function pushPayload(over: Record<string, unknown> = {}) {
