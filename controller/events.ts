@@ -36,19 +36,6 @@ export type EventSink = (e: BerthEvent) => void;
 /** Discards everything: the default for callers that only want the result. */
 export const nullSink: EventSink = () => {};
 
-/** Sends every event to each sink; one sink throwing must not break the apply or the other sinks. */
-export function teeSink(...sinks: EventSink[]): EventSink {
-  return (e) => {
-    for (const s of sinks) {
-      try {
-        s(e);
-      } catch {
-        // a broken display is not a reason to leave hosts half-converged
-      }
-    }
-  };
-}
-
 /** A sink that masks secret values in messages before passing events on. */
 export function maskingSink(sink: EventSink, secrets: readonly string[]): EventSink {
   if (secrets.length === 0) return sink;

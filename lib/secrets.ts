@@ -59,12 +59,6 @@ export async function generateKey(): Promise<{ identity: string; recipient: stri
   return { identity, recipient: await identityToRecipient(identity) };
 }
 
-/** Public keys for identities, for encrypting to yourself when no recipients file is at hand. */
-export async function recipientsOf(identities: string[]): Promise<string[]> {
-  const { identityToRecipient } = await age();
-  return Promise.all(identities.map((i) => identityToRecipient(i)));
-}
-
 export async function encryptValue(plaintext: string, recipients: string[]): Promise<string> {
   if (recipients.length === 0) throw new UserError('SECRET_NO_RECIPIENTS', 'no age recipients to encrypt for', { hint: 'Configure the environment\'s age recipients (age1…).' });
   const { Encrypter, armor } = await age();
