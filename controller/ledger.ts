@@ -76,6 +76,7 @@ export class Ledger {
   private tail: Promise<unknown> = Promise.resolve();
   /** The remote branch head as last seen (fetched or pushed); undefined before the first contact. */
   private remoteHead?: string | null;
+  private waitingRefresh?: Promise<void>;
   /** The last fetch failed: don't try again for every no-op record until a refresh succeeds. */
   private offline = false;
 
@@ -107,11 +108,19 @@ export class Ledger {
     return this.remote !== undefined;
   }
 
+  /**
+   * Stacks deploying side by side each ask for a refresh; those that ask while one is still waiting its turn
+   * share it (its fetch has not started, so it is as fresh as they need), instead of fetching once each.
+   */
   refresh(): Promise<void> {
-    return this.serial(() => this.pull().then(() => void (this.offline = false), (e) => {
-      this.offline = true;
-      throw e;
-    }));
+    this.waitingRefresh ??= this.serial(() => {
+      this.waitingRefresh = undefined;
+      return this.pull().then(() => void (this.offline = false), (e) => {
+        this.offline = true;
+        throw e;
+      });
+    });
+    return this.waitingRefresh;
   }
 
   /** Fetches the remote branch: behind → fast-forward, ahead → push what is pending, diverged → the remote wins. */

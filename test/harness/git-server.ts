@@ -38,6 +38,8 @@ export interface GitServer {
   token?: string;
   /** every completed push, oldest first */
   pushes: PushEvent[];
+  /** `METHOD /path?query` of every request that passed authentication, in order. */
+  requests: string[];
   repoUrl(name: string): string;
   /** repo URL with user:token embedded (for the git CLI) */
   authedUrl(name: string): string;
@@ -101,6 +103,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
   const hooks = new Set<(e: PushEvent) => void | Promise<void>>();
   if (opts.onPush) hooks.add(opts.onPush);
   const pushes: PushEvent[] = [];
+  const requests: string[] = [];
   const vlog = (m: string) => opts.verbose && process.stderr.write(`[git-server] ${m}\n`);
 
   const firePush = (e: PushEvent) => {
@@ -122,6 +125,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
     const pathInfo = decodeURIComponent(u.pathname);
     vlog(`${req.method} ${u.pathname}${u.search}`);
+    requests.push(`${req.method} ${u.pathname}${u.search}`);
     const isReceivePack = req.method === 'POST' && pathInfo.endsWith('/git-receive-pack');
 
     const env = gitEnv({
@@ -233,6 +237,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
     root,
     token: opts.token,
     pushes,
+    requests,
     repoUrl: (name) => `${url}/${repoDir(name)}`,
     authedUrl: (name) => (opts.token ? `http://berth:${encodeURIComponent(opts.token)}@127.0.0.1:${port}/${repoDir(name)}` : `${url}/${repoDir(name)}`),
     createBareRepo(name, { defaultBranch = 'main' } = {}) {

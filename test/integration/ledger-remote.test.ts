@@ -59,6 +59,16 @@ async function git(args: string[], cwd?: string): Promise<string> {
   return (await promisify(execFile)('git', args, { cwd, env })).stdout;
 }
 
+test('refreshes asked for while one waits its turn share one fetch', async () => {
+  const ledger = new Ledger({ dir, branch: BRANCH, remote: { url: server.repoUrl('env'), token: TOKEN } });
+  const fetches = () => server.requests.filter((r) => r.startsWith('GET ') && r.includes('service=git-upload-pack')).length;
+  const before = fetches();
+  await Promise.all([ledger.refresh(), ledger.refresh(), ledger.refresh()]);
+  assert.equal(fetches() - before, 1);
+  await ledger.refresh();
+  assert.equal(fetches() - before, 2, 'a refresh asked for after the shared one fetches again');
+});
+
 test('a failed push keeps the commit locally; the next refresh pushes it', async () => {
   const warnings: string[] = [];
   const log = { warn: (_: unknown, m: string) => warnings.push(m), info: () => {}, error: () => {}, debug: () => {} } as never;
