@@ -56,6 +56,7 @@ const { values: opts } = parseArgs({
     order: { type: 'string', default: 'start-first' },
     from: { type: 'string', default: 'auto' },
     'node-flags': { type: 'string', default: '' },
+    'heap-snapshot': { type: 'string' },
     only: { type: 'string' },
     'keep-temp': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
@@ -65,7 +66,7 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   process.stdout.write('usage: node --import tsx bench/serve.ts [--repeats 5] [--stacks 50] [--idle-seconds 20] [--interval-seconds 10]\n' +
     '         [--order start-first|stop-first] [--from auto|dist|source] [--node-flags "--max-semi-space-size=1"]\n' +
-    '         [--only webhook|memory] [--keep-temp] [--verbose]\n');
+    '         [--only webhook|memory] [--heap-snapshot PREFIX] [--keep-temp] [--verbose]\n');
   process.exit(0);
 }
 const REPEATS = Number(opts.repeats);
@@ -179,9 +180,13 @@ async function makeWorkspace(): Promise<Workspace> {
     "import { writeFileSync } from 'node:fs';",
     "import v8 from 'node:v8';",
     '// With --node-flags=--expose-gc it also reports the heap after a full collection (what is really live).',
+    '// With BENCH_HEAP_SNAPSHOT set it also writes PREFIX-1.heapsnapshot, -2 … (after the collection, if any).',
+    'let snapshots = 0;',
     "process.on('SIGUSR2', () => {",
-    '  const u = { ...process.memoryUsage(), heap: v8.getHeapStatistics() };',
-    '  if (globalThis.gc) { globalThis.gc(); u.afterGc = process.memoryUsage(); }',
+    '  const spaces = () => Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size]));',
+    '  const u = { ...process.memoryUsage(), heap: v8.getHeapStatistics(), spaces: spaces() };',
+    '  if (globalThis.gc) { globalThis.gc(); u.afterGc = { ...process.memoryUsage(), spaces: spaces() }; }',
+    '  if (process.env.BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-${++snapshots}.heapsnapshot`);',
     '  writeFileSync(process.env.BENCH_MEM_FILE, JSON.stringify(u));',
     '});',
     '',
@@ -267,6 +272,8 @@ class Serve {
       ...process.env, BERTH_LOG_FORMAT: 'json', BERTH_LOG_LEVEL: 'info',
       BENCH_ENV_TOKEN: TOKEN, BERTH_GITHUB_WEBHOOK_SECRET: GITHUB_SECRET, BENCH_MEM_FILE: path.join(ws.dir, `mem-${tag}.json`),
     };
+    // Each probe read (at listen, at idle) also writes PREFIX-<tag>-N.heapsnapshot, for Chrome DevTools' Memory tab.
+    if (opts['heap-snapshot']) env.BENCH_HEAP_SNAPSHOT = `${path.resolve(opts['heap-snapshot'])}-${tag}`;
     for (const k of ['BERTH_ENV', 'BERTH_LISTEN', 'BERTH_INTERVAL', 'BERTH_INTERVAL_SECONDS', 'BERTH_CACHE_DIR', 'BERTH_GITLAB_WEBHOOK_SECRET', 'BERTH_CONCURRENCY', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'NODE_OPTIONS']) delete env[k];
     delete env.BERTH_FROM_SOURCE;
     if (opts.from === 'source') {
@@ -332,11 +339,18 @@ class Serve {
     return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
   }
 
+  /** User + system CPU time of the serve process so far, seconds (utime and stime of /proc/PID/stat). */
+  async cpuSeconds(): Promise<number> {
+    const fields = (await readFile(`/proc/${this.pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
+    // After the command name: state is field 3, utime 14 and stime 15 (1-based), in clock ticks of 1/100 s.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
   /** process.memoryUsage() inside the serve process (the preload answers SIGUSR2). */
   async memoryUsage(): Promise<MemUsage | undefined> {
     await rm(this.memFile, { force: true });
     this.proc.kill('SIGUSR2');
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < (opts["heap-snapshot"] ? 600 : 40); i++) {
       await sleep(50);
       const text = await readFile(this.memFile, 'utf8').catch(() => '');
       if (text) return JSON.parse(text) as MemUsage;
@@ -367,7 +381,9 @@ interface MemUsage {
   external: number;
   arrayBuffers: number;
   heap: { total_heap_size: number; used_heap_size: number; total_physical_size: number; malloced_memory: number; number_of_native_contexts: number };
-  afterGc?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+  /** Physical size of each V8 heap space (new_space, old_space, code_space, large_object_space …), bytes. */
+  spaces?: Record<string, number>;
+  afterGc?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; spaces?: Record<string, number> };
 }
 
 // ---------- the engine ----------
@@ -526,6 +542,8 @@ interface MemoryResult {
   convergeS: number;
   deployPeakKb: number;
   idlePeakKb: number;
+  /** CPU time the serve process used over the idle window, as a share of one core. */
+  idleCpu: number;
   finalReadsKb: number[];
   final: { rss: number; anon: number; file: number };
   usageIdle?: MemUsage;
@@ -565,6 +583,8 @@ async function measureMemory(ws: Workspace): Promise<MemoryResult> {
     if (running !== STACKS) throw new Error(`expected ${STACKS} running containers, found ${running}`);
     say(`  all ${STACKS} stacks Ready ${secs(convergeS)} after spawn; idle for ${IDLE_S} s …`);
     let idlePeakKb = 0;
+    const cpu0 = await s.cpuSeconds();
+    const idle0 = performance.now();
     const idleEnd = performance.now() + IDLE_S * 1000;
     while (performance.now() < idleEnd) {
       idlePeakKb = Math.max(idlePeakKb, (await s.rss()).rss);
@@ -578,13 +598,14 @@ async function measureMemory(ws: Workspace): Promise<MemoryResult> {
       finalReadsKb.push(final.rss);
     }
     idlePeakKb = Math.max(idlePeakKb, ...finalReadsKb);
+    const idleCpu = (await s.cpuSeconds() - cpu0) / ((performance.now() - idle0) / 1000);
     const usageIdle = await s.memoryUsage();
     const list = await s.json<StackState[]>('/api/stacks');
     const timerPasses = list.filter((x) => /timer/.test(x.lastReconcile?.why ?? '')).length;
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     const reconcileTotals: Record<string, number> = {};
     for (const m of metrics.matchAll(/^berth_reconcile_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)) reconcileTotals[m[1]] = (reconcileTotals[m[1]] ?? 0) + Number(m[2]);
-    return { mode: s.mode, atListenKb, usageAtListen, convergeS, deployPeakKb, idlePeakKb, finalReadsKb, final, usageIdle, timerPasses, reconcileTotals, bareNodeKb };
+    return { mode: s.mode, atListenKb, usageAtListen, convergeS, deployPeakKb, idlePeakKb, idleCpu, finalReadsKb, final, usageIdle, timerPasses, reconcileTotals, bareNodeKb };
   } finally {
     await s.stop();
     const errs = s.errors();
@@ -613,10 +634,17 @@ function table(rows: string[][]): string {
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
+/** The heap spaces that hold at least 1 MiB, largest first: where the V8 heap's pages are. */
+function spacesLine(spaces: Record<string, number> | undefined): string {
+  if (!spaces) return '';
+  const big = Object.entries(spaces).filter(([, b]) => b >= 1048576).sort((a, b) => b[1] - a[1]);
+  return big.length ? ` [${big.map(([k, b]) => `${k.replace(/_space$/, '')} ${mibB(b)}`).join(', ')}]` : '';
+}
+
 function usageLine(u: MemUsage | undefined): string {
   if (!u) return 'n/a (the probe did not answer)';
-  const gc = u.afterGc ? `; after a full GC: heap used ${mibB(u.afterGc.heapUsed)} of ${mibB(u.afterGc.heapTotal)}, external ${mibB(u.afterGc.external)}, RSS ${mibB(u.afterGc.rss)}` : '';
-  return `heap used ${mibB(u.heapUsed)} of ${mibB(u.heapTotal)} (V8 physical ${mibB(u.heap.total_physical_size)}, malloced ${mibB(u.heap.malloced_memory)}), external ${mibB(u.external)} (array buffers ${mibB(u.arrayBuffers)})${gc}`;
+  const gc = u.afterGc ? `; after a full GC: heap used ${mibB(u.afterGc.heapUsed)} of ${mibB(u.afterGc.heapTotal)}, external ${mibB(u.afterGc.external)}, RSS ${mibB(u.afterGc.rss)}${spacesLine(u.afterGc.spaces)}` : '';
+  return `heap used ${mibB(u.heapUsed)} of ${mibB(u.heapTotal)} (V8 physical ${mibB(u.heap.total_physical_size)}, malloced ${mibB(u.heap.malloced_memory)}${spacesLine(u.spaces)}), external ${mibB(u.external)} (array buffers ${mibB(u.arrayBuffers)})${gc}`;
 }
 
 function report(hook: Awaited<ReturnType<typeof measureWebhook>> | undefined, mem: MemoryResult | undefined, engineVersion: string): void {
@@ -659,6 +687,7 @@ function report(hook: Awaited<ReturnType<typeof measureWebhook>> | undefined, me
     say(`  deploying ${STACKS} stacks (spawn → all Ready ${secs(mem.convergeS)}): peak ${mib(mem.deployPeakKb)}`);
     say(`  idle, ${IDLE_S} s + ${mem.finalReadsKb.length} reads: ${mem.finalReadsKb.map((k) => (k / 1024).toFixed(1)).join(', ')} MiB, peak over the idle window ${mib(mem.idlePeakKb)}; at the last read anonymous ${mib(mem.final.anon)}, file-backed ${mib(mem.final.file)}`);
     say(`  idle, inside: ${usageLine(mem.usageIdle)}`);
+    say(`  CPU over the idle window (timer passes included): ${(mem.idleCpu * 100).toFixed(1)}% of one core`);
     const totals = Object.entries(mem.reconcileTotals).map(([k, v]) => `${k} ${v}`).join(', ');
     say(`  timer passes: ${mem.timerPasses}/${STACKS} stacks last reconciled by the timer; berth_reconcile_total: ${totals}`);
     if (mem.timerPasses < STACKS) say(`  NOTE: not every stack saw a timer reconcile during the idle window (raise --idle-seconds or lower --interval-seconds)`);
