@@ -4,7 +4,8 @@
  * all" must answer in seconds.
  */
 import { readFileSync } from 'node:fs';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import Dockerode from './dockerode.ts';
 import { UnreachableError, UserError } from '../lib/errors.ts';
 import type { HostSpec } from './types.ts';
 
@@ -84,11 +85,11 @@ export function connectHost(host: HostSpec, opts: { timeoutMs?: number } = {}): 
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   switch (schemeOf(host)) {
     case 'unix':
-      return new Docker({ socketPath: host.endpoint.slice('unix://'.length), timeout });
+      return new Dockerode({ socketPath: host.endpoint.slice('unix://'.length), timeout });
     case 'tcp':
-      return new Docker(tcpOptions(host, timeout));
+      return new Dockerode(tcpOptions(host, timeout));
     case 'ssh':
-      return new Docker(sshOptions(host, timeout));
+      return new Dockerode(sshOptions(host, timeout));
   }
 }
 
