@@ -61,18 +61,45 @@ export const UNSUPPORTED_KEYS: readonly { key: string; reason: string }[] = [
   ...['labels', 'template_driver'].map((k) => ({ key: `configs.*.${k}`, reason: 'configs are files Berth writes itself' })),
 ];
 
-/** Reports every unsupported key present in the document. */
-export function reportUnsupported(is: Issues, doc: unknown): void {
-  for (const { key, reason } of UNSUPPORTED_KEYS) {
-    for (const path of matches(doc, key.split('.'), [])) is.unsupported(path, reason);
-  }
+/** The keys as a tree of path segments (`*` = any key or item), so one walk of a document checks them all. */
+interface KeyTrie {
+  reason?: string;
+  next: Map<string, KeyTrie>;
 }
 
-function matches(node: unknown, pattern: string[], at: PathSegment[]): PathSegment[][] {
-  if (!pattern.length) return [at];
-  const [head, ...rest] = pattern;
-  if (Array.isArray(node)) return head === '*' ? node.flatMap((item, i) => matches(item, rest, [...at, i])) : [];
-  if (!isObject(node)) return [];
-  if (head === '*') return Object.entries(node).flatMap(([k, v]) => matches(v, rest, [...at, k]));
-  return head in node && node[head] !== undefined ? matches(node[head], rest, [...at, head]) : [];
+const TRIE: KeyTrie = { next: new Map() };
+for (const { key, reason } of UNSUPPORTED_KEYS) {
+  let node = TRIE;
+  for (const part of key.split('.')) {
+    let child = node.next.get(part);
+    if (!child) node.next.set(part, (child = { next: new Map() }));
+    node = child;
+  }
+  node.reason = reason;
+}
+
+/** Reports every unsupported key present in the document. */
+export function reportUnsupported(is: Issues, doc: unknown): void {
+  visit(doc, TRIE, [], is);
+}
+
+/** `at` is the path so far; it is copied only when a key is reported. */
+function visit(node: unknown, trie: KeyTrie, at: PathSegment[], is: Issues): void {
+  if (trie.reason !== undefined) is.unsupported([...at], trie.reason);
+  if (!trie.next.size) return;
+  const any = trie.next.get('*');
+  const step = (key: PathSegment, child: unknown, sub: KeyTrie) => {
+    at.push(key);
+    visit(child, sub, at, is);
+    at.pop();
+  };
+  if (Array.isArray(node)) {
+    if (any) node.forEach((item, k) => step(k, item, any));
+    return;
+  }
+  if (!isObject(node)) return;
+  for (const [k, sub] of trie.next) {
+    if (k !== '*' && k in node && node[k] !== undefined) step(k, node[k], sub);
+  }
+  if (any) for (const [k, v] of Object.entries(node)) step(k, v, any);
 }
