@@ -14,7 +14,7 @@ import { selectHosts, type Environment } from './environment.ts';
 import type { HashAs } from './hash.ts';
 import { recordFromYaml, type ServiceRecord } from './ledger-record.ts';
 import type { PlacedReplica } from './placement.ts';
-import type { DesiredHost, DesiredStack, HostSpec, StackSpec } from './types.ts';
+import type { DesiredHost, DesiredStack, HostSpec, ObservedHost, StackSpec } from './types.ts';
 
 export const SECRET_PREFIX = 'BERTH_SECRET_';
 
@@ -85,9 +85,10 @@ export function secretPlaceholders(text: string): string[] {
  * What each service placed on the host runs now, read back after the apply: its image ID (the running
  * containers' — the one the desired reference resolves to when replicas disagree mid-rollout) and repo digests.
  */
-export async function runningImages(driver: EngineDriver, stack: string, d: DesiredHost): Promise<Record<string, ServiceRecord & { pinned: string }>> {
+/** `seen`: the host as just observed, when nothing has changed on it since (spares the engine a second look). */
+export async function runningImages(driver: EngineDriver, stack: string, d: DesiredHost, seen?: ObservedHost): Promise<Record<string, ServiceRecord & { pinned: string }>> {
   const refs = Object.values(d.services).map((s) => s.model.image);
-  const observed = await driver.observe(stack, { images: refs });
+  const observed = seen?.reachable && refs.every((r) => seen.images?.[r] !== undefined) ? seen : await driver.observe(stack, { images: refs });
   const chosen: Record<string, string | undefined> = {};
   for (const [name, svc] of Object.entries(d.services)) {
     const ids = [...new Set(observed.containers.filter((c) => c.service === name && c.state === 'running').map((c) => c.imageId))];

@@ -77,7 +77,24 @@ export function recordToYaml(r: LedgerRecord): string {
   return stringify(data, { lineWidth: 0 });
 }
 
+/**
+ * Parsed records by their text: every reconcile reads its stack's record, which changes only with a deploy, and
+ * YAML parsing was the largest share of what an idle controller allocated. Callers get their own copy.
+ */
+const parsedRecords = new Map<string, LedgerRecord>();
+const PARSED_RECORDS_MAX = 1_000;
+
 export function recordFromYaml(text: string, file = 'deploy.yml'): LedgerRecord {
+  let record = parsedRecords.get(text);
+  if (!record) {
+    record = parseRecord(text, file);
+    if (parsedRecords.size >= PARSED_RECORDS_MAX) parsedRecords.clear();
+    parsedRecords.set(text, record);
+  }
+  return structuredClone(record);
+}
+
+function parseRecord(text: string, file: string): LedgerRecord {
   const doc = parseDocument(text, { prettyErrors: false });
   const data = doc.toJS() as Partial<LedgerRecord> | null;
   if (doc.errors.length || !data || typeof data !== 'object' || typeof data.stack !== 'string' || typeof data.template !== 'string' || !data.hosts) {

@@ -9,20 +9,47 @@ import { readTrailers } from './ledger-record.ts';
 
 export const stackDir = (stack: string) => `stacks/${stack}`;
 
-/** The branch as seen by one caller: tree lookups are cached, since every query walks the same commits. */
-export class LedgerView {
+/**
+ * A stack folder's tree id at a commit never changes: one cache of them can serve every view of the branch,
+ * which matters because each question about a stack walks the same commits. Bounded by dropping it whole.
+ */
+export class FolderOids {
   private readonly oids = new Map<string, Promise<string | null>>();
 
-  constructor(private readonly fs: GitFs, private readonly dir: string, private readonly branch: string) {}
+  constructor(private readonly fs: GitFs, private readonly dir: string, private readonly limit = 50_000) {}
 
   /** The object id of `stacks/<stack>` at `commit`, null when the folder is absent. */
-  stackOid(commit: string | undefined, stack: string): Promise<string | null> {
+  get(commit: string | undefined, stack: string): Promise<string | null> {
     if (!commit) return Promise.resolve(null);
     const key = `${commit}:${stack}`;
     let found = this.oids.get(key);
     if (!found) {
+      if (this.oids.size >= this.limit) this.oids.clear();
       found = git.readTree({ fs: this.fs, dir: this.dir, oid: commit, filepath: stackDir(stack) }).then((t) => t.oid, () => null);
       this.oids.set(key, found);
+    }
+    return found;
+  }
+}
+
+/** The branch as seen by one caller, at `ref` (a branch name, or a commit to pin the view to one head). */
+export class LedgerView {
+  private readonly logs = new Map<number | undefined, Promise<CommitInfo[]>>();
+  private readonly oids: FolderOids;
+
+  constructor(private readonly fs: GitFs, private readonly dir: string, private readonly ref: string, oids?: FolderOids) {
+    this.oids = oids ?? new FolderOids(fs, dir);
+  }
+
+  stackOid(commit: string | undefined, stack: string): Promise<string | null> {
+    return this.oids.get(commit, stack);
+  }
+
+  private log(depth: number | undefined): Promise<CommitInfo[]> {
+    let found = this.logs.get(depth);
+    if (!found) {
+      found = listCommits(this.dir, this.ref, { fs: this.fs, limit: depth });
+      this.logs.set(depth, found);
     }
     return found;
   }
@@ -31,7 +58,7 @@ export class LedgerView {
   async touching(stack: string, limit = Infinity): Promise<CommitInfo[]> {
     // The log is read in growing pages: the newest change to a stack is usually near the head of a long ledger.
     for (let depth = Number.isFinite(limit) ? Math.max(64, limit * 8) : undefined; ; depth = depth! * 8) {
-      const log = await listCommits(this.dir, this.branch, { fs: this.fs, limit: depth });
+      const log = await this.log(depth);
       const out: CommitInfo[] = [];
       for (const c of log) {
         if ((await this.stackOid(c.sha, stack)) !== (await this.stackOid(c.parents[0], stack))) out.push(c);

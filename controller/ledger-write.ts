@@ -49,8 +49,10 @@ export async function observeHosts(o: StackOutcome, desired: DesiredStack, drive
     const state = hostOutcome(o, name, desired.secrets);
     const driver = drivers[name];
     if (state.outcome === 'unreachable' || !driver) return [name, state];
+    // A reconcile that found nothing to do observed exactly what runs; one that acted must look again.
+    const seen = !o.result && o.outcome === 'unchanged' ? o.observed?.hosts[name] : undefined;
     try {
-      return [name, { ...state, services: await runningImages(driver, desired.name, dh) }];
+      return [name, { ...state, services: await runningImages(driver, desired.name, dh, seen) }];
     } catch (e) {
       log.warn({ stack: desired.name, host: name, err: maskSecrets((e as Error).message, desired.secrets) }, 'ledger: cannot read the images running on the host; keeping its previous record');
       return [name, state];

@@ -4,6 +4,7 @@
  * compare-and-swap on the branch head and are serialized per instance; the remote, when there is one, wins over
  * unpushed local commits, since a person's revert pushed there is intent and a Berth record can be rewritten.
  */
+import { createHash } from 'node:crypto';
 import git from 'isomorphic-git';
 import { BerthError, ConflictError } from '../lib/errors.ts';
 import { commitFiles, fetchBranch, pushBranch, readFilesAt, type Author } from '../lib/git/index.ts';
@@ -12,10 +13,11 @@ import { silentLogger, type Logger } from '../lib/log.ts';
 import type { DesiredOptions } from './desired.ts';
 import type { Environment } from './environment.ts';
 import { ledgerDesired } from './ledger-pin.ts';
-import { buildState, LEDGER_README, observeHosts, type RecordContext } from './ledger-write.ts';
+import { buildState, LEDGER_README, observeHosts, type HostState, type RecordContext } from './ledger-write.ts';
 import { readTrailers, recordFromYaml, sameSources, type DeployMode, type LedgerRecord, type Sources } from './ledger-record.ts';
 import { restoreTo, revertLatest, type RollbackResult } from './ledger-rollback.ts';
-import { isBerthCommit, LedgerView, personTarget, stackDir } from './ledger-tree.ts';
+import { FolderOids, isBerthCommit, LedgerView, personTarget, stackDir } from './ledger-tree.ts';
+import type { CommitInfo } from '../lib/git/index.ts';
 import type { StackOutcome } from './reconcile.ts';
 import type { DesiredStack, StackSpec } from './types.ts';
 
@@ -66,6 +68,29 @@ export interface HistoryEntry {
 
 const isConflict = (e: unknown) => e instanceof BerthError && e.kind === 'conflict';
 
+/**
+ * Everything buildState reads besides the branch, hashed: the same fingerprint on the same head is the same tree.
+ * Hashed (not kept as text) because the desired state carries decrypted secrets.
+ */
+function stateFingerprint(desired: DesiredStack, hosts: Record<string, HostState>, ctx: RecordContext): string {
+  const inputs = [desired.name, desired.source, desired.rendered ?? desired.model, desired.hosts, desired.secretAnswers ?? {}, desired.secrets, hosts, ctx.sources, ctx.mode, ctx.catalog ?? null, ctx.rollback ?? null];
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+}
+
+/**
+ * What is known of the branch at one head commit. All of it holds until the head moves, and the head stays put
+ * while nothing deploys: the timer's reconciles of unchanged stacks then read nothing from git at all.
+ */
+interface HeadFacts {
+  head: string | null;
+  view: LedgerView;
+  /** Per stack: the newest commit that changed its folder. */
+  latest: Map<string, Promise<CommitInfo | undefined>>;
+  /** `commit:stack` → the stack folder's files at that commit (kept only while the head stays, to bound it). */
+  files: Map<string, Promise<Record<string, string>>>;
+  readme?: Promise<boolean>;
+}
+
 export class Ledger {
   readonly dir: string;
   readonly branch: string;
@@ -79,6 +104,10 @@ export class Ledger {
   private waitingRefresh?: Promise<void>;
   /** The last fetch failed: don't try again for every no-op record until a refresh succeeds. */
   private offline = false;
+  private readonly oids: FolderOids;
+  private facts?: HeadFacts;
+  /** Per stack: `head:fingerprint` of the last record that found the branch already holding that state. */
+  private readonly recorded = new Map<string, string>();
 
   constructor(opts: LedgerOptions) {
     this.dir = opts.dir;
@@ -87,6 +116,7 @@ export class Ledger {
     this.author = opts.author ?? { name: 'Berth', email: 'berth@localhost' };
     this.log = opts.log ?? silentLogger;
     this.fs = opts.fs ?? defaultFs;
+    this.oids = new FolderOids(this.fs, this.dir);
   }
 
   /** One writer at a time per instance; other processes are kept out by the compare-and-swap. */
@@ -97,7 +127,40 @@ export class Ledger {
   }
 
   private view(): LedgerView {
-    return new LedgerView(this.fs, this.dir, this.branch);
+    return new LedgerView(this.fs, this.dir, this.branch, this.oids);
+  }
+
+  /** The facts of the current head, started afresh when it moved (by a deploy, a fetch or a person's push). */
+  private async atHead(): Promise<HeadFacts> {
+    const head = await this.head();
+    if (!this.facts || this.facts.head !== head) {
+      this.facts = { head, view: new LedgerView(this.fs, this.dir, head ?? this.branch, this.oids), latest: new Map(), files: new Map() };
+    }
+    return this.facts;
+  }
+
+  private static memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+    let found = map.get(key);
+    if (!found) {
+      found = make();
+      map.set(key, found);
+      // A failed read is not a fact: the next caller tries again.
+      found.catch(() => map.delete(key));
+    }
+    return found;
+  }
+
+  /** The newest change to the stack's folder at the head, with the view that found it. */
+  private async latestChange(stack: string): Promise<{ facts: HeadFacts; commit?: CommitInfo }> {
+    const facts = await this.atHead();
+    const commit = await Ledger.memo(facts.latest, stack, () => facts.view.touching(stack, 1).then(([c]) => c));
+    return { facts, commit };
+  }
+
+  /** The stack folder's files at a commit. */
+  private async filesAt(commit: string, stack: string): Promise<Record<string, string>> {
+    const facts = await this.atHead();
+    return Ledger.memo(facts.files, `${commit}:${stack}`, () => readFilesAt(this.dir, commit, stackDir(stack), { fs: this.fs }));
   }
 
   private head(): Promise<string | null> {
@@ -152,7 +215,7 @@ export class Ledger {
 
   /** The newest commit that changed the stack's folder, with its files and record. */
   async latest(stack: string): Promise<{ commit: string; subject: string; files: Record<string, string>; record?: LedgerRecord } | undefined> {
-    const [c] = await this.view().touching(stack, 1);
+    const { commit: c } = await this.latestChange(stack);
     if (!c) return undefined;
     const files = await readFilesAt(this.dir, c.sha, stackDir(stack), { fs: this.fs });
     return { commit: c.sha, subject: c.subject, files, record: files['deploy.yml'] ? recordFromYaml(files['deploy.yml']) : undefined };
@@ -163,10 +226,10 @@ export class Ledger {
    * revert, `berth rollback`), or Berth's own rollback deploy while the sources are still the ones it saw.
    */
   async stackState(stack: string, sources: Sources): Promise<StackState> {
-    const view = this.view();
-    const [head] = await view.touching(stack, 1);
+    const { facts, commit: head } = await this.latestChange(stack);
     if (!head) return {};
-    const files = await readFilesAt(this.dir, head.sha, stackDir(stack), { fs: this.fs });
+    const view = facts.view;
+    const files = await this.filesAt(head.sha, stack);
     if (!files['deploy.yml']) {
       this.log.warn({ stack, commit: head.sha }, `ledger: ${head.sha.slice(0, 7)} removed stacks/${stack}/; deploying from the environment (a rollback needs an earlier state to go to)`);
       return {};
@@ -197,11 +260,19 @@ export class Ledger {
     const desired = outcome.desired;
     if (!desired || !outcome.observed || outcome.outcome === 'planned') return null;
     const hosts = await observeHosts(outcome, desired, ctx.drivers, this.log);
+    const fingerprint = stateFingerprint(desired, hosts, ctx);
     return this.serial(() => this.retrying(async () => {
       const head = await this.ensureReadme(await this.head());
-      const current = head ? await readFilesAt(this.dir, head, stackDir(outcome.stack), { fs: this.fs }) : {};
+      // The usual case on a timer: the same state again, on the same head. Known without building it again.
+      if (head && this.recorded.get(outcome.stack) === `${head}:${fingerprint}`) {
+        await this.settlePending(head);
+        return null;
+      }
+      const current = head ? await this.filesAt(head, outcome.stack) : {};
       const { files, message } = buildState(desired, hosts, current, ctx);
-      const sha = await commitFiles(this.dir, { branch: this.branch, parent: head, files, message, author: this.author, fs: this.fs });
+      const same = Object.entries(files).every(([f, text]) => text !== null && current[f.slice(stackDir(outcome.stack).length + 1)] === text);
+      if (same && head) this.recorded.set(outcome.stack, `${head}:${fingerprint}`);
+      const sha = same ? null : await commitFiles(this.dir, { branch: this.branch, parent: head, files, message, author: this.author, fs: this.fs });
       if (sha) await this.push();
       else await this.settlePending(head);
       return sha;
@@ -231,9 +302,17 @@ export class Ledger {
 
   /** The README goes in a commit of its own, so reverting a stack's first deploy never takes it away. */
   private async ensureReadme(head: string | null): Promise<string | null> {
-    if (head && (await readFilesAt(this.dir, head, '', { fs: this.fs }).then((f) => 'README.md' in f))) return head;
+    if (head && (await this.hasReadme(head))) return head;
     const sha = await commitFiles(this.dir, { branch: this.branch, parent: head, files: { 'README.md': LEDGER_README }, message: 'Start the Berth deploy ledger', author: this.author, fs: this.fs });
     return sha ?? head;
+  }
+
+  private async hasReadme(head: string): Promise<boolean> {
+    const read = () => git.readTree({ fs: this.fs, dir: this.dir, oid: head }).then((t) => t.tree.some((e) => e.path === 'README.md' && e.type === 'blob'));
+    const facts = await this.atHead();
+    if (facts.head !== head) return read();
+    facts.readme ??= read();
+    return facts.readme;
   }
 
   /** Newest first: every change to the stack, Berth's deploys and people's reverts alike. */

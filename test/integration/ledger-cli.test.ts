@@ -1,7 +1,7 @@
 // The ledger from the other sides: a crash between apply and record (healed by the next reconcile, exactly one
 // commit), `berth rollback` and `berth history` on a person's clone, and `berth apply` on a local environment
 // repository recording into its own ledger branch.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,26 +9,11 @@ import { stringify } from 'yaml';
 import { desiredStack } from '../../controller/desired.ts';
 import { driversFor, reconcileStack } from '../../controller/reconcile.ts';
 import { dockerGate } from '../harness/env.ts';
-import { cleanStacks, prepareImages, runBerth } from './converge-fixtures.ts';
-import { LEDGER, LedgerWorld, SECRET } from './ledger-fixtures.ts';
+import { runBerth } from './converge-fixtures.ts';
+import { LEDGER, SECRET, useLedgerWorld } from './ledger-fixtures.ts';
 
 const gate = await dockerGate();
-const STACKS = ['lg-crash', 'lg-cli', 'lg-apply'];
-let w: LedgerWorld | undefined;
-
-before(async () => {
-  if (!gate.ok) return;
-  await cleanStacks(gate, STACKS);
-  await prepareImages(gate);
-  w = new LedgerWorld(gate);
-  await w.start({ 'lg-crash': '1', 'lg-cli': '1' });
-});
-after(async () => {
-  await cleanStacks(gate, STACKS);
-  await w?.dispose();
-});
-
-const world = () => w ?? assert.fail('the harness is not available');
+const world = useLedgerWorld(gate, { 'lg-crash': '1', 'lg-cli': '1' }, ['lg-apply']);
 
 test('a crash between apply and record: the next reconcile is unchanged and writes exactly the missing commit', gate.opts, async () => {
   const lw = world();

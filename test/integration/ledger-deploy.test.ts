@@ -1,31 +1,16 @@
 // The ledger end to end, on real parts: an environment repository on the smart-HTTP git server, deploys to the
 // harness hosts through deployStack, and the ledger branch berth/deployed checked with the git CLI — one commit
 // per deploy, none when nothing changed, and `git revert` of a deploy commit carried out as a rollback.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { dockerGate } from '../harness/env.ts';
-import { cleanStacks, prepareImages } from './converge-fixtures.ts';
-import { LEDGER, LedgerWorld, SECRET } from './ledger-fixtures.ts';
+import { LEDGER, SECRET, useLedgerWorld } from './ledger-fixtures.ts';
 
 const gate = await dockerGate();
 const STACK = 'lg-main';
-let w: LedgerWorld | undefined;
-
-before(async () => {
-  if (!gate.ok) return;
-  await cleanStacks(gate, [STACK]);
-  await prepareImages(gate);
-  w = new LedgerWorld(gate);
-  await w.start({ [STACK]: '1' });
-});
-after(async () => {
-  await cleanStacks(gate, [STACK]);
-  await w?.dispose();
-});
-
-const world = () => w ?? assert.fail('the harness is not available');
+const world = useLedgerWorld(gate, { [STACK]: '1' });
 
 function converged(o: { outcome: string; error?: Error; result?: unknown }): void {
   assert.ok(o.outcome === 'converged' || o.outcome === 'unchanged', `${o.outcome}: ${o.error?.message ?? JSON.stringify(o.result)}`);

@@ -1,6 +1,8 @@
 // The ledger's acceptance world: a catalog folder, an environment repository on the harness's smart-HTTP git
 // server (answers encrypted with age), a synced clone of it as `berth serve` keeps one, and the ledger branch
 // berth/deployed of that repository — deployed to the harness hosts h1 and h2 through deployStack.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,7 @@ import { syncRepo } from '../../lib/git/index.ts';
 import { encryptAnswerInFile, generateKey } from '../../lib/secrets.ts';
 import { startGitServer, type GitServer } from '../harness/git-server.ts';
 import { tempDir, type Gate } from '../harness/env.ts';
-import { writeCatalog } from './converge-fixtures.ts';
+import { cleanStacks, prepareImages, writeCatalog } from './converge-fixtures.ts';
 
 export const TOKEN = 'ledger-it-token';
 export const LEDGER = 'berth/deployed';
@@ -129,4 +131,25 @@ export class LedgerWorld {
     await this.server?.close();
     this.tmp.remove();
   }
+}
+
+/**
+ * The file's world, made before its tests and taken down after: `stacks` (name → web version) are deployable,
+ * `extra` are names the tests add later; all are cleaned from the hosts before and after. Returns the getter.
+ */
+export function useLedgerWorld(gate: Gate, stacks: Record<string, string>, extra: string[] = []): () => LedgerWorld {
+  const names = [...Object.keys(stacks), ...extra];
+  let w: LedgerWorld | undefined;
+  before(async () => {
+    if (!gate.ok) return;
+    await cleanStacks(gate, names);
+    await prepareImages(gate);
+    w = new LedgerWorld(gate);
+    await w.start(stacks);
+  });
+  after(async () => {
+    await cleanStacks(gate, names);
+    await w?.dispose();
+  });
+  return () => w ?? assert.fail('the harness is not available');
 }
