@@ -42,5 +42,9 @@ export function registerServeCommand(program: Command): void {
     .addOption(opt('--deadline <duration>', 'longest a reconcile of one stack may take (e.g. 90s, 10m, 1h)', 'BERTH_DEADLINE', '10m'))
     .addOption(opt('--concurrency <n>', 'stacks reconciled at the same time', 'BERTH_CONCURRENCY', '4'))
     .addHelpText('after', '\nSee docs/serve.md for the endpoints, the status fields and the metrics.')
-    .action(async (opts: ServeOpts) => (await import('./serve-run.ts')).serve(opts));
+    .action(async (opts: ServeOpts) => {
+      // Before serve's own modules load: loading them is what first grows the young generation.
+      (await import('../lib/heap.ts')).tuneForLongIdleProcess();
+      return (await import('./serve-run.ts')).serve(opts);
+    });
 }
