@@ -13,6 +13,7 @@ import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 import { RepoWatcher, type WatchedState } from '../lib/git/watcher.ts';
 import { cacheName, describeSource, isUrlSource, type RepoSource } from '../lib/git/source.ts';
+import { WORKING_TREE } from '../lib/git/local.ts';
 import { loadEnvironment, type Environment } from './environment.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -52,6 +53,8 @@ export class Sources {
   private running?: Promise<Snapshot>;
   private again?: Promise<Snapshot>;
   private forceAgain = false;
+  /** The uncommitted state of a local work tree last warned about. */
+  private dirtyNoted?: string;
 
   constructor(private readonly opts: SourcesOptions) {
     // The watcher would warn on every failed attempt; this class logs once per failure streak instead.
@@ -91,6 +94,7 @@ export class Sources {
     }
     const catalogs: Record<string, string> = {};
     try {
+      const workTree = !isUrlSource(this.opts.env) && state.commit !== WORKING_TREE;
       const env = await loadEnvironment(state.dir, {
         processEnv: this.opts.processEnv,
         resolveCatalog: async (c) => {
@@ -103,6 +107,14 @@ export class Sources {
         const label = catalogs[c.name] ?? (await folderLabel(c.root));
         if (label) catalogs[c.name] = label;
       }
+      // A work tree used in place is read from disk: only a committed state may deploy, or a tick landing
+      // between an edit and its commit would deploy (and record under the old commit) what nobody committed.
+      if (workTree && (await this.uncommitted(state.dir, state.commit))) {
+        if (this.snap.env) return this.snap;
+        (this.opts.log ?? silentLogger).warn({ dir: state.dir }, `uncommitted changes in ${state.dir}: deploying them because no committed state has been loaded yet`);
+      } else {
+        this.dirtyNoted = undefined;
+      }
       this.snap = { env, dir: state.dir, commit: state.commit, catalogs, stale: state.stale, loadedAt: new Date().toISOString() };
       this.invalidCommit = undefined;
     } catch (e) {
@@ -112,6 +124,24 @@ export class Sources {
       this.invalidCommit = state.commit;
     }
     return this.snap;
+  }
+
+  /**
+   * Whether berth.yml or stacks/ differ from `commit` on disk (edited, added or deleted, ignored files aside), or
+   * the branch moved on while they were read. Said once per streak, with what to do.
+   */
+  private async uncommitted(dir: string, commit: string): Promise<boolean> {
+    const head = await git.resolveRef({ fs: defaultFs, dir, ref: 'HEAD' }).catch(() => undefined);
+    const rows = await git.statusMatrix({ fs: defaultFs, dir, filepaths: ['berth.yml', 'stacks'] }).catch(() => []);
+    // statusMatrix: HEAD 1 = in the commit; workdir 1 = as committed, 2 = different or new, 0 = absent.
+    const files = rows.filter(([, inHead, inWorkdir]) => (inHead === 1 ? inWorkdir !== 1 : inWorkdir !== 0)).map(([file]) => file);
+    if (head === commit && !files.length) return false;
+    const key = `${head}:${files.join(',')}`;
+    if (files.length && this.dirtyNoted !== key) {
+      (this.opts.log ?? silentLogger).warn({ dir, files }, `uncommitted changes in ${dir} (${files.join(', ')}) are not deployed until they are committed`);
+    }
+    this.dirtyNoted = key;
+    return true;
   }
 
   private async catalog(url: string, branch: string): Promise<WatchedState> {
