@@ -25,7 +25,11 @@ export class FolderOids {
     let found = this.oids.get(key);
     if (!found) {
       if (this.oids.size >= this.limit) this.oids.clear();
-      found = git.readTree({ fs: this.fs, dir: this.dir, oid: commit, filepath: stackDir(stack) }).then((t) => t.oid, () => null);
+      found = git.readTree({ fs: this.fs, dir: this.dir, oid: commit, filepath: stackDir(stack) }).then((t) => t.oid, (e: unknown) => {
+        // Only "no such folder" is a fact about the commit; a failed read (EMFILE, say) is asked again next time.
+        if ((e as { code?: string }).code !== 'NotFoundError') this.oids.delete(key);
+        return null;
+      });
       this.oids.set(key, found);
     }
     return found;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import git from 'isomorphic-git';
 import { BerthError, ConflictError } from '../lib/errors.ts';
-import { commitFiles, fetchBranch, pushBranch, readFilesAt, type Author } from '../lib/git/index.ts';
+import { commitFiles, fetchBranch, pushBranch, readFilesAt, type Author, type CommitInfo } from '../lib/git/index.ts';
 import { defaultFs, type GitFs } from '../lib/git/fs.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import type { DesiredOptions } from './desired.ts';
@@ -17,7 +17,6 @@ import { buildState, LEDGER_README, observeHosts, type HostState, type RecordCon
 import { readTrailers, recordFromYaml, sameSources, type DeployMode, type LedgerRecord, type Sources } from './ledger-record.ts';
 import { restoreTo, revertLatest, type RollbackResult } from './ledger-rollback.ts';
 import { FolderOids, isBerthCommit, LedgerView, personTarget, stackDir } from './ledger-tree.ts';
-import type { CommitInfo } from '../lib/git/index.ts';
 import type { StackOutcome } from './reconcile.ts';
 import type { DesiredStack, StackSpec } from './types.ts';
 
@@ -157,10 +156,10 @@ export class Ledger {
     return { facts, commit };
   }
 
-  /** The stack folder's files at a commit. */
+  /** The stack folder's files at a commit (a copy: callers may keep or change theirs). */
   private async filesAt(commit: string, stack: string): Promise<Record<string, string>> {
     const facts = await this.atHead();
-    return Ledger.memo(facts.files, `${commit}:${stack}`, () => readFilesAt(this.dir, commit, stackDir(stack), { fs: this.fs }));
+    return { ...(await Ledger.memo(facts.files, `${commit}:${stack}`, () => readFilesAt(this.dir, commit, stackDir(stack), { fs: this.fs }))) };
   }
 
   private head(): Promise<string | null> {
