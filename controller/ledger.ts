@@ -131,7 +131,11 @@ export class Ledger {
 
   /** The facts of the current head, started afresh when it moved (by a deploy, a fetch or a person's push). */
   private async atHead(): Promise<HeadFacts> {
-    const head = await this.head();
+    return this.factsOf(await this.head());
+  }
+
+  /** The facts of a head the caller has just read. */
+  private factsOf(head: string | null): HeadFacts {
     if (!this.facts || this.facts.head !== head) {
       this.facts = { head, view: new LedgerView(this.fs, this.dir, head ?? this.branch, this.oids), latest: new Map(), files: new Map() };
     }
@@ -157,8 +161,7 @@ export class Ledger {
   }
 
   /** The stack folder's files at a commit (a copy: callers may keep or change theirs). */
-  private async filesAt(commit: string, stack: string): Promise<Record<string, string>> {
-    const facts = await this.atHead();
+  private async filesAt(facts: HeadFacts, commit: string, stack: string): Promise<Record<string, string>> {
     return { ...(await Ledger.memo(facts.files, `${commit}:${stack}`, () => readFilesAt(this.dir, commit, stackDir(stack), { fs: this.fs }))) };
   }
 
@@ -214,9 +217,9 @@ export class Ledger {
 
   /** The newest commit that changed the stack's folder, with its files and record. */
   async latest(stack: string): Promise<{ commit: string; subject: string; files: Record<string, string>; record?: LedgerRecord } | undefined> {
-    const { commit: c } = await this.latestChange(stack);
+    const { facts, commit: c } = await this.latestChange(stack);
     if (!c) return undefined;
-    const files = await readFilesAt(this.dir, c.sha, stackDir(stack), { fs: this.fs });
+    const files = await this.filesAt(facts, c.sha, stack);
     return { commit: c.sha, subject: c.subject, files, record: files['deploy.yml'] ? recordFromYaml(files['deploy.yml']) : undefined };
   }
 
@@ -228,7 +231,7 @@ export class Ledger {
     const { facts, commit: head } = await this.latestChange(stack);
     if (!head) return {};
     const view = facts.view;
-    const files = await this.filesAt(head.sha, stack);
+    const files = await this.filesAt(facts, head.sha, stack);
     if (!files['deploy.yml']) {
       this.log.warn({ stack, commit: head.sha }, `ledger: ${head.sha.slice(0, 7)} removed stacks/${stack}/; deploying from the environment (a rollback needs an earlier state to go to)`);
       return {};
@@ -267,7 +270,7 @@ export class Ledger {
         await this.settlePending(head);
         return null;
       }
-      const current = head ? await this.filesAt(head, outcome.stack) : {};
+      const current = head ? await this.filesAt(this.factsOf(head), head, outcome.stack) : {};
       const { files, message } = buildState(desired, hosts, current, ctx);
       const same = Object.entries(files).every(([f, text]) => text !== null && current[f.slice(stackDir(outcome.stack).length + 1)] === text);
       if (same && head) this.recorded.set(outcome.stack, `${head}:${fingerprint}`);
@@ -306,11 +309,12 @@ export class Ledger {
     return sha ?? head;
   }
 
-  private async hasReadme(head: string): Promise<boolean> {
-    const read = () => git.readTree({ fs: this.fs, dir: this.dir, oid: head }).then((t) => t.tree.some((e) => e.path === 'README.md' && e.type === 'blob'));
-    const facts = await this.atHead();
-    if (facts.head !== head) return read();
-    facts.readme ??= read();
+  private hasReadme(head: string): Promise<boolean> {
+    const facts = this.factsOf(head);
+    if (!facts.readme) {
+      facts.readme = git.readTree({ fs: this.fs, dir: this.dir, oid: head }).then((t) => t.tree.some((e) => e.path === 'README.md' && e.type === 'blob'));
+      facts.readme.catch(() => (facts.readme = undefined));
+    }
     return facts.readme;
   }
 
