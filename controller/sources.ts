@@ -94,7 +94,9 @@ export class Sources {
     }
     const catalogs: Record<string, string> = {};
     try {
-      const workTree = !isUrlSource(this.opts.env) && state.commit !== WORKING_TREE;
+      // A local repository's own work tree; a bare one is mirrored into the cache and checked out clean.
+      const source = this.opts.env;
+      const workTree = !isUrlSource(source) && state.commit !== WORKING_TREE && state.dir === path.resolve(source.path);
       const env = await loadEnvironment(state.dir, {
         processEnv: this.opts.processEnv,
         resolveCatalog: async (c) => {
