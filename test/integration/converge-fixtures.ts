@@ -1,6 +1,7 @@
 // A catalog and an environment written to a temp folder, driven the way operators drive Berth: through
 // loadEnvironment + reconcileStack, or through `node bin/berth.js` as a child process. Used by the converge
 // acceptance tests, which assert on what the engines of the harness hosts really run.
+import { after, before } from 'node:test';
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -353,6 +354,28 @@ export const HARNESS_HOSTS = ['h1', 'h2', 'h3'];
 
 export async function prepareImages(gate: Gate): Promise<void> {
   await Promise.all(HARNESS_HOSTS.map((h) => ensureImages(gate.docker(h))));
+}
+
+/**
+ * A test file's stacks: their leftovers removed and the harness images loaded before its tests; after them,
+ * `teardown` (stop what could recreate containers, close servers) and the stacks removed again.
+ */
+export function useHarnessStacks(gate: Gate, stacks: string[], teardown?: () => unknown): void {
+  before(async () => {
+    if (!gate.ok) return;
+    await cleanStacks(gate, stacks);
+    await prepareImages(gate);
+  });
+  after(async () => {
+    await teardown?.();
+    await cleanStacks(gate, stacks);
+  });
+}
+
+/** Why a reconcile did not converge: its error, each failed host and each failed step, one per line. */
+export function failures(o: StackOutcome & { events: BerthEvent[] }): string {
+  const events = o.events.filter((e) => e.status === 'failed').map((e) => `${e.host} ${e.service ?? ''}#${e.number ?? ''} ${e.action}: ${e.message}`);
+  return [o.error?.message, ...Object.entries(o.result?.hosts ?? {}).map(([h, r]) => r.error && `${h}: ${r.error}`), ...events].filter(Boolean).join('\n');
 }
 
 /** Containers, networks and volumes of the stacks, on every harness host (by Berth's label and compose's). */

@@ -1,10 +1,10 @@
 // Acceptance tests of converging, continued: depends_on with service_healthy across hosts, rolling updates
 // that succeed and one that must be undone, and an environment with a host that is down — through
 // reconcileStack and the berth CLI, asserting on what the harness engines run.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerIp, dockerGate, httpGet } from '../harness/env.ts';
-import { cleanStacks, harnessHosts, layout, prepareImages, World, type Replica } from './converge-fixtures.ts';
+import { failures, harnessHosts, layout, useHarnessStacks, World, type Replica } from './converge-fixtures.ts';
 
 const gate = await dockerGate();
 const STACKS = ['cv-deps', 'cv-roll', 'cv-rollback', 'cv-down'];
@@ -13,20 +13,7 @@ let world: World | undefined;
 const w = () => (world ??= track(new World(gate)));
 const track = (x: World) => (worlds.push(x), x);
 
-before(async () => {
-  if (!gate.ok) return;
-  await cleanStacks(gate, STACKS);
-  await prepareImages(gate);
-});
-after(async () => {
-  await cleanStacks(gate, STACKS);
-  for (const x of worlds) x.dispose();
-});
-
-function failures(o: Awaited<ReturnType<World['reconcile']>>): string {
-  const events = o.events.filter((e) => e.status === 'failed').map((e) => `${e.host} ${e.service ?? ''}#${e.number ?? ''} ${e.action}: ${e.message}`);
-  return [o.error?.message, ...Object.entries(o.result?.hosts ?? {}).map(([h, r]) => r.error && `${h}: ${r.error}`), ...events].filter(Boolean).join('\n');
-}
+useHarnessStacks(gate, STACKS, () => worlds.forEach((x) => x.dispose()));
 
 /** What each running replica of the stack serves at http://<its IP>/, keyed `name@host`. */
 async function served(rs: Replica[]): Promise<Record<string, string>> {

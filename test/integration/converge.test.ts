@@ -2,11 +2,11 @@
 // planned and applied to the three harness hosts by reconcileStack (and by `berth plan|apply|status`), with
 // every assertion made on what the engines really run. Updates, dependencies and unreachable hosts are in
 // converge-update.test.ts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatPlan } from '../../controller/plan-format.ts';
 import { dockerGate } from '../harness/env.ts';
-import { cleanStacks, layout, prepareImages, World } from './converge-fixtures.ts';
+import { failures, layout, useHarnessStacks, World } from './converge-fixtures.ts';
 
 const gate = await dockerGate();
 const STACKS = ['cv-place', 'cv-idem', 'cv-recreate', 'cv-scale', 'cv-orphan', 'cv-cli', 'cv-compose'];
@@ -14,20 +14,7 @@ let world: World | undefined;
 /** Made on first use, so without hosts it throws inside a test: a failure in CI, never a crash at load. */
 const w = () => (world ??= new World(gate));
 
-before(async () => {
-  if (!gate.ok) return;
-  await cleanStacks(gate, STACKS);
-  await prepareImages(gate);
-});
-after(async () => {
-  await cleanStacks(gate, STACKS);
-  world?.dispose();
-});
-
-function failures(o: Awaited<ReturnType<World['reconcile']>>): string {
-  const events = o.events.filter((e) => e.status === 'failed').map((e) => `${e.host} ${e.service ?? ''}#${e.number ?? ''} ${e.action}: ${e.message}`);
-  return [o.error?.message, ...Object.entries(o.result?.hosts ?? {}).map(([h, r]) => r.error && `${h}: ${r.error}`), ...events].filter(Boolean).join('\n');
-}
+useHarnessStacks(gate, STACKS, () => world?.dispose());
 
 async function converge(stack: string): Promise<Awaited<ReturnType<World['reconcile']>>> {
   const o = await w().reconcile(stack);

@@ -1,12 +1,15 @@
 // Shared by the tests of `berth demo` (demo.test.ts: --once; demo-loop.test.ts: the watching loop). The demo
 // always deploys the stack static-site to the default engine (/var/run/docker.sock), so these tests own that
 // stack there: they clean it before and after, and hold a lock on it across processes while they run.
+import { after, before } from 'node:test';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { httpGet, pingDocker, removeLabeled, waitFor } from '../harness/env.ts';
+import { httpGet, isCI, pingDocker, removeLabeled, tempDir, waitFor } from '../harness/env.ts';
+import { ensureImages } from '../harness/images.ts';
+import { STATIC_SITE_IMAGES } from '../harness/standins.ts';
 
 export const SOCKET = '/var/run/docker.sock';
 export const STACK = 'static-site'; // the demo's stack name: stacks/static-site.yml
@@ -18,6 +21,37 @@ export function defaultEngineReachable(): Promise<boolean> {
   return (reachable ??= pingDocker(docker, 5000));
 }
 let reachable: Promise<boolean> | undefined;
+
+/**
+ * A demo test file's hold on the default engine: before its tests the stack lock taken, the stack cleaned and
+ * its images loaded; after them `teardown` (stop a demo still running), the stack cleaned and the lock given
+ * back. `opts` skips the tests without an engine unless CI=true; `folder()` is the file's temp folder.
+ */
+export async function useDemoEngine(tmpPrefix: string, teardown?: () => void): Promise<{ opts: { skip?: string }; folder: () => string }> {
+  const up = await defaultEngineReachable();
+  const tmp = up ? tempDir(tmpPrefix) : undefined;
+  let release: (() => void) | undefined;
+  before(async () => {
+    if (!up) return;
+    release = await lockDemoStack();
+    await cleanDemoStack();
+    await ensureImages(docker, [...STATIC_SITE_IMAGES]);
+  });
+  after(async () => {
+    teardown?.();
+    if (up) await cleanDemoStack();
+    release?.();
+    tmp?.remove();
+  });
+  return {
+    // Without CI a missing engine skips; with CI=true the tests run and fail.
+    opts: up || isCI() ? {} : { skip: unavailable },
+    folder: () => {
+      if (!tmp) throw new Error(unavailable);
+      return tmp.path;
+    },
+  };
+}
 
 /** Containers, networks and volumes of the demo stack on the default engine (by Berth's label and compose's). */
 export async function cleanDemoStack(): Promise<void> {

@@ -1,43 +1,26 @@
 // The README's demo as a person runs it: `berth demo` left running (it watches its environment repository),
 // the hints it prints followed by hand — a commit redeploys, `berth rollback` rolls back — then Ctrl-C.
 // Against the default engine (/var/run/docker.sock) with the nginx stand-in loaded, like demo.test.ts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isCI, tempDir, waitFor } from '../harness/env.ts';
-import { ensureImages } from '../harness/images.ts';
-import { STATIC_SITE_IMAGES } from '../harness/standins.ts';
+import { waitFor } from '../harness/env.ts';
 import type { HistoryEntry } from '../../controller/ledger.ts';
 import type { StackState } from '../../controller/stack-state.ts';
 import { BERTH_BIN, REPO_ROOT, runBerth } from './converge-fixtures.ts';
-import { cleanDemoStack, containers, defaultEngineReachable, docker, freePort, lockDemoStack, servedTitle, STACK, unavailable } from './demo-fixtures.ts';
+import { containers, freePort, servedTitle, STACK, useDemoEngine } from './demo-fixtures.ts';
 
-const reachable = await defaultEngineReachable();
-// Without CI a missing engine skips; with CI=true the test runs and fails.
-const opts = reachable || isCI() ? {} : { skip: unavailable };
-const tmp = reachable ? tempDir('berth-demo-loop-') : undefined;
 const ENGINE = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
 // git as a person's would be, minus their config: no global or system file, an identity from the environment.
 const GIT_ENV = {
   GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
   GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t',
 };
-let release: (() => void) | undefined;
 let demo: ChildProcess | undefined;
-
-before(async () => {
-  if (!reachable) return;
-  release = await lockDemoStack();
-  await cleanDemoStack();
-  await ensureImages(docker, [...STATIC_SITE_IMAGES]);
-});
-after(async () => {
+const { opts, folder } = await useDemoEngine('berth-demo-loop-', () => {
   if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
-  if (reachable) await cleanDemoStack();
-  release?.();
-  tmp?.remove();
 });
 
 function run(file: string, args: string[], cwd: string): Promise<string> {
@@ -50,8 +33,7 @@ function run(file: string, args: string[], cwd: string): Promise<string> {
 }
 
 test('berth demo: the loop deploys, a commit redeploys, berth rollback rolls back, Ctrl-C leaves the stack running', { ...opts, timeout: 150_000 }, async (t) => {
-  if (!reachable || !tmp) throw new Error(unavailable);
-  const dir = path.join(tmp.path, 'demo');
+  const dir = path.join(folder(), 'demo');
   const port = await freePort();
   let listen = await freePort();
   while (listen === port) listen = await freePort();

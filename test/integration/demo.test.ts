@@ -1,37 +1,17 @@
 // The README's first command, `npx berth demo`: it writes a demo environment (static-site from the built-in
 // catalog, on the local engine), applies it and says where to open it. Run for real against the default
 // engine (/var/run/docker.sock) with the nginx stand-in image loaded, since this machine has no registry.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isCI, tempDir } from '../harness/env.ts';
-import { ensureImages } from '../harness/images.ts';
-import { STATIC_SITE_IMAGES } from '../harness/standins.ts';
 import { runBerth } from './converge-fixtures.ts';
-import { cleanDemoStack, containers, defaultEngineReachable, docker, freePort, lockDemoStack, servedTitle, SOCKET, unavailable } from './demo-fixtures.ts';
+import { containers, freePort, servedTitle, SOCKET, useDemoEngine } from './demo-fixtures.ts';
 
-const reachable = await defaultEngineReachable();
-// Without CI a missing engine skips; with CI=true the test runs and fails.
-const opts = reachable || isCI() ? {} : { skip: unavailable };
-const tmp = reachable ? tempDir('berth-demo-') : undefined;
-let release: (() => void) | undefined;
-
-before(async () => {
-  if (!reachable) return;
-  release = await lockDemoStack();
-  await cleanDemoStack();
-  await ensureImages(docker, [...STATIC_SITE_IMAGES]);
-});
-after(async () => {
-  if (reachable) await cleanDemoStack();
-  release?.();
-  tmp?.remove();
-});
+const { opts, folder } = await useDemoEngine('berth-demo-');
 
 test('berth demo deploys static-site on the local engine, is idempotent, and redeploys an edited answer', opts, async () => {
-  if (!reachable || !tmp) throw new Error(unavailable);
-  const dir = path.join(tmp.path, 'demo');
+  const dir = path.join(folder(), 'demo');
   const port = await freePort();
   const demo = () => runBerth(['demo', '--once', '--dir', dir, '--port', String(port)], { env: { DOCKER_HOST: `unix://${SOCKET}` }, timeoutMs: 180_000 });
 

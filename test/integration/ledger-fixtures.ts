@@ -1,7 +1,7 @@
 // The ledger's acceptance world: a catalog folder, an environment repository on the harness's smart-HTTP git
 // server (answers encrypted with age), a synced clone of it as `berth serve` keeps one, and the ledger branch
 // berth/deployed of that repository — deployed to the harness hosts h1 and h2 through deployStack.
-import { before, after } from 'node:test';
+import { before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { syncRepo } from '../../lib/git/index.ts';
 import { encryptAnswerInFile, generateKey } from '../../lib/secrets.ts';
 import { startGitServer, type GitServer } from '../harness/git-server.ts';
 import { tempDir, type Gate } from '../harness/env.ts';
-import { cleanStacks, prepareImages, writeCatalog } from './converge-fixtures.ts';
+import { useHarnessStacks, writeCatalog } from './converge-fixtures.ts';
 
 export const TOKEN = 'ledger-it-token';
 export const LEDGER = 'berth/deployed';
@@ -140,16 +140,11 @@ export class LedgerWorld {
 export function useLedgerWorld(gate: Gate, stacks: Record<string, string>, extra: string[] = []): () => LedgerWorld {
   const names = [...Object.keys(stacks), ...extra];
   let w: LedgerWorld | undefined;
+  useHarnessStacks(gate, names, () => w?.dispose());
   before(async () => {
     if (!gate.ok) return;
-    await cleanStacks(gate, names);
-    await prepareImages(gate);
     w = new LedgerWorld(gate);
     await w.start(stacks);
-  });
-  after(async () => {
-    await cleanStacks(gate, names);
-    await w?.dispose();
   });
   return () => w ?? assert.fail('the harness is not available');
 }

@@ -1,11 +1,11 @@
 // `berth serve` heals: the timer undoes drift made by hand (a container removed or stopped), counting it, and a
 // serve killed with SIGKILL in the middle of a rollout is restarted into a converged stack with no container
 // left aside and exactly one container per replica.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { dockerGate, waitFor } from '../harness/env.ts';
-import { cleanStacks, prepareImages } from './converge-fixtures.ts';
+import { useHarnessStacks } from './converge-fixtures.ts';
 import { metric, ServeWorld, type Serve } from './serve-fixtures.ts';
 import type { StackState } from '../../controller/stack-state.ts';
 
@@ -15,14 +15,8 @@ const CRASH = 'sv-crash';
 const worlds: ServeWorld[] = [];
 const serves: Serve[] = [];
 
-before(async () => {
-  if (!gate.ok) return;
-  await cleanStacks(gate, [DRIFT, CRASH]);
-  await prepareImages(gate);
-});
-after(async () => {
+useHarnessStacks(gate, [DRIFT, CRASH], async () => {
   for (const s of serves) await s.stop();
-  await cleanStacks(gate, [DRIFT, CRASH]);
   for (const w of worlds) await w.dispose();
 });
 

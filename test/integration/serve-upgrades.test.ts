@@ -5,7 +5,7 @@
 // the git CLI and announces the push with a signed GitLab webhook: serve deploys 1.1.0, clears the mark, closes
 // the now obsolete merge request with a comment, and opens no new one. The timer is an hour: everything after
 // startup comes from the webhook.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { dockerGate, tempDir, waitFor } from '../harness/env.ts';
 import { startFakeForge, type FakeForge } from '../harness/fake-forge.ts';
 import { startGitServer, type GitServer } from '../harness/git-server.ts';
-import { cleanStacks, HEALTH, prepareImages, writeCatalog } from './converge-fixtures.ts';
+import { HEALTH, useHarnessStacks, writeCatalog } from './converge-fixtures.ts';
 import { GITLAB_SECRET, Serve, TOKEN } from './serve-fixtures.ts';
 import type { StackState } from '../../controller/stack-state.ts';
 
@@ -99,14 +99,8 @@ async function running(): Promise<Serve> {
   return serve;
 }
 
-before(async () => {
-  if (!gate.ok) return;
-  await cleanStacks(gate, [STACK]);
-  await prepareImages(gate);
-});
-after(async () => {
+useHarnessStacks(gate, [STACK], async () => {
   await serve?.stop();
-  await cleanStacks(gate, [STACK]);
   await forge?.close();
   await server?.close();
   tmp.remove();

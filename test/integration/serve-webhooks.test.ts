@@ -2,11 +2,11 @@
 // signed GitHub or GitLab webhook, refuses forged, oversized and malformed deliveries without queueing anything,
 // folds 50 deliveries of one push into one deploy, and serves /healthz, /metrics and /api/stacks. The timer is
 // an hour here, so every reconcile after startup comes from a webhook.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dockerGate, waitFor } from '../harness/env.ts';
-import { cleanStacks, prepareImages } from './converge-fixtures.ts';
+import { useHarnessStacks } from './converge-fixtures.ts';
 import { metric, ServeWorld, sign, type Serve } from './serve-fixtures.ts';
 import type { StackState } from '../../controller/stack-state.ts';
 
@@ -22,14 +22,8 @@ async function running(): Promise<{ w: ServeWorld; s: Serve }> {
   return { w: world, s: serve };
 }
 
-before(async () => {
-  if (!gate.ok) return;
-  await cleanStacks(gate, [STACK]);
-  await prepareImages(gate);
-});
-after(async () => {
+useHarnessStacks(gate, [STACK], async () => {
   await serve?.stop();
-  await cleanStacks(gate, [STACK]);
   await world?.dispose();
 });
 
