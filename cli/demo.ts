@@ -80,7 +80,7 @@ export function registerDemoCommand(program: Command): void {
 /** `berth demo --once`: deploy through the ledger and say where to look. */
 async function deployOnce(dir: string, opts: DemoOpts): Promise<void> {
   const [{ loadEnvironment }, { driversFor }, { stackStatus }, { pinoSink, ttySink }, { createLogger }, { ledgerDeployer }] = await Promise.all([
-    import('../controller/environment.ts'), import('../controller/reconcile.ts'), import('../controller/status.ts'), import('../controller/events.ts'),
+    import('../environment/environment.ts'), import('../controller/reconcile.ts'), import('../engines/standalone/status.ts'), import('../engines/events.ts'),
     import('../lib/log.ts'), import('./ledger-actions.ts'),
   ]);
   const env = await loadEnvironment(dir);

@@ -6,7 +6,7 @@ import { splitUrlCredentials, type RepoSource } from '../lib/git/source.ts';
 import { UserError } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { Controller } from '../controller/loop.ts';
-import { createServer, parseListen } from '../controller/server.ts';
+import { createServer, parseListen } from '../server/server.ts';
 import type { WatchedRepository } from '../webhooks/match.ts';
 import type { ServeOpts } from './serve.ts';
 

@@ -1,15 +1,16 @@
 /** What plan, apply and status do; cli/stacks.ts declares the commands and loads this only when one runs. */
-import { loadEnvironment, type Environment } from '../controller/environment.ts';
-import { desiredStack } from '../controller/desired.ts';
-import { formatPlan, planToJson } from '../controller/plan-format.ts';
+import { loadEnvironment, type Environment } from '../environment/environment.ts';
+import { desiredStack } from '../engines/standalone/desired.ts';
+import { formatPlan, planToJson } from '../engines/standalone/plan-format.ts';
 import { driversFor, observeStack, reconcileStack, type StackOutcome } from '../controller/reconcile.ts';
-import { stackStatus, type StackStatus } from '../controller/status.ts';
-import { pinoSink, ttySink } from '../controller/events.ts';
-import { settleAll } from '../controller/steps.ts';
+import { stackStatus, type StackStatus } from '../engines/standalone/status.ts';
+import { pinoSink, ttySink } from '../engines/events.ts';
+import { settleAll } from '../engines/standalone/steps.ts';
 import { UserError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import type { Catalog } from '../catalog/types.ts';
-import type { DesiredStack, StackSpec } from '../controller/types.ts';
+import type { DesiredStack } from '../engines/standalone/types.ts';
+import type { StackSpec } from '../environment/types.ts';
 import { availableUpgrades, type AvailableUpgrade } from '../upgrades/available.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /** What `berth upgrades` does; cli/upgrades.ts declares the command and loads this only when it runs. */
-import { loadEnvironment } from '../controller/environment.ts';
+import { loadEnvironment } from '../environment/environment.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadIdentities } from '../lib/secrets.ts';
 import { availableUpgrades, draftReason, type AvailableUpgrade } from '../upgrades/available.ts';

@@ -10,10 +10,10 @@ import { isUrlSource, type RepoSource } from '../lib/git/source.ts';
 import { WORKING_TREE } from '../lib/git/local.ts';
 import type { Logger } from '../lib/log.ts';
 import { deployStack, type DeployContext as LedgerDeployContext, type DeployOutcome } from './deploy.ts';
-import { Ledger } from './ledger.ts';
-import type { Trigger } from './ledger-record.ts';
+import { Ledger } from '../ledger/ledger.ts';
+import type { Trigger } from '../ledger/record.ts';
 import { reconcileStack } from './reconcile.ts';
-import type { StackSpec } from './types.ts';
+import type { StackSpec } from '../environment/types.ts';
 
 export type DeployTrigger = Trigger & { kind: 'push' | 'merge' | 'timer' | 'cli' | 'revert' | 'webhook' };
 

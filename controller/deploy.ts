@@ -12,15 +12,16 @@ import { parseDocument } from 'yaml';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { secretYamlTags } from '../lib/secrets.ts';
 import type { Catalog } from '../catalog/types.ts';
-import { desiredStack, plainAnswers, type DesiredOptions } from './desired.ts';
-import type { EngineDriver } from './driver-docker.ts';
-import type { Environment } from './environment.ts';
-import type { EventSink } from './events.ts';
-import type { Ledger, RollbackInForce, StackState } from './ledger.ts';
-import { secretPlaceholders } from './ledger-pin.ts';
-import type { DeployMode, Sources, Trigger } from './ledger-record.ts';
+import { desiredStack, plainAnswers, type DesiredOptions } from '../engines/standalone/desired.ts';
+import type { EngineDriver } from '../engines/standalone/driver.ts';
+import type { Environment } from '../environment/environment.ts';
+import type { EventSink } from '../engines/events.ts';
+import type { Ledger, RollbackInForce, StackState } from '../ledger/ledger.ts';
+import { secretPlaceholders } from '../ledger/pin.ts';
+import type { DeployMode, Sources, Trigger } from '../ledger/record.ts';
 import { reconcileStack, type StackOutcome } from './reconcile.ts';
-import type { DesiredStack, StackSpec } from './types.ts';
+import type { DesiredStack } from '../engines/standalone/types.ts';
+import type { StackSpec } from '../environment/types.ts';
 
 export interface DeployContext {
   env: Environment;

@@ -6,13 +6,14 @@
 import type { Logger } from '../lib/log.ts';
 import { BerthError } from '../lib/errors.ts';
 import type { Catalog } from '../catalog/types.ts';
-import { desiredStack } from './desired.ts';
-import { DockerHostDriver, type EngineDriver } from './driver-docker.ts';
-import type { Environment } from './environment.ts';
-import { executePlan, type ApplyResult } from './execute.ts';
-import { nullSink, type EventSink } from './events.ts';
-import { isNoop, planStack } from './plan.ts';
-import type { DesiredStack, HostSpec, ObservedStack, Plan, StackSpec } from './types.ts';
+import { desiredStack } from '../engines/standalone/desired.ts';
+import { DockerHostDriver, type EngineDriver } from '../engines/standalone/driver.ts';
+import type { Environment } from '../environment/environment.ts';
+import { executePlan, type ApplyResult } from '../engines/standalone/execute.ts';
+import { nullSink, type EventSink } from '../engines/events.ts';
+import { isNoop, planStack } from '../engines/standalone/plan.ts';
+import type { DesiredStack, ObservedStack, Plan } from '../engines/standalone/types.ts';
+import type { HostSpec, StackSpec } from '../environment/types.ts';
 
 export type Outcome = 'converged' | 'unchanged' | 'failed' | 'planned';
 

@@ -4,10 +4,10 @@
  * `begin` and `end` bracket every reconcile; `end` runs in a finally, so the status never lies about a crash.
  */
 import { BerthError } from '../lib/errors.ts';
-import type { Operation } from './types.ts';
+import type { Operation } from '../engines/standalone/types.ts';
 import type { StackOutcome } from './reconcile.ts';
 import { deliveryIds, describeReasons, type Job } from './queue.ts';
-import type { Snapshot } from './sources.ts';
+import type { Snapshot } from '../environment/sources.ts';
 
 export type StackStatusValue = 'Ready' | 'Reconciling' | 'Stalled' | 'Failed';
 

@@ -4,8 +4,8 @@
  */
 import { loadCatalogOrThrow } from '../catalog/load.ts';
 import type { Catalog } from '../catalog/types.ts';
-import type { Environment } from '../controller/environment.ts';
-import type { StackSpec } from '../controller/types.ts';
+import type { Environment } from '../environment/environment.ts';
+import type { StackSpec } from '../environment/types.ts';
 import { findUpgrade, needsDraft, type Upgrade } from './find.ts';
 
 export interface AvailableOptions {

@@ -1,6 +1,6 @@
 /**
  * The `forge:` block of berth.yml: where the environment repository's merge requests live. Parsed here, beside
- * the code that uses it, and called from controller/environment.ts so every berth.yml problem is still reported
+ * the code that uses it, and called from environment/environment.ts so every berth.yml problem is still reported
  * in one pass with its line.
  */
 import { isPlainMap, kindOf, MapReader } from '../catalog/yaml-file.ts';

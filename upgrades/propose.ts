@@ -8,7 +8,7 @@ import path from 'node:path';
 import { findVersion } from '../catalog/resolve.ts';
 import { compareVersions } from '../catalog/load.ts';
 import type { Catalog } from '../catalog/types.ts';
-import type { Environment } from '../controller/environment.ts';
+import type { Environment } from '../environment/environment.ts';
 import { BerthError, UserError } from '../lib/errors.ts';
 import type { Author } from '../lib/git/index.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { tarEntries, type TarEntry } from '../../controller/tar.ts';
+import { tarEntries, type TarEntry } from '../../engines/docker/tar.ts';
 
 export const BUSYBOX_PATH = '/bin/busybox'; // Debian's busybox-static
 export const BUSYBOX_APPLETS = [

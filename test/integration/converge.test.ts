@@ -4,7 +4,7 @@
 // converge-update.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPlan } from '../../controller/plan-format.ts';
+import { formatPlan } from '../../engines/standalone/plan-format.ts';
 import { dockerGate } from '../harness/env.ts';
 import { failures, layout, useHarnessStacks, World } from './converge-fixtures.ts';
 

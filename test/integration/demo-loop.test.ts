@@ -7,7 +7,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../harness/env.ts';
-import type { HistoryEntry } from '../../controller/ledger.ts';
+import type { HistoryEntry } from '../../ledger/ledger.ts';
 import type { StackState } from '../../controller/stack-state.ts';
 import { BERTH_BIN, REPO_ROOT, runBerth } from './converge-fixtures.ts';
 import { containers, freePort, servedTitle, STACK, useDemoEngine } from './demo-fixtures.ts';

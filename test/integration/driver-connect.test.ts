@@ -2,7 +2,7 @@
 // With CI=true a missing engine fails these tests; otherwise they skip with the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerHostDriver } from '../../controller/driver-docker.ts';
+import { DockerHostDriver } from '../../engines/standalone/driver.ts';
 import { UnreachableError } from '../../lib/errors.ts';
 import { dockerGate } from '../harness/env.ts';
 import { hostSpec, missingHost } from './execute-helpers.ts';

@@ -2,8 +2,8 @@
 // and volumes, a container with files copied in and a second network, observe, and network removal rules.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildContainerSpec } from '../../controller/container-spec.ts';
-import { DockerHostDriver } from '../../controller/driver-docker.ts';
+import { buildContainerSpec } from '../../engines/standalone/container-spec.ts';
+import { DockerHostDriver } from '../../engines/standalone/driver.ts';
 import { dockerGate } from '../harness/env.ts';
 import { BUSYBOX_IMAGE } from '../harness/images.ts';
 import { network, service, stackModel, volume } from '../unit/controller-fixtures.ts';

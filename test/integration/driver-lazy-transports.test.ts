@@ -15,7 +15,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 const CHILD = `
 import { createRequire } from 'node:module';
-import { DockerHostDriver } from './controller/driver-docker.ts';
+import { DockerHostDriver } from './engines/standalone/driver.ts';
 const loaded = () => Object.keys(createRequire(import.meta.url).cache)
   .map((f) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f)?.[1]).filter((p) => ['ssh2', '@grpc/grpc-js', 'protobufjs'].includes(p));
 const report = {};

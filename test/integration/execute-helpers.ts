@@ -1,11 +1,12 @@
 // Shared pieces of the driver-* and execute-* integration tests: HostSpecs for the harness hosts, the full
 // observe → plan → execute loop, exec inside a container, and clean-up by stack label.
 import type Docker from 'dockerode';
-import { demuxLogs, DockerHostDriver } from '../../controller/driver-docker.ts';
-import { executePlan, type ApplyResult } from '../../controller/execute.ts';
-import { memorySink, type BerthEvent } from '../../controller/events.ts';
-import { planStack } from '../../controller/plan.ts';
-import type { DesiredStack, HostSpec, ObservedStack, Plan } from '../../controller/types.ts';
+import { demuxLogs, DockerHostDriver } from '../../engines/standalone/driver.ts';
+import { executePlan, type ApplyResult } from '../../engines/standalone/execute.ts';
+import { memorySink, type BerthEvent } from '../../engines/events.ts';
+import { planStack } from '../../engines/standalone/plan.ts';
+import type { DesiredStack, ObservedStack, Plan } from '../../engines/standalone/types.ts';
+import type { HostSpec } from '../../environment/types.ts';
 import { removeLabeled, type Gate, type TestHost } from '../harness/env.ts';
 import { ensureImages } from '../harness/images.ts';
 

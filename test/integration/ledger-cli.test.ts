@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { desiredStack } from '../../controller/desired.ts';
+import { desiredStack } from '../../engines/standalone/desired.ts';
 import { driversFor, reconcileStack } from '../../controller/reconcile.ts';
 import { dockerGate } from '../harness/env.ts';
 import { runBerth } from './converge-fixtures.ts';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import nodeFs from 'node:fs';
 import { dockerGate } from '../harness/env.ts';
-import { Ledger } from '../../controller/ledger.ts';
+import { Ledger } from '../../ledger/ledger.ts';
 import type { GitFs } from '../../lib/git/fs.ts';
 import { TOKEN, useLedgerWorld } from './ledger-fixtures.ts';
 

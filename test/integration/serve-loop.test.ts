@@ -14,7 +14,7 @@ import { startGitServer, type GitServer } from '../harness/git-server.ts';
 import { waitFor } from '../harness/env.ts';
 import { Controller } from '../../controller/loop.ts';
 import type { DeployContext, DeployFn, DeployTrigger } from '../../controller/deploy-adapter.ts';
-import type { StackSpec } from '../../controller/types.ts';
+import type { StackSpec } from '../../environment/types.ts';
 import { UserError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { Trigger } from '../../webhooks/types.ts';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { loadEnvironment, type Environment } from '../../controller/environment.ts';
+import { loadEnvironment, type Environment } from '../../environment/environment.ts';
 import { syncRepo } from '../../lib/git/index.ts';
 import { proposeUpgrades, type ProposalResult } from '../../upgrades/propose.ts';
 import { startFakeForge, type FakeForge } from '../harness/fake-forge.ts';

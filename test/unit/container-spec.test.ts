@@ -2,11 +2,11 @@
 // mapping field by field, since a silent drift here changes every container Berth makes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildContainerSpec } from '../../controller/container-spec.ts';
+import { buildContainerSpec } from '../../engines/standalone/container-spec.ts';
 import tar from 'tar-stream';
-import { tarFiles } from '../../controller/tar.ts';
+import { tarFiles } from '../../engines/docker/tar.ts';
 import type { ServiceModel, StackModel } from '../../catalog/model.ts';
-import type { DesiredService } from '../../controller/types.ts';
+import type { DesiredService } from '../../engines/standalone/types.ts';
 import { network, service, stackModel, volume } from './controller-fixtures.ts';
 
 function desiredOf(svc: ServiceModel, files: Record<string, string> = {}): DesiredService {
@@ -171,7 +171,7 @@ test('tarFiles writes entries with path, mode and owner that tar-stream reads ba
 });
 
 test('registry of an image ref, and auth from the environment (missing variable named, value never)', async () => {
-  const { authFor, registryOf } = await import('../../controller/pull.ts');
+  const { authFor, registryOf } = await import('../../engines/docker/pull.ts');
   assert.equal(registryOf('nginx:1'), 'docker.io');
   assert.equal(registryOf('library/nginx'), 'docker.io');
   assert.equal(registryOf('ghcr.io/acme/app:2'), 'ghcr.io');

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { desiredEnvironment, desiredStack, parseEnvFile } from '../../controller/desired.ts';
-import { loadEnvironment } from '../../controller/environment.ts';
+import { desiredEnvironment, desiredStack, parseEnvFile } from '../../engines/standalone/desired.ts';
+import { loadEnvironment } from '../../environment/environment.ts';
 import { ValidationError } from '../../lib/errors.ts';
 
 const COMPOSE = `services:

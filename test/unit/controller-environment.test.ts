@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadEnvironment, selectHosts } from '../../controller/environment.ts';
+import { loadEnvironment, selectHosts } from '../../environment/environment.ts';
 import { UserError, ValidationError, formatProblem } from '../../lib/errors.ts';
 import { builtinCatalogRoot } from '../../lib/version.ts';
 

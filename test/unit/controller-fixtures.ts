@@ -1,8 +1,9 @@
 // Small builders of normalized models and controller states for the controller's unit tests.
 import type { NetworkModel, PlacementConstraint, ServiceModel, StackModel, VolumeModel } from '../../catalog/model.ts';
-import { serviceConfig } from '../../controller/hash.ts';
-import { placeStack } from '../../controller/placement.ts';
-import type { DesiredStack, HostSpec, ObservedContainer, ObservedHost, ObservedStack } from '../../controller/types.ts';
+import { serviceConfig } from '../../engines/standalone/hash.ts';
+import { placeStack } from '../../engines/standalone/placement.ts';
+import type { DesiredStack, ObservedContainer, ObservedHost, ObservedStack } from '../../engines/standalone/types.ts';
+import type { HostSpec } from '../../environment/types.ts';
 
 type ServiceInput = Partial<Omit<ServiceModel, 'deploy'>> & { deploy?: Partial<ServiceModel['deploy']> };
 

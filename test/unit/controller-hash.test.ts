@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson, diffConfigs, serviceConfig, sha256 } from '../../controller/hash.ts';
-import { LABEL, containerLabels, containerName, networkLabels, parseContainerLabels, volumeLabels } from '../../controller/labels.ts';
+import { canonicalJson, diffConfigs, serviceConfig, sha256 } from '../../engines/standalone/hash.ts';
+import { LABEL, containerLabels, containerName, networkLabels, parseContainerLabels, volumeLabels } from '../../engines/docker/labels.ts';
 import { constraint, network, service, stackModel, volume } from './controller-fixtures.ts';
 
 const api = service('api', {

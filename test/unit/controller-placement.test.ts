@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { placeStack } from '../../controller/placement.ts';
+import { placeStack } from '../../engines/standalone/placement.ts';
 import { constraint, host, service, stackModel } from './controller-fixtures.ts';
 
 const hosts = [host('h1', { role: 'web' }), host('h2', { role: 'db', hostname: 'db-1' }), host('h3', { role: 'web' })];

@@ -1,9 +1,9 @@
 // Golden-text tests of the plan: each builds desired and observed states by hand and compares the whole text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isNoop, planStack, serviceOrder, summarize } from '../../controller/plan.ts';
-import { formatPlan, planToJson } from '../../controller/plan-format.ts';
-import type { ObservedHost } from '../../controller/types.ts';
+import { isNoop, planStack, serviceOrder, summarize } from '../../engines/standalone/plan.ts';
+import { formatPlan, planToJson } from '../../engines/standalone/plan-format.ts';
+import type { ObservedHost } from '../../engines/standalone/types.ts';
 import { constraint, container, desired, host, network, observed, observedHost, service, stackModel, volume } from './controller-fixtures.ts';
 
 const dbData = { type: 'volume' as const, source: 'data', target: '/var/lib/postgresql/data', read_only: false, nocopy: false };

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { yamlToModel } from '../../catalog/compose-yaml.ts';
-import { serviceConfig, unpinnedRef } from '../../controller/hash.ts';
-import { composeText, modelFor, pinnedRef, repoOf, secretPlaceholders } from '../../controller/ledger-pin.ts';
-import { planStack } from '../../controller/plan.ts';
+import { serviceConfig, unpinnedRef } from '../../engines/standalone/hash.ts';
+import { composeText, modelFor, pinnedRef, repoOf, secretPlaceholders } from '../../ledger/pin.ts';
+import { planStack } from '../../engines/standalone/plan.ts';
 import { container, desired, host, observedHost, service, stackModel } from './controller-fixtures.ts';
 
 const ID = `sha256:${'a'.repeat(64)}`;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseTrailers } from '../../lib/git/index.ts';
 import {
   commitMessage, commitSubject, readTrailers, recordFromYaml, recordToYaml, sameSources, type LedgerRecord,
-} from '../../controller/ledger-record.ts';
+} from '../../ledger/record.ts';
 
 const ID1 = `sha256:${'1'.repeat(64)}`;
 const DIGEST = `sha256:${'d'.repeat(64)}`;

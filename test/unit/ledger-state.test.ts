@@ -9,11 +9,12 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import fs from 'node:fs';
 import { readFilesAt, revertCommit, listCommits } from '../../lib/git/index.ts';
-import type { EngineDriver } from '../../controller/driver-docker.ts';
-import type { Environment } from '../../controller/environment.ts';
-import { Ledger, type RecordContext } from '../../controller/ledger.ts';
+import type { EngineDriver } from '../../engines/standalone/driver.ts';
+import type { Environment } from '../../environment/environment.ts';
+import { Ledger, type RecordContext } from '../../ledger/ledger.ts';
 import type { StackOutcome } from '../../controller/reconcile.ts';
-import type { DesiredStack, ObservedHost, StackSpec } from '../../controller/types.ts';
+import type { DesiredStack, ObservedHost } from '../../engines/standalone/types.ts';
+import type { StackSpec } from '../../environment/types.ts';
 import { desired, host, service, stackModel } from './controller-fixtures.ts';
 
 const ID = (c: string) => `sha256:${c.repeat(64)}`;

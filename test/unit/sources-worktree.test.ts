@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Sources } from '../../controller/sources.ts';
+import { Sources } from '../../environment/sources.ts';
 import { createLogger } from '../../lib/log.ts';
 
 /** Berth's logger into memory: each line parsed. */

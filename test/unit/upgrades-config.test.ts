@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadEnvironment } from '../../controller/environment.ts';
+import { loadEnvironment } from '../../environment/environment.ts';
 import { formatProblem, UserError, ValidationError } from '../../lib/errors.ts';
 import { createForge } from '../../upgrades/forge.ts';
 import { defaultRemote } from '../../upgrades/propose.ts';

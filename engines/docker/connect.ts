@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import Dockerode from './dockerode.ts';
-import { UnreachableError, UserError } from '../lib/errors.ts';
-import type { HostSpec } from './types.ts';
+import { UnreachableError, UserError } from '../../lib/errors.ts';
+import type { HostSpec } from '../../environment/types.ts';
 
 /** Idle timeout of one request. Long calls (stop with a grace period, pulls) get their own client or deadline. */
 export const DEFAULT_TIMEOUT_MS = 60_000;

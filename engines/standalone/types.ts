@@ -1,35 +1,10 @@
 /**
- * The controller's contracts: what an environment asks for (desired), what a host has (observed), and the
- * plan between them. observe.ts only reads hosts, plan.ts is a pure function of desired and observed, and
+ * The standalone engine's contracts: what a stack asks of each host (desired), what a host has (observed), and
+ * the plan between them. observe.ts only reads hosts, plan.ts is a pure function of desired and observed, and
  * execute.ts only writes what the plan says — so a plan printed is exactly the work that will be done.
  */
-import type { NetworkModel, ServiceModel, StackModel, VolumeModel } from '../catalog/model.ts';
-
-// ---------- environment ----------
-
-export interface HostSpec {
-  name: string;
-  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host[:port]`. */
-  endpoint: string;
-  /** For tcp:// endpoints: absolute paths of PEM files. */
-  tls?: { ca: string; cert: string; key: string };
-  /** For ssh:// endpoints: absolute path of a private key (else the agent / default keys). */
-  ssh?: { privateKeyFile?: string };
-  labels: Record<string, string>;
-}
-
-export interface StackSpec {
-  name: string;
-  /** Path relative to the environment root, e.g. `stacks/shop.yml`. */
-  file: string;
-  /** Name of a catalog declared in berth.yml; default: the first one. */
-  catalog?: string;
-  template: string;
-  version: string;
-  answers: Record<string, unknown>;
-  /** Label selector over hosts (all must match); empty: every host. */
-  hosts: Record<string, string>;
-}
+import type { NetworkModel, ServiceModel, StackModel, VolumeModel } from '../../catalog/model.ts';
+import type { HostSpec } from '../../environment/types.ts';
 
 // ---------- desired ----------
 

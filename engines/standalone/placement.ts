@@ -3,8 +3,8 @@
  * replica i lands on the same host whatever the replica count, so scaling down removes only the highest
  * numbers and scaling up only adds — nothing already running moves.
  */
-import type { PlacementConstraint, ServiceModel, StackModel } from '../catalog/model.ts';
-import type { HostSpec } from './types.ts';
+import type { PlacementConstraint, ServiceModel, StackModel } from '../../catalog/model.ts';
+import type { HostSpec } from '../../environment/types.ts';
 
 export interface PlacedReplica {
   host: string;

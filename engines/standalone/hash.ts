@@ -4,7 +4,7 @@
  * the same hash on any machine.
  */
 import { createHash } from 'node:crypto';
-import type { ServiceModel, StackModel } from '../catalog/model.ts';
+import type { ServiceModel, StackModel } from '../../catalog/model.ts';
 import type { FieldChange } from './types.ts';
 
 export function sha256(text: string): string {

@@ -4,7 +4,7 @@
  * outcome is already decided, with what a person needs to see why: health output, exit code, last logs.
  */
 import type Docker from 'dockerode';
-import { BerthError } from '../lib/errors.ts';
+import { BerthError } from '../../lib/errors.ts';
 
 /** The two reads a wait needs from a driver. */
 export interface WaitDriver {

@@ -2,11 +2,11 @@
  * The small steps execute.ts and rollout.ts are made of, each timed and reported as events, each with a
  * deadline. One HostContext per host and apply: everything a step needs to act on that host.
  */
-import { BerthError } from '../lib/errors.ts';
-import type { ServiceModel } from '../catalog/model.ts';
+import { BerthError } from '../../lib/errors.ts';
+import type { ServiceModel } from '../../catalog/model.ts';
 import { buildContainerSpec, type ContainerSpec } from './container-spec.ts';
-import type { EngineDriver } from './driver-docker.ts';
-import type { BerthAction, BerthEvent, EventSink } from './events.ts';
+import type { EngineDriver } from './driver.ts';
+import type { BerthAction, BerthEvent, EventSink } from '../events.ts';
 import type { DesiredService, DesiredStack } from './types.ts';
 import { DEFAULT_SETTLE_MS, waitReady, type WaitOptions } from './wait.ts';
 

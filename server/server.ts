@@ -8,8 +8,8 @@ import { UserError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { matchesRepository, registerWebhookRoutes, type WatchedRepository } from '../webhooks/index.ts';
 import type { Trigger } from '../webhooks/types.ts';
-import type { Metrics, WebhookResult } from './metrics.ts';
-import type { StackState } from './stack-state.ts';
+import type { Metrics, WebhookResult } from '../controller/metrics.ts';
+import type { StackState } from '../controller/stack-state.ts';
 
 /** What the server needs of the controller; the Controller implements it, tests may fake it. */
 export interface ServedController {

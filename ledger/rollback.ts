@@ -7,8 +7,8 @@ import git from 'isomorphic-git';
 import { UserError } from '../lib/errors.ts';
 import { commitFiles, readFilesAt, revertCommit, type Author } from '../lib/git/index.ts';
 import type { GitFs } from '../lib/git/fs.ts';
-import { readTrailers } from './ledger-record.ts';
-import { isBerthCommit, LedgerView, stackDir } from './ledger-tree.ts';
+import { readTrailers } from './record.ts';
+import { isBerthCommit, LedgerView, stackDir } from './tree.ts';
 
 export interface RollbackResult {
   commit: string;

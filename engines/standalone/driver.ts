@@ -4,14 +4,15 @@
  * errors keep the engine's own message with the host named.
  */
 import type Docker from 'dockerode';
-import { BerthError } from '../lib/errors.ts';
-import type { NetworkModel, VolumeModel } from '../catalog/model.ts';
-import { connectHost, DEFAULT_TIMEOUT_MS, isConnectionError, pingHost, unreachable, withDeadline } from './connect.ts';
+import { BerthError } from '../../lib/errors.ts';
+import type { NetworkModel, VolumeModel } from '../../catalog/model.ts';
+import { connectHost, DEFAULT_TIMEOUT_MS, isConnectionError, pingHost, unreachable, withDeadline } from '../docker/connect.ts';
 import { endpointConfig, type ContainerSpec } from './container-spec.ts';
-import { LABEL, labelFilter, networkLabels, parseContainerLabels, volumeLabels } from './labels.ts';
-import { authFor, DEFAULT_PULL_TIMEOUT_MS, imagePresent, needsPull, pullImage, type PullPolicy, type RegistryCredential } from './pull.ts';
-import { tarFiles } from './tar.ts';
-import type { ContainerState, HostDriver, HostSpec, ObservedContainer, ObservedHost } from './types.ts';
+import { LABEL, labelFilter, networkLabels, parseContainerLabels, volumeLabels } from '../docker/labels.ts';
+import { authFor, DEFAULT_PULL_TIMEOUT_MS, imagePresent, needsPull, pullImage, type PullPolicy, type RegistryCredential } from '../docker/pull.ts';
+import { tarFiles } from '../docker/tar.ts';
+import type { ContainerState, HostDriver, ObservedContainer, ObservedHost } from './types.ts';
+import type { HostSpec } from '../../environment/types.ts';
 
 /** The write verbs execute.ts needs, on top of HostDriver's reads (a fake or a Swarm driver can implement them too). */
 export interface EngineDriver extends HostDriver {

@@ -9,7 +9,7 @@ import { UserError, ValidationError, type Problem } from '../lib/errors.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 import { closest } from '../catalog/resolve.ts';
 import { MapReader, isPlainMap, kindOf, parseYamlFile, type YamlFile } from '../catalog/yaml-file.ts';
-import { satisfies } from './placement.ts';
+import { satisfies } from '../engines/standalone/placement.ts';
 import { parseForgeConfig, type ForgeConfig } from '../upgrades/config.ts';
 import type { HostSpec, StackSpec } from './types.ts';
 

@@ -15,7 +15,7 @@ import { RepoWatcher, type WatchedState } from '../lib/git/watcher.ts';
 import { cacheName, describeSource, isUrlSource, type RepoSource } from '../lib/git/source.ts';
 import { WORKING_TREE } from '../lib/git/local.ts';
 import { loadEnvironment, type Environment } from './environment.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../controller/metrics.ts';
 
 export interface Snapshot {
   /** The environment at `commit`; undefined until one has loaded. */

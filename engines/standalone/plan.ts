@@ -3,7 +3,7 @@
  * cause. Pure — no I/O, no clock, no randomness — so the same inputs always print the same plan, and a plan
  * reviewed is exactly the work that runs.
  */
-import type { StackModel } from '../catalog/model.ts';
+import type { StackModel } from '../../catalog/model.ts';
 import { diffConfigs } from './hash.ts';
 import type { DesiredHost, DesiredStack, FieldChange, HostPlan, ObservedContainer, ObservedHost, ObservedStack, Operation, Plan } from './types.ts';
 

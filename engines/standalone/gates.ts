@@ -3,8 +3,8 @@
  * every host that runs them. Each (host, service) pair opens once its containers are started; the stronger
  * conditions (healthy, completed) are checked on demand, once, by asking that host's engine.
  */
-import { BerthError } from '../lib/errors.ts';
-import type { ServiceModel } from '../catalog/model.ts';
+import { BerthError } from '../../lib/errors.ts';
+import type { ServiceModel } from '../../catalog/model.ts';
 import type { Plan } from './types.ts';
 import { waitCompleted, waitReady, type WaitDriver } from './wait.ts';
 

@@ -5,17 +5,18 @@
  */
 import { readFile as fsReadFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BerthError, UserError, ValidationError, type Problem } from '../lib/errors.ts';
-import { decryptAnswers, loadIdentities } from '../lib/secrets.ts';
-import type { FileObjectModel, ServiceModel, StackModel } from '../catalog/model.ts';
-import type { Catalog } from '../catalog/types.ts';
-import { loadCatalogOrThrow } from '../catalog/load.ts';
-import { secretVariables } from '../catalog/answers.ts';
-import { renderStack } from '../catalog/stack.ts';
-import { selectHosts, type Environment } from './environment.ts';
+import { BerthError, UserError, ValidationError, type Problem } from '../../lib/errors.ts';
+import { decryptAnswers, loadIdentities } from '../../lib/secrets.ts';
+import type { FileObjectModel, ServiceModel, StackModel } from '../../catalog/model.ts';
+import type { Catalog } from '../../catalog/types.ts';
+import { loadCatalogOrThrow } from '../../catalog/load.ts';
+import { secretVariables } from '../../catalog/answers.ts';
+import { renderStack } from '../../catalog/stack.ts';
+import { selectHosts, type Environment } from '../../environment/environment.ts';
 import { serviceConfig, type HashAs } from './hash.ts';
 import { placeStack, type PlacedReplica } from './placement.ts';
-import type { DesiredHost, DesiredService, DesiredStack, HostSpec, StackSpec } from './types.ts';
+import type { DesiredHost, DesiredService, DesiredStack } from './types.ts';
+import type { HostSpec, StackSpec } from '../../environment/types.ts';
 
 export interface DesiredOptions {
   /** Loaded catalogs by root folder; shared between stacks so each catalog loads once. */

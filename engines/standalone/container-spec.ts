@@ -4,9 +4,9 @@
  * without an engine and a later plan can trust that an unchanged hash means an unchanged container.
  */
 import type Docker from 'dockerode';
-import { BerthError } from '../lib/errors.ts';
-import type { MountModel, PortModel, ServiceModel, StackModel } from '../catalog/model.ts';
-import { containerLabels, containerName } from './labels.ts';
+import { BerthError } from '../../lib/errors.ts';
+import type { MountModel, PortModel, ServiceModel, StackModel } from '../../catalog/model.ts';
+import { containerLabels, containerName } from '../docker/labels.ts';
 import type { DesiredService } from './types.ts';
 
 export interface ExtraNetwork {

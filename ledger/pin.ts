@@ -6,15 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import type { StackModel } from '../catalog/model.ts';
 import { modelToYaml, yamlToModel } from '../catalog/compose-yaml.ts';
-import type { EngineDriver, ImageIdentity } from './driver-docker.ts';
-import { unpinnedRef } from './hash.ts';
+import type { EngineDriver, ImageIdentity } from '../engines/standalone/driver.ts';
+import { unpinnedRef } from '../engines/standalone/hash.ts';
 import { UserError } from '../lib/errors.ts';
-import { assembleDesired, type DesiredOptions } from './desired.ts';
-import { selectHosts, type Environment } from './environment.ts';
-import type { HashAs } from './hash.ts';
-import { recordFromYaml, type ServiceRecord } from './ledger-record.ts';
-import type { PlacedReplica } from './placement.ts';
-import type { DesiredHost, DesiredStack, HostSpec, ObservedHost, StackSpec } from './types.ts';
+import { assembleDesired, type DesiredOptions } from '../engines/standalone/desired.ts';
+import { selectHosts, type Environment } from '../environment/environment.ts';
+import type { HashAs } from '../engines/standalone/hash.ts';
+import { recordFromYaml, type ServiceRecord } from './record.ts';
+import type { PlacedReplica } from '../engines/standalone/placement.ts';
+import type { DesiredHost, DesiredStack, ObservedHost } from '../engines/standalone/types.ts';
+import type { HostSpec, StackSpec } from '../environment/types.ts';
 
 export const SECRET_PREFIX = 'BERTH_SECRET_';
 

@@ -5,14 +5,15 @@
  */
 import type { Logger } from '../lib/log.ts';
 import { maskSecrets } from '../lib/secrets.ts';
-import type { EngineDriver } from './driver-docker.ts';
-import { composeText, modelFor, runningImages } from './ledger-pin.ts';
+import type { EngineDriver } from '../engines/standalone/driver.ts';
+import { composeText, modelFor, runningImages } from './pin.ts';
 import {
   commitMessage, recordFromYaml, recordToYaml, type DeployMode, type HostOutcome, type LedgerRecord, type ServiceRecord, type Sources, type Trigger,
-} from './ledger-record.ts';
-import { stackDir } from './ledger-tree.ts';
-import type { StackOutcome } from './reconcile.ts';
-import type { DesiredStack, StackSpec } from './types.ts';
+} from './record.ts';
+import { stackDir } from './tree.ts';
+import type { StackOutcome } from '../controller/reconcile.ts';
+import type { DesiredStack } from '../engines/standalone/types.ts';
+import type { StackSpec } from '../environment/types.ts';
 
 export interface RecordContext {
   spec: StackSpec;

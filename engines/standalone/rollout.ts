@@ -3,9 +3,9 @@
  * renamed aside (`<name>-old-<shortid>`), never deleted until its replacement has proved itself, so any
  * failure can put it back under its own name, running.
  */
-import { BerthError } from '../lib/errors.ts';
-import type { DeployModel } from '../catalog/model.ts';
-import { containerName } from './labels.ts';
+import { BerthError } from '../../lib/errors.ts';
+import type { DeployModel } from '../../catalog/model.ts';
+import { containerName } from '../docker/labels.ts';
 import type { Operation } from './types.ts';
 import { waitRunning } from './wait.ts';
 import {

@@ -4,8 +4,8 @@
  * query string, an event or a log line.
  */
 import type Docker from 'dockerode';
-import { BerthError, UserError } from '../lib/errors.ts';
-import type { ServiceModel } from '../catalog/model.ts';
+import { BerthError, UserError } from '../../lib/errors.ts';
+import type { ServiceModel } from '../../catalog/model.ts';
 
 /** One entry of the environment's registry list. */
 export interface RegistryCredential {

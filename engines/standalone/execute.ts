@@ -4,13 +4,13 @@
  * depends_on order, then orphans, then networks no longer wanted. Nothing is removed on a host whose
  * services did not all come up: the old state is the safer one to leave behind.
  */
-import { BerthError } from '../lib/errors.ts';
-import type { EngineDriver } from './driver-docker.ts';
-import { maskingSink, type EventSink } from './events.ts';
-import { maskSecrets } from '../lib/secrets.ts';
+import { BerthError } from '../../lib/errors.ts';
+import type { EngineDriver } from './driver.ts';
+import { maskingSink, type EventSink } from '../events.ts';
+import { maskSecrets } from '../../lib/secrets.ts';
 import { FRESH_SETTLE_MS } from './wait.ts';
 import { dependencyCycle, ServiceGates } from './gates.ts';
-import type { RegistryCredential } from './pull.ts';
+import type { RegistryCredential } from '../docker/pull.ts';
 import { rollout, type RecreateOp } from './rollout.ts';
 import {
   createContainer, DEFAULT_STEP_DEADLINE_MS, desiredService, emit, removeContainer, settleAll, specFor, startContainer, step, stopContainer,

@@ -5,7 +5,7 @@
 import git from 'isomorphic-git';
 import { listCommits, isRevertOf, type CommitInfo } from '../lib/git/index.ts';
 import type { GitFs } from '../lib/git/fs.ts';
-import { readTrailers } from './ledger-record.ts';
+import { readTrailers } from './record.ts';
 
 export const stackDir = (stack: string) => `stacks/${stack}`;
 

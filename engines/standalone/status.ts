@@ -1,5 +1,6 @@
 /** Desired against running, per host and service: what `berth status` and `/api/stacks` show. */
-import type { DesiredStack, HostSpec, ObservedStack } from './types.ts';
+import type { DesiredStack, ObservedStack } from './types.ts';
+import type { HostSpec } from '../../environment/types.ts';
 
 export interface ServiceStatus {
   service: string;

@@ -1,0 +1,28 @@
+/**
+ * What an environment declares: its hosts and its stacks, as berth.yml and stacks/<name>.yml say them once
+ * loaded and checked. Engines take these; nothing here knows how a stack is deployed.
+ */
+
+export interface HostSpec {
+  name: string;
+  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host[:port]`. */
+  endpoint: string;
+  /** For tcp:// endpoints: absolute paths of PEM files. */
+  tls?: { ca: string; cert: string; key: string };
+  /** For ssh:// endpoints: absolute path of a private key (else the agent / default keys). */
+  ssh?: { privateKeyFile?: string };
+  labels: Record<string, string>;
+}
+
+export interface StackSpec {
+  name: string;
+  /** Path relative to the environment root, e.g. `stacks/shop.yml`. */
+  file: string;
+  /** Name of a catalog declared in berth.yml; default: the first one. */
+  catalog?: string;
+  template: string;
+  version: string;
+  answers: Record<string, unknown>;
+  /** Label selector over hosts (all must match); empty: every host. */
+  hosts: Record<string, string>;
+}
