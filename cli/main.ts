@@ -7,6 +7,7 @@ import { registerDemoCommand } from './demo.ts';
 import { registerLedgerCommands } from './ledger.ts';
 import { registerUpgradesCommand } from './upgrades.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerBundleCommands } from './bundle.ts';
 import { berthVersion } from '../lib/version.ts';
 
 /** Builds the command tree; each stage registers its own verbs so this file stays an index. */
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerUpgradesCommand(program);
   registerServeCommand(program);
   registerLedgerCommands(program);
+  registerBundleCommands(program);
   return program;
 }
 

@@ -85,7 +85,7 @@ async function isDir(p: string): Promise<boolean> {
  */
 export type CatalogResolver = (catalog: { name: string; url: string; branch?: string }) => Promise<string>;
 
-async function parseCatalogs(r: MapReader, root: string, resolve?: CatalogResolver): Promise<Environment['catalogs']> {
+async function parseCatalogs(r: MapReader, root: string, resolve?: CatalogResolver, missingOk = false): Promise<Environment['catalogs']> {
   const readers = mapList(r, 'catalogs');
   if (!readers) return [{ name: 'builtin', root: builtinCatalogRoot() }];
   if (readers.length === 0 && Array.isArray(r.obj.catalogs)) r.problem('catalogs', 'lists no catalogs; add one or remove "catalogs:" to use the built-in catalog');
@@ -100,7 +100,7 @@ async function parseCatalogs(r: MapReader, root: string, resolve?: CatalogResolv
     else if (url !== undefined && !resolve) c.problem('url', 'git catalogs are not supported yet in this Berth; clone the repository and give its folder with path:');
     if (present(c, 'branch') && url === undefined) c.problem('branch', 'only applies to a url: catalog');
     const abs = dir === undefined ? undefined : path.resolve(root, dir);
-    if (abs !== undefined && given === 1 && !(await isDir(abs))) c.problem('path', `no folder at ${abs}`);
+    if (abs !== undefined && given === 1 && !missingOk && !(await isDir(abs))) c.problem('path', `no folder at ${abs}`);
     if (name !== undefined && given === 1 && url === undefined) out.push({ name, root: abs ?? builtinCatalogRoot() });
     if (name !== undefined && given === 1 && url !== undefined && resolve) {
       const synced = await resolve({ name, url, branch }).catch((e: Error) => void c.problem('url', `cannot sync catalog ${name}: ${e.message}`));
@@ -238,7 +238,8 @@ async function readBerthYml(root: string): Promise<string> {
   }
 }
 
-export async function loadEnvironment(root: string, opts: { processEnv?: Record<string, string | undefined>; resolveCatalog?: CatalogResolver } = {}): Promise<Environment> {
+/** `catalogsMayBeMissing`: a `path:` catalog folder need not exist yet (`berth bundle load` is about to install it). */
+export async function loadEnvironment(root: string, opts: { processEnv?: Record<string, string | undefined>; resolveCatalog?: CatalogResolver; catalogsMayBeMissing?: boolean } = {}): Promise<Environment> {
   const abs = path.resolve(root);
   const parsed = parseYamlFile(await readBerthYml(abs), 'berth.yml');
   const problems = [...parsed.problems];
@@ -248,7 +249,7 @@ export async function loadEnvironment(root: string, opts: { processEnv?: Record<
     const r = new MapReader(parsed.yaml, [], '', data, problems);
     r.unknownKeys(['catalogs', 'hosts', 'registries', 'forge']);
     const forge = parseForgeConfig(r);
-    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), ...(forge ? { forge } : {}) };
+    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), ...(forge ? { forge } : {}) };
     const stacks = await loadStacks(base, problems);
     if (problems.length === 0) return { ...base, stacks };
   }
