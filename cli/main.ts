@@ -8,6 +8,7 @@ import { registerLedgerCommands } from './ledger.ts';
 import { registerUpgradesCommand } from './upgrades.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerBundleCommands } from './bundle.ts';
+import { registerUserCommands } from './user.ts';
 import { berthVersion } from '../lib/version.ts';
 
 /** Builds the command tree; each stage registers its own verbs so this file stays an index. */
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerLedgerCommands(program);
   registerBundleCommands(program);
+  registerUserCommands(program);
   return program;
 }
 

@@ -13,7 +13,7 @@ const secrets = () => import('../lib/secrets.ts');
 
 const RECIPIENTS_FILE = '.berth-recipients';
 
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks).toString('utf8');

@@ -22,9 +22,11 @@ export async function serve(opts: ServeOpts): Promise<void> {
     ...(opts.intervalSeconds ? { intervalMs: positive(opts.intervalSeconds, '--interval-seconds') * 1000 } : { cron: opts.interval }),
     deadlineMs: parseDuration(opts.deadline), concurrency: positive(opts.concurrency, '--concurrency'),
   });
-  const app = createServer({
+  const users = opts.users ? await (await import('../console/users.ts')).loadUsers(opts.users) : undefined;
+  const app = await createServer({
     controller, log, watched: await watchedRepository(source, log),
     gitlabSecret: process.env[opts.gitlabSecretEnv] || undefined, githubSecret: process.env[opts.githubSecretEnv] || undefined,
+    ...(users ? { console: { users, controller, source, cacheDir: opts.cacheDir, sessionSecret: process.env[opts.sessionSecretEnv ?? 'BERTH_SESSION_SECRET'] || undefined } } : {}),
   });
   const address = await app.listen({ host, port });
   log.info({ address, gitlab: Boolean(process.env[opts.gitlabSecretEnv]), github: Boolean(process.env[opts.githubSecretEnv]) }, `listening on ${address}`);

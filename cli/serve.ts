@@ -19,6 +19,8 @@ export interface ServeOpts {
   githubSecretEnv: string;
   deadline: string;
   concurrency: string;
+  users?: string;
+  sessionSecretEnv?: string;
 }
 
 const opt = (flags: string, description: string, env: string, fallback?: string) => {
@@ -41,6 +43,8 @@ export function registerServeCommand(program: Command): void {
     .addOption(opt('--github-secret-env <NAME>', 'environment variable holding the GitHub webhook secret; unset → /hooks/github answers 404', 'BERTH_GITHUB_SECRET_ENV', 'BERTH_GITHUB_WEBHOOK_SECRET'))
     .addOption(opt('--deadline <duration>', 'longest a reconcile of one stack may take (e.g. 90s, 10m, 1h)', 'BERTH_DEADLINE', '10m'))
     .addOption(opt('--concurrency <n>', 'stacks reconciled at the same time', 'BERTH_CONCURRENCY', '4'))
+    .addOption(opt('--users <file>', 'users of the web console (name, email, role, password_hash); enables the console and sign-in for /api', 'BERTH_USERS_FILE'))
+    .addOption(opt('--session-secret-env <NAME>', 'environment variable holding the secret that signs console sessions (32+ characters)', 'BERTH_SESSION_SECRET_ENV', 'BERTH_SESSION_SECRET'))
     .addHelpText('after', '\nSee docs/serve.md for the endpoints, the status fields and the metrics.')
     .action(async (opts: ServeOpts) => {
       // Before serve's own modules load: loading them is what first grows the young generation.

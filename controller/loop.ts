@@ -121,6 +121,27 @@ export class Controller {
     return { commit: s.commit, catalogs: s.catalogs, stale: s.stale, error: s.error?.message, loadedAt: s.loadedAt };
   }
 
+  /** The environment as last synced, for the console's pages (its `env` holds no decrypted secret). */
+  snapshot(): Snapshot {
+    return this.sources.current();
+  }
+
+  /** The ledger of the environment repository; undefined for a plain folder or before the first sync. */
+  ledgerNow(): Promise<Ledger | undefined> {
+    return this.ledger ?? Promise.resolve(undefined);
+  }
+
+  /** The engines of the environment's hosts, by host name (the ones reconciles use). */
+  engines(): Record<string, EngineDriver> {
+    return this.drivers?.drivers ?? {};
+  }
+
+  /** A person changed the environment or the ledger through the console: fetch now and reconcile every stack. */
+  changed(kind: 'push' | 'revert', why: string): void {
+    if (this.stopping.signal.aborted) return;
+    this.refreshThen({ kind, why }, true).catch((e) => this.log.error({ err: (e as Error).message }, 'refresh after a console change failed'));
+  }
+
   /** Stops the timer, lets running reconciles finish (aborting them past `drainMs`) and drops queued ones. */
   async stop(drainMs = 60_000): Promise<void> {
     this.stopping.abort();

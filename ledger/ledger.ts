@@ -337,10 +337,11 @@ export class Ledger {
    * Without `to`: `git revert` of the stack's latest Berth deploy. With `to`: a commit setting the stack's folder
    * to its content at `to`, marked `Berth-Rollback-To`. Either is a person's intent that Berth then deploys.
    */
-  rollback(stack: string, opts: { to?: string } = {}): Promise<RollbackResult> {
+  rollback(stack: string, opts: { to?: string; author?: Author } = {}): Promise<RollbackResult> {
     return this.serial(async () => {
       await this.pull();
-      const place = { fs: this.fs, dir: this.dir, branch: this.branch, author: this.author };
+      // A person's rollback (the console's) carries their name; the CLI's, Berth's.
+      const place = { fs: this.fs, dir: this.dir, branch: this.branch, author: opts.author ?? this.author };
       const made = await this.retrying(() => (opts.to ? restoreTo(place, stack, opts.to) : revertLatest(place, stack)));
       return { ...made, pushed: await this.push() };
     });

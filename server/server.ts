@@ -10,6 +10,8 @@ import { matchesRepository, registerWebhookRoutes, type WatchedRepository } from
 import type { Trigger } from '../webhooks/types.ts';
 import type { Metrics, WebhookResult } from '../controller/metrics.ts';
 import type { StackState } from '../controller/stack-state.ts';
+import { Access } from './access.ts';
+import type { ConsoleOptions } from '../console/plugin.ts';
 
 /** What the server needs of the controller; the Controller implements it, tests may fake it. */
 export interface ServedController {
@@ -28,11 +30,18 @@ export interface ServerOptions {
   gitlabSecret?: string;
   githubSecret?: string;
   log: Logger;
+  /** The web console and sign-in (a users file given); without it `/api` is open for reading, as before. */
+  console?: Omit<ConsoleOptions, 'log'>;
 }
 
-export function createServer(opts: ServerOptions): FastifyInstance {
+export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { controller, log } = opts;
   const app = Fastify({ logger: false, return503OnClosing: true });
+  // The console (and its plugins) load only when people sign in: a serve without them stays as small as it was.
+  const access = opts.console
+    ? await (await import('../console/plugin.ts')).registerConsole(app, { ...opts.console, log: log.child({ component: 'console' }) })
+    : new Access({ signIn: false });
+  const read = { preHandler: access.guard('read') };
   countWebhooks(app, controller.metrics);
   registerWebhookRoutes(app, {
     gitlab: opts.gitlabSecret ? { secret: opts.gitlabSecret } : undefined,
@@ -50,16 +59,17 @@ export function createServer(opts: ServerOptions): FastifyInstance {
     return { ok: true };
   });
   app.get('/metrics', async (_req, reply) => reply.type(controller.metrics.contentType).send(await controller.metrics.text()));
-  app.get('/api/stacks', async () => controller.stacks());
-  app.get<{ Params: { name: string } }>('/api/stacks/:name', async (req, reply) => {
+  app.get('/api/stacks', read, async () => controller.stacks());
+  app.get<{ Params: { name: string } }>('/api/stacks/:name', read, async (req, reply) => {
     const s = controller.stack(req.params.name);
     return s ?? reply.code(404).send({ code: 'STACK_NOT_FOUND', message: `no stack "${req.params.name}" in the environment` });
   });
-  app.get('/api/environment', async () => controller.environment());
+  app.get('/api/environment', read, async () => controller.environment());
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) log.error({ err: err.message, url: req.url }, 'request failed');
-    return reply.code(status).send({ code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', message: status >= 500 ? 'internal error' : err.message });
+    const code = (err as { code?: unknown }).code;
+    return reply.code(status).send({ code: status >= 500 ? 'INTERNAL' : typeof code === 'string' ? code : 'BAD_REQUEST', message: status >= 500 ? 'internal error' : err.message });
   });
   return app;
 }

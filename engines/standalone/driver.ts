@@ -3,6 +3,7 @@
  * each so execute.ts can report and time every step. Connection failures become UnreachableError; API
  * errors keep the engine's own message with the host named.
  */
+import { Writable, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { BerthError } from '../../lib/errors.ts';
 import type { NetworkModel, VolumeModel } from '../../catalog/model.ts';
@@ -27,6 +28,8 @@ export interface EngineDriver extends HostDriver {
   removeNetwork(name: string): Promise<'removed' | 'in-use' | 'absent'>;
   inspect(id: string): Promise<Docker.ContainerInspectInfo>;
   logsTail(id: string, lines?: number): Promise<string>;
+  /** The last `tail` lines, then every new one until `signal` aborts (the console's live logs). */
+  followLogs?(id: string, opts: { tail: number; signal: AbortSignal }, onText: (text: string) => void): Promise<void>;
   /** What each reference (a tag, a pinned reference or an image ID) names on the host: the ledger pins what runs. */
   imageDigests?(refs: string[]): Promise<Record<string, ImageIdentity>>;
 }
@@ -238,6 +241,18 @@ export class DockerHostDriver implements EngineDriver {
   async logsTail(id: string, lines = 20): Promise<string> {
     const buf = await this.call(`logs of ${id.slice(0, 12)}`, () => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }));
     return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
+  }
+
+  async followLogs(id: string, opts: { tail: number; signal: AbortSignal }, onText: (text: string) => void): Promise<void> {
+    const stream = (await this.call(`logs of ${id.slice(0, 12)}`, () => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: opts.tail, follow: true }))) as unknown as Readable;
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => { onText(chunk.toString('utf8')); done(); } });
+    this.docker.modem.demuxStream(stream, sink, sink);
+    await new Promise<void>((resolve) => {
+      const end = () => { stream.destroy(); resolve(); };
+      if (opts.signal.aborted) return end();
+      opts.signal.addEventListener('abort', end, { once: true });
+      stream.once('end', resolve).once('error', resolve);
+    });
   }
 }
 

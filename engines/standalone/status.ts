@@ -72,7 +72,7 @@ function endpoints(desired: DesiredStack): StackStatus['endpoints'] {
 }
 
 /** The address a person types: the host of a tcp:// or ssh:// endpoint, localhost for a local socket. */
-function hostAddress(host: HostSpec, hostIp?: string): string {
+export function hostAddress(host: HostSpec, hostIp?: string): string {
   if (hostIp && hostIp !== '0.0.0.0' && hostIp !== '::') return hostIp;
   const m = /^(?:tcp|ssh):\/\/(?:[^@/]+@)?([^:/]+)/.exec(host.endpoint);
   return m ? m[1] : 'localhost';

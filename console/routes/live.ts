@@ -1,0 +1,55 @@
+/**
+ * Server-sent events: a stack's status as it moves (the deploy page follows a commit to its outcome) and a
+ * service's logs as they are written, masked. Each stream ends when the browser goes away.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { maskSecrets } from '../../lib/secrets.ts';
+import type { ConsoleContext } from '../plugin.ts';
+
+const MAX_STREAM_MS = 30 * 60_000;
+
+function openStream(req: FastifyRequest, reply: FastifyReply): { send(event: string, data: unknown): void; signal: AbortSignal } {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-content-type-options': 'nosniff' });
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), MAX_STREAM_MS);
+  req.raw.once('close', () => ac.abort());
+  ac.signal.addEventListener('abort', () => { clearTimeout(timer); raw.end(); }, { once: true });
+  return { signal: ac.signal, send: (event, data) => void (!raw.writableEnded && raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)) };
+}
+
+export function registerLiveRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
+  const read = { preHandler: ctx.access.guard('read') };
+
+  app.get<{ Params: { name: string } }>('/api/stacks/:name/events', read, async (req, reply) => {
+    const s = openStream(req, reply);
+    let last = '';
+    const tick = () => {
+      const state = ctx.svc.controller.stack(req.params.name) ?? null;
+      const text = JSON.stringify(state);
+      if (text !== last) s.send('status', state);
+      last = text;
+    };
+    tick();
+    const timer = setInterval(tick, 500);
+    s.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { service?: string; tail?: string } }>('/api/stacks/:name/logs/follow', read, async (req, reply) => {
+    const { name } = req.params;
+    const service = String(req.query.service ?? '');
+    const tail = Math.min(Math.max(Number(req.query.tail) || 100, 0), 2000);
+    const secrets = await ctx.ops.secrets(name);
+    const s = openStream(req, reply);
+    for (const [host, driver] of Object.entries(ctx.svc.controller.engines())) {
+      const seen = await driver.observe(name).catch(() => undefined);
+      for (const c of seen?.containers.filter((x) => x.service === service) ?? []) {
+        if (!driver.followLogs) continue;
+        void driver.followLogs(c.id, { tail, signal: s.signal }, (text) => s.send('log', { host, container: c.name, text: maskSecrets(text, secrets) }))
+          .catch((e: Error) => s.send('log', { host, container: c.name, text: `(logs unavailable: ${e.message})\n` }));
+      }
+    }
+    s.send('ready', { service });
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The console's pages, rendered on the server from the same data the API serves; the browser bundle adds the
+ * live parts (form, filters, logs, status). A page needs a signed-in person; anyone else goes to /login.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CatalogView } from '../catalogs.ts';
+import { html, jsonScript, page, type SafeHtml } from '../html.ts';
+import { may, type Principal } from '../../server/access.ts';
+import type { ConsoleContext } from '../plugin.ts';
+import { sendError } from './errors.ts';
+import { catalogBody, templateBody } from '../views/catalog.ts';
+import { stacksBody, stackBody } from '../views/stacks.ts';
+
+type Render = (who: Principal, req: FastifyRequest) => Promise<{ title: string; section: 'catalog' | 'stacks'; body: SafeHtml }>;
+
+export function registerPageRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
+  const { svc, ops } = ctx;
+
+  const view = (render: Render) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const who = ctx.access.principal(req);
+    if (!who) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+    try {
+      const p = await render(who, req);
+      reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+      return page({ ...p, user: who, csrf: reply.generateCsrf(), scripts: ['app.js'] });
+    } catch (e) {
+      if (req.headers.accept?.includes('application/json')) return sendError(reply, e);
+      const status = (await import('./errors.ts')).statusOf(e);
+      reply.code(status).type('text/html; charset=utf-8');
+      const body = html`<section class="panel"><h1>Something is not right</h1><p class="alert">${(e as Error).message.split('\n', 1)[0]}</p><p><a href="/stacks">Back to the stacks</a></p></section>`;
+      return page({ title: 'Error', user: who, csrf: reply.generateCsrf(), body });
+    }
+  };
+
+  app.get('/', async (_req, reply) => reply.redirect('/stacks', 302));
+
+  app.get('/catalog', view(async (who) => ({ title: 'Catalog', section: 'catalog', body: catalogBody(await svc.catalogs.templates(svc.snapshot()), may(who.role, 'propose')) })));
+
+  app.get<{ Params: { template: string }; Querystring: { catalog?: string } }>('/catalog/:template', view(async (who, req) => {
+    const q = req.query as { catalog?: string };
+    const entry = await svc.catalogs.find(svc.snapshot(), (req.params as { template: string }).template, q.catalog);
+    return { title: entry.template.name, section: 'catalog', body: await templateBody(entry, may(who.role, 'propose')) };
+  }));
+
+  app.get('/catalog/:template/deploy', view(async (who, req) => {
+    const q = req.query as { catalog?: string; version?: string };
+    const entry = await svc.catalogs.find(svc.snapshot(), (req.params as { template: string }).template, q.catalog);
+    const version = CatalogView.version(entry.template, q.version);
+    const form = { mode: 'create', form: CatalogView.form(entry, version), stack: '', hosts: {}, answers: {}, canCommit: may(who.role, 'deploy'), swarms: [] as string[] };
+    const body = html`<section class="panel"><p class="crumbs"><a href="/catalog">Catalog</a> › <a href="/catalog/${entry.template.name}">${entry.template.name}</a> › Deploy</p>
+      <h1>Deploy ${entry.template.name}</h1>${may(who.role, 'propose') ? html`<div id="deploy-form" data-testid="deploy-form"></div>` : html`<p class="alert">Your role (${who.role}) may not deploy.</p>`}</section>${jsonScript('form-data', form)}`;
+    return { title: `Deploy ${entry.template.name}`, section: 'catalog', body };
+  }));
+
+  app.get('/stacks', view(async (who) => {
+    const specs = new Map((svc.controller.snapshot().env?.stacks ?? []).map((s) => [s.name, s]));
+    return { title: 'Stacks', section: 'stacks', body: stacksBody(svc.controller.stacks(), specs, may(who.role, 'propose')) };
+  }));
+
+  app.get('/stacks/:name', view(async (who, req) => {
+    const name = (req.params as { name: string }).name;
+    const state = svc.controller.stack(name);
+    const spec = svc.spec(name);
+    if (!state || !spec) throw Object.assign(new Error(`no stack "${name}" in the environment`), { statusCode: 404 });
+    const [hosts, history] = await Promise.all([ops.containers(name), ops.history(name).catch(() => [])]);
+    return { title: name, section: 'stacks', body: stackBody({ state, spec, hosts, history, canEdit: may(who.role, 'propose'), canRollback: may(who.role, 'deploy') }) };
+  }));
+
+  app.get('/stacks/:name/edit', view(async (who, req) => {
+    const name = (req.params as { name: string }).name;
+    const f = await svc.stackFile(name);
+    if (!f) throw Object.assign(new Error(`no stack "${name}" in the environment`), { statusCode: 404 });
+    const entry = await svc.catalogs.find(svc.snapshot(), f.spec.template, f.spec.catalog);
+    const version = CatalogView.version(entry.template, (req.query as { version?: string }).version ?? f.spec.version);
+    const answers: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(f.answers)) answers[k] = typeof v === 'object' && v !== null ? { set: true } : v;
+    const form = { mode: 'edit', form: CatalogView.form(entry, version), stack: name, hosts: f.spec.hosts, answers, canCommit: may(who.role, 'deploy'), swarms: [] as string[] };
+    const body = html`<section class="panel"><p class="crumbs"><a href="/stacks">Stacks</a> › <a href="/stacks/${name}">${name}</a> › Edit</p>
+      <h1>Edit ${name}</h1><div id="deploy-form" data-testid="deploy-form"></div></section>${jsonScript('form-data', form)}`;
+    return { title: `Edit ${name}`, section: 'stacks', body };
+  }));
+
+  /** A template's icon, as an image only: an SVG opened directly must not run script on this origin. */
+  app.get<{ Params: { catalog: string; template: string } }>('/console/icon/:catalog/:template', { preHandler: ctx.access.guard('read') }, async (req, reply) => {
+    const all = await svc.catalogs.all(svc.snapshot());
+    const c = all.find((x) => x.name === req.params.catalog);
+    const t = c?.catalog.templates.get(req.params.template);
+    if (!c || !t?.icon) return reply.code(404).send({ code: 'ICON_NOT_FOUND', message: 'no icon' });
+    const data = await readFile(path.join(c.catalog.root, t.icon));
+    return reply.type(t.icon.endsWith('.svg') ? 'image/svg+xml' : 'image/png')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox").header('cache-control', 'max-age=300').send(data);
+  });
+}

@@ -1,0 +1,93 @@
+/** The stacks list and a stack's page: status, containers per host, history with diffs, rollback, logs. */
+import type { StackState } from '../../controller/stack-state.ts';
+import type { StackSpec } from '../../environment/types.ts';
+import type { HistoryEntry } from '../../ledger/ledger.ts';
+import { html, statusBadge, when, type SafeHtml } from '../html.ts';
+import type { HostContainers } from '../stack-ops.ts';
+
+function selector(hosts: Record<string, string>): string {
+  const pairs = Object.entries(hosts);
+  return pairs.length ? pairs.map(([k, v]) => `${k}=${v}`).join(', ') : 'every host';
+}
+
+export function stacksBody(states: StackState[], specs: Map<string, StackSpec>, canDeploy: boolean): SafeHtml {
+  return html`
+  <section class="head row"><div class="grow"><h1>Stacks</h1><p class="muted">${states.length} stacks in the environment.</p></div>
+    ${canDeploy ? html`<a class="button primary" href="/catalog">Deploy from the catalog</a>` : ''}</section>
+  ${states.length === 0 ? html`<section class="panel empty-state"><h2>No stacks yet</h2><p>Pick a template in the <a href="/catalog">catalog</a> and deploy it: the console commits <code>stacks/&lt;name&gt;.yml</code> and Berth deploys it.</p></section>` : html`
+  <table class="grid stacks" data-testid="stacks-table"><thead><tr><th>Stack</th><th>Status</th><th>Template</th><th>Hosts</th><th>Last deploy</th><th></th></tr></thead><tbody>
+  ${states.map((s) => {
+    const spec = specs.get(s.stack);
+    return html`<tr data-stack="${s.stack}">
+      <td><a href="/stacks/${encodeURIComponent(s.stack)}" class="strong">${s.stack}</a></td>
+      <td>${statusBadge(s.status, s.reconciling)}<div class="reason muted">${s.reason}</div></td>
+      <td>${spec ? `${spec.template} ${spec.version}` : ''}</td>
+      <td>${spec ? selector(spec.hosts) : ''}</td>
+      <td>${when(s.lastSuccessAt)}</td>
+      <td>${s.upgrade ? html`<span class="chip up" data-testid="upgrade">upgrade ${s.upgrade}</span>` : ''}</td></tr>`;
+  })}
+  </tbody></table>`}`;
+}
+
+function containersPanel(hosts: HostContainers[]): SafeHtml {
+  if (!hosts.length) return html`<p class="muted">No containers of this stack on any host.</p>`;
+  return html`${hosts.map((h) => html`<h3 class="host">${h.host}${h.reachable ? '' : html` <span class="badge s-failed">unreachable</span>`}</h3>
+    ${h.error ? html`<p class="alert">${h.error}</p>` : ''}
+    <table class="grid" data-testid="containers"><thead><tr><th>Service</th><th>Container</th><th>State</th><th>Image</th><th>Open</th></tr></thead><tbody>
+    ${h.containers.map((c) => html`<tr><td>${c.service}</td><td><code>${c.name}</code></td>
+      <td><span class="dot ${c.state === 'running' ? (c.health === 'unhealthy' ? 'bad' : 'ok') : 'bad'}"></span>${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== undefined && c.state !== 'running' ? ` · exit ${c.exitCode}` : ''}</td>
+      <td><code>${c.image}</code></td>
+      <td>${c.urls.map((u) => html`<a href="${u}" target="_blank" rel="noopener noreferrer" data-testid="url">${u}</a> `)}</td></tr>`)}
+    </tbody></table>`)}`;
+}
+
+function historyPanel(stack: string, history: HistoryEntry[], canRollback: boolean): SafeHtml {
+  if (!history.length) return html`<p class="muted">No deploy recorded yet.</p>`;
+  return html`<ol class="history" data-testid="history">${history.map((h, i) => html`<li>
+    <div class="row"><code class="sha">${h.commit.slice(0, 7)}</code><span class="grow">${h.subject}</span>
+      <span class="chip ${h.outcome === 'failed' ? 'bad' : h.mode === 'rollback' ? 'warn' : ''}">${h.mode === 'rollback' ? 'rollback' : h.outcome ?? ''}</span></div>
+    <div class="muted small">${when(h.when)} · ${h.author}${h.trigger ? ` · ${h.trigger}` : ''}</div>
+    <div class="row actions"><button class="link" data-diff="${h.commit}">Show diff</button>
+      ${canRollback && i > 0 && h.mode !== 'rollback' ? html`<button class="link" data-rollback-to="${h.commit}" data-stack="${stack}">Roll back to this</button>` : ''}</div>
+    <pre class="diff" hidden></pre></li>`)}</ol>`;
+}
+
+export interface StackView {
+  state: StackState;
+  spec: StackSpec;
+  hosts: HostContainers[];
+  history: HistoryEntry[];
+  canEdit: boolean;
+  canRollback: boolean;
+}
+
+export function stackBody(v: StackView): SafeHtml {
+  const { state: s, spec } = v;
+  const services = [...new Set(v.hosts.flatMap((h) => h.containers.map((c) => c.service)))].sort();
+  return html`
+  <section class="head" data-stack="${s.stack}" id="stack-head">
+    <p class="crumbs"><a href="/stacks">Stacks</a> › ${s.stack}</p>
+    <div class="title-row"><div class="grow"><h1>${s.stack} <span id="live-status">${statusBadge(s.status, s.reconciling)}</span></h1>
+      <p class="muted" id="live-reason" data-testid="reason">${s.reason}${s.lastError ? ` — ${s.lastError}` : ''}</p></div>
+      ${v.canEdit ? html`<a class="button" href="/stacks/${encodeURIComponent(s.stack)}/edit" data-testid="edit-button">Edit answers</a>` : ''}
+      ${v.canRollback && v.history.length > 1 ? html`<button class="button danger" data-rollback="${s.stack}" data-testid="rollback-button">Roll back</button>` : ''}
+    </div>
+    <dl class="facts">
+      <div><dt>Template</dt><dd>${spec.template} ${spec.version}</dd></div>
+      <div><dt>Hosts</dt><dd>${selector(spec.hosts)}</dd></div>
+      <div><dt>Last deploy</dt><dd>${when(s.lastSuccessAt)}</dd></div>
+      <div><dt>Environment commit</dt><dd><code>${(s.desiredCommit ?? '').slice(0, 7)}</code></dd></div>
+      ${s.upgrade ? html`<div><dt>Upgrade</dt><dd><span class="chip up">${s.upgrade} available</span></dd></div>` : ''}
+    </dl>
+  </section>
+  <section class="panel"><h2>Containers</h2>${containersPanel(v.hosts)}</section>
+  <div class="columns">
+    <section class="panel"><h2>History</h2>${historyPanel(s.stack, v.history, v.canRollback)}</section>
+    <section class="panel"><h2>Logs</h2>
+      <div class="toolbar"><select id="log-service" aria-label="Service" data-testid="log-service">${services.map((x) => html`<option>${x}</option>`)}</select>
+        <label class="check"><input type="checkbox" id="log-follow" data-testid="log-follow"> Follow</label>
+        <button class="button" id="log-load" data-testid="log-load">Show logs</button></div>
+      <pre class="logs" id="logs" data-testid="logs"></pre>
+    </section>
+  </div>`;
+}
