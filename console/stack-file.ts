@@ -3,7 +3,7 @@
  * host selector. An edit changes the existing document in place, so a person's comments and order survive,
  * and a secret nobody retyped keeps its encrypted value byte for byte.
  */
-import { Scalar, YAMLMap, isMap, parseDocument, type Document } from 'yaml';
+import { Document, Scalar, YAMLMap, isMap, parseDocument } from 'yaml';
 import { SECRET_TYPES, type AnswerValue, type Question } from '../catalog/types.ts';
 import { isShown } from '../catalog/show-if.ts';
 import { UserError } from '../lib/errors.ts';
@@ -51,7 +51,7 @@ async function secretNode(plaintext: string, recipients: string[]): Promise<Scal
 }
 
 export async function stackFileText(existing: string | undefined, input: StackFileInput, file: string): Promise<string> {
-  const doc = existing ? parseStackDocument(existing, file) : parseDocument('{}', { customTags: secretYamlTags });
+  const doc = existing ? parseStackDocument(existing, file) : new Document({}, { customTags: secretYamlTags });
   const old = existing ? answersOf(doc) : {};
   doc.set('template', input.template);
   doc.set('version', input.version);

@@ -1,0 +1,79 @@
+// The console's world: a git server holding an empty environment (host h1, a catalog folder, an age recipient),
+// a catalog whose static-site asks for a password and whose README holds <script>, a users file with one
+// person per role, and `berth serve --users` on it. Chromium (Debian's) is driven by playwright-core.
+import { execFileSync } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import bcrypt from 'bcryptjs';
+import { stringify } from 'yaml';
+import { chromium, type Browser } from 'playwright-core';
+import { startGitServer, type GitServer } from '../harness/git-server.ts';
+import { tempDir, type Gate } from '../harness/env.ts';
+import { generateKey } from '../../lib/secrets.ts';
+import { REPO_ROOT } from './converge-fixtures.ts';
+import { Serve, TOKEN } from './serve-fixtures.ts';
+
+export const STACK = 'console-site';
+export const PORT = 18473;
+export const PASSWORDS = { admin: 'admin-pw-4821', dora: 'dora-pw-7730', pete: 'pete-pw-1209', vic: 'vic-pw-5512' };
+export const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+}
+
+/** The built-in static-site, plus a password its web service logs at start (to see it masked) and a hostile README. */
+function writeCatalog(dir: string): void {
+  cpSync(path.join(REPO_ROOT, 'templates', 'static-site'), path.join(dir, 'templates', 'static-site'), { recursive: true });
+  const v = path.join(dir, 'templates', 'static-site', '0');
+  const berth = readFileSync(path.join(v, 'berth.yml'), 'utf8') + [
+    '  - variable: admin_password', '    label: Admin password', '    type: password', '    required: true', '    min_length: 8', '    group: Security', '',
+  ].join('\n');
+  writeFileSync(path.join(v, 'berth.yml'), berth);
+  const compose = readFileSync(path.join(v, 'docker-compose.yml.hbs'), 'utf8')
+    .replace('      SITE_TITLE: {{site_title}}', '      SITE_TITLE: {{site_title}}\n      ADMIN_PASSWORD: {{admin_password}}')
+    .replace("'printf \"<h1>", "'echo \"web starting: $SITE_TITLE (admin password $ADMIN_PASSWORD)\"; printf \"<h1>");
+  writeFileSync(path.join(v, 'docker-compose.yml.hbs'), compose);
+  const readme = path.join(dir, 'templates', 'static-site', 'README.md');
+  writeFileSync(readme, `${readFileSync(readme, 'utf8')}\n\nBeware of <script>window.__pwned = 1</script> in READMEs.\n`);
+}
+
+export class ConsoleWorld {
+  private constructor(readonly git: GitServer, readonly tmp: { path: string; remove(): void }, readonly identity: string) {}
+
+  static async create(gate: Gate): Promise<ConsoleWorld> {
+    const tmp = tempDir('berth-console-');
+    const git = await startGitServer({ root: path.join(tmp.path, 'git'), token: TOKEN });
+    const { identity, recipient } = await generateKey();
+    const w = new ConsoleWorld(git, tmp, identity);
+    const catalog = path.join(tmp.path, 'catalog');
+    writeCatalog(catalog);
+    git.createBareRepo('env');
+    const berth = { catalogs: [{ name: 'vendor', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost, labels: { role: 'web' } }] };
+    git.commitFiles('env', { 'berth.yml': stringify(berth), '.berth-recipients': `${recipient}\n` }, { message: 'empty environment' });
+    const users = Object.entries({ admin: 'admin', dora: 'deployer', pete: 'proposer', vic: 'viewer' }).map(([name, role]) => ({
+      name, email: `${name}@example.com`, role, password_hash: bcrypt.hashSync(PASSWORDS[name as keyof typeof PASSWORDS], 4),
+    }));
+    writeFileSync(path.join(tmp.path, 'users.yml'), stringify({ users }));
+    return w;
+  }
+
+  serve(): Promise<Serve> {
+    const args = ['serve', '--env', this.git.repoUrl('env'), '--env-token-env', 'SERVE_TEST_TOKEN', '--listen', '127.0.0.1:0', '--interval-seconds', '3600',
+      '--cache-dir', path.join(this.tmp.path, 'cache'), '--deadline', '2m', '--users', path.join(this.tmp.path, 'users.yml')];
+    return Serve.start(args, { SERVE_TEST_TOKEN: TOKEN, BERTH_AGE_KEY: this.identity, BERTH_SESSION_SECRET: 'a-test-session-secret-of-at-least-32-chars' });
+  }
+
+  /** git in the environment's bare repository on disk, e.g. `show main:stacks/x.yml`. */
+  gitOut(...args: string[]): string {
+    return execFileSync('git', ['--git-dir', path.join(this.git.root, 'env.git'), ...args], {
+      encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.git.close();
+    this.tmp.remove();
+  }
+}
