@@ -89,7 +89,7 @@ function service(s: ServiceModel): Doc {
     image: s.image,
     command: s.command,
     entrypoint: s.entrypoint,
-    environment: s.environment,
+    environment: { ...s.environment, ...Object.fromEntries((s.environment_from_dotenv ?? []).map((k) => [k, null])) },
     env_file: s.env_file,
     labels: s.labels,
     ports: s.ports.map(port),
@@ -128,8 +128,24 @@ function service(s: ServiceModel): Doc {
     pull_policy: s.pull_policy,
     secrets: s.secrets.map(fileMount),
     configs: s.configs.map(fileMount),
-    deploy: deploy(s.deploy),
+    deploy: deploy(s),
+    ...hostKeys(s),
   }, ['healthcheck', 'logging']);
+}
+
+/** The single-host keys (normalize-host.ts), written back in their compose spelling. */
+function hostKeys(s: ServiceModel): Doc {
+  return {
+    container_name: s.container_name,
+    links: s.links?.map((l) => (l.alias === l.service ? l.service : `${l.service}:${l.alias}`)),
+    external_links: s.external_links?.map((l) => (l.alias === l.container ? l.container : `${l.container}:${l.alias}`)),
+    volumes_from: s.volumes_from?.map((v) => `${v.kind}:${v.name}:${v.read_only ? 'ro' : 'rw'}`),
+    profiles: s.profiles, dns: s.dns, dns_search: s.dns_search, dns_opt: s.dns_opt, domainname: s.domainname,
+    security_opt: s.security_opt, read_only: s.read_only, shm_size: s.shm_size_bytes, pids_limit: s.pids_limit,
+    pid: s.pid, ipc: s.ipc, uts: s.uts, mem_reservation: s.mem_reservation_bytes, mem_swappiness: s.mem_swappiness,
+    group_add: s.group_add, cgroup_parent: s.cgroup_parent, device_cgroup_rules: s.device_cgroup_rules,
+    storage_opt: s.storage_opt, mac_address: s.mac_address, label_file: s.label_file, platform: s.platform,
+  };
 }
 
 const duration = (n: number | undefined): string | undefined => (n === undefined ? undefined : ms(n));
@@ -141,7 +157,7 @@ function port(p: PortModel): Doc {
 
 function mount(m: MountModel): Doc {
   if (m.type === 'volume') return compact({ type: m.type, source: m.source, target: m.target, read_only: m.read_only, volume: { nocopy: m.nocopy } });
-  if (m.type === 'bind') return { type: m.type, source: m.source, target: m.target, read_only: m.read_only, bind: { create_host_path: m.create_host_path } };
+  if (m.type === 'bind') return { type: m.type, source: m.source, target: m.target, read_only: m.read_only, bind: compact({ create_host_path: m.create_host_path, selinux: m.selinux }) };
   return compact({ type: m.type, target: m.target, tmpfs: compact({ size: m.size_bytes, mode: m.mode }) });
 }
 
@@ -149,7 +165,8 @@ function fileMount(m: FileMountModel): Doc {
   return compact({ source: m.source, target: m.target, uid: m.uid, gid: m.gid, mode: m.mode });
 }
 
-function deploy(d: ServiceModel['deploy']): Doc {
+function deploy(s: ServiceModel): Doc {
+  const d = s.deploy;
   return compact({
     mode: d.mode,
     // Global mode runs one container per matching host; a replica count there is an error.
@@ -163,6 +180,8 @@ function deploy(d: ServiceModel['deploy']): Doc {
       monitor: ms(d.update_config.monitor_ms),
     },
     labels: d.labels,
+    resources: s.cpus_reservation === undefined ? undefined : { reservations: { cpus: s.cpus_reservation } },
+    restart_policy: compact({ delay: duration(s.restart_delay_ms), window: duration(s.restart_window_ms) }),
   });
 }
 

@@ -11,6 +11,8 @@ export interface StackModel {
   volumes: Record<string, VolumeModel>;
   secrets: Record<string, FileObjectModel>;
   configs: Record<string, FileObjectModel>;
+  /** The document's top-level `name:` as written: compose's project name. Berth deploys under `name` (the stack's). */
+  compose_name?: string;
 }
 
 export interface ServiceModel {
@@ -55,6 +57,50 @@ export interface ServiceModel {
   secrets: FileMountModel[];
   configs: FileMountModel[];
   deploy: DeployModel;
+  // Single-host keys below are optional and absent unless written, so a stack that does not use them hashes as
+  // before. Each maps to one field of Docker's container create (see container-spec.ts); an engine that cannot
+  // honour one (Swarm) refuses it by name.
+  /** Keys written without a value (`- KEY`, `KEY:`): filled from the environment folder's `.env` at apply time. */
+  environment_from_dotenv?: string[];
+  /** Files of `LABEL=value` lines, relative to the environment root; read at apply time like env_file. */
+  label_file?: string[];
+  /** Only one replica on one host may carry a fixed name (the plan refuses more). */
+  container_name?: string;
+  /** `service[:alias]` of this stack, as `{ service, alias }`. */
+  links?: { service: string; alias: string }[];
+  /** `container[:alias]` of containers outside the stack. */
+  external_links?: { container: string; alias: string }[];
+  /** `service:NAME[:ro|rw]` or `container:NAME[:ro|rw]`; a bare name is a service. */
+  volumes_from?: { kind: 'service' | 'container'; name: string; read_only: boolean }[];
+  /** The service runs only when one of these profiles is active (the stack's `profiles:`). */
+  profiles?: string[];
+  dns?: string[];
+  dns_search?: string[];
+  dns_opt?: string[];
+  domainname?: string;
+  security_opt?: string[];
+  read_only?: boolean;
+  shm_size_bytes?: number;
+  pids_limit?: number;
+  /** `host`, `service:NAME` or `container:NAME` (pid and ipc); ipc also `shareable`, `private`, `none`. */
+  pid?: string;
+  ipc?: string;
+  uts?: string;
+  /** From mem_reservation or deploy.resources.reservations.memory, bytes (a soft limit on one host). */
+  mem_reservation_bytes?: number;
+  mem_swappiness?: number;
+  /** deploy.resources.reservations.cpus: a scheduling hint; a standalone engine has no CPU reservation (compose ignores it too). */
+  cpus_reservation?: number;
+  group_add?: string[];
+  cgroup_parent?: string;
+  device_cgroup_rules?: string[];
+  storage_opt?: Record<string, string>;
+  mac_address?: string;
+  /** `os/arch[/variant]`: the image pulled and the container created for this platform. */
+  platform?: string;
+  /** deploy.restart_policy.delay and window: Docker's own restart policy has neither; kept as written for Swarm. */
+  restart_delay_ms?: number;
+  restart_window_ms?: number;
 }
 
 export interface PortModel {
@@ -68,7 +114,7 @@ export interface PortModel {
 
 export type MountModel =
   | { type: 'volume'; source?: string; target: string; read_only: boolean; nocopy: boolean }
-  | { type: 'bind'; source: string; target: string; read_only: boolean; create_host_path: boolean }
+  | { type: 'bind'; source: string; target: string; read_only: boolean; create_host_path: boolean; /** Relabel for SELinux: shared (z) or private (Z). */ selinux?: 'z' | 'Z' }
   | { type: 'tmpfs'; target: string; size_bytes?: number; mode?: number };
 
 export interface HealthcheckModel {

@@ -7,7 +7,7 @@ import type { MountModel } from './model.ts';
 import { bool, bytes, fileMode, isObject, obj, show, text, type Issues, type Path, type Raw } from './normalize-values.ts';
 
 const isHostPath = (s: string): boolean => /^(\.|\/|~)/.test(s);
-const SELINUX_AND_PROPAGATION = new Set(['z', 'Z', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate']);
+const PROPAGATION = new Set(['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate']);
 
 function shortVolume(is: Issues, path: Path, spec: string): MountModel | undefined {
   const parts = spec.split(':');
@@ -22,15 +22,19 @@ function shortVolume(is: Issues, path: Path, spec: string): MountModel | undefin
   }
   let readOnly = false;
   let nocopy = false;
+  let selinux: 'z' | 'Z' | undefined;
+  const bind = source !== undefined && isHostPath(source);
   for (const opt of options ? options.split(',') : []) {
     if (opt === 'ro' || opt === 'rw') readOnly = opt === 'ro';
-    else if (opt === 'nocopy' && (source === undefined || !isHostPath(source))) nocopy = true;
-    else if (SELINUX_AND_PROPAGATION.has(opt)) is.add(path, `volume option "${opt}" is not supported: Berth does not set mount propagation or SELinux labels`);
-    else is.add(path, `unknown volume option ${show(opt)} (ro, rw${source && isHostPath(source) ? '' : ', nocopy'})`);
+    else if (opt === 'nocopy' && !bind) nocopy = true;
+    else if ((opt === 'z' || opt === 'Z') && bind) selinux = opt;
+    else if (opt === 'z' || opt === 'Z') is.add(path, `volume option "${opt}" relabels a host path for SELinux; Docker relabels named volumes itself`);
+    else if (PROPAGATION.has(opt)) is.add(path, `volume option "${opt}" is not supported: Berth does not set mount propagation`);
+    else is.add(path, `unknown volume option ${show(opt)} (ro, rw${bind ? ', z, Z' : ', nocopy'})`);
   }
-  if (source !== undefined && isHostPath(source)) {
+  if (bind) {
     // Short syntax creates a missing host directory, as docker-compose always did.
-    return { type: 'bind', source, target, read_only: readOnly, create_host_path: true };
+    return { type: 'bind', source, target, read_only: readOnly, create_host_path: true, ...(selinux ? { selinux } : {}) };
   }
   return { type: 'volume', ...(source === undefined ? {} : { source }), target, read_only: readOnly, nocopy };
 }
@@ -51,7 +55,10 @@ function longVolume(is: Issues, path: Path, raw: Raw): MountModel | undefined {
   if (type === 'bind') {
     if (!raw.source) is.add([...path, 'source'], 'a bind mount needs a source path');
     const create = bool(is, [...path, 'bind', 'create_host_path'], obj(raw.bind).create_host_path, false);
-    return raw.source ? { type, source: text(raw.source), target, read_only: readOnly, create_host_path: create } : undefined;
+    const selinux = obj(raw.bind).selinux;
+    if (selinux !== undefined && selinux !== 'z' && selinux !== 'Z') is.add([...path, 'bind', 'selinux'], `must be z or Z, got ${show(selinux)}`);
+    const label = selinux === 'z' || selinux === 'Z' ? { selinux: selinux as 'z' | 'Z' } : {};
+    return raw.source ? { type, source: text(raw.source), target, read_only: readOnly, create_host_path: create, ...label } : undefined;
   }
   if (type === 'tmpfs') {
     if (raw.source !== undefined) is.add([...path, 'source'], 'a tmpfs mount has no source');

@@ -2,6 +2,7 @@
 import type { FileMountModel, HealthcheckModel, ServiceModel } from './model.ts';
 import { normalizeDeploy, normalizeLimits, normalizeRestart } from './normalize-deploy.ts';
 import { normalizeTmpfs, normalizeVolumes } from './normalize-mounts.ts';
+import { HOST_KEYS, normalizeHostKeys } from './normalize-host.ts';
 import { normalizeExpose, normalizePorts } from './normalize-ports.ts';
 import { bool, dict, duration, fileMode, int, isObject, obj, shellSplit, show, strings, text, type Issues, type Path, type Raw } from './normalize-values.ts';
 
@@ -11,7 +12,7 @@ export const SERVICE_KEYS = [
   'networks', 'network_mode', 'depends_on', 'healthcheck', 'restart', 'user', 'working_dir', 'hostname',
   'extra_hosts', 'cap_add', 'cap_drop', 'privileged', 'devices', 'tty', 'stdin_open', 'logging', 'stop_signal',
   'stop_grace_period', 'ulimits', 'sysctls', 'init', 'mem_limit', 'cpus', 'pull_policy', 'secrets', 'configs',
-  'deploy', 'scale',
+  'deploy', 'scale', 'extends', ...HOST_KEYS,
 ] as const;
 
 export function normalizeService(is: Issues, name: string, raw: Raw): ServiceModel {
@@ -24,6 +25,7 @@ export function normalizeService(is: Issues, name: string, raw: Raw): ServiceMod
     command: argv(is, at('command'), raw.command),
     entrypoint: argv(is, at('entrypoint'), raw.entrypoint),
     environment: dict(raw.environment, 'drop'),
+    environment_from_dotenv: valueless(raw.environment),
     env_file: envFiles(is, at('env_file'), raw.env_file),
     labels: dict(raw.labels),
     ports: normalizePorts(is, at('ports'), raw.ports),
@@ -55,9 +57,38 @@ export function normalizeService(is: Issues, name: string, raw: Raw): ServiceMod
     secrets: fileMounts(is, at('secrets'), raw.secrets, '/run/secrets/'),
     configs: fileMounts(is, at('configs'), raw.configs, '/'),
     deploy: normalizeDeploy(is, p, raw),
+    ...normalizeHostKeys(is, p, raw),
   };
+  service.depends_on = { ...implicitDependencies(service), ...service.depends_on };
   // Absent optional fields are left out rather than set to undefined, so models compare by content.
   return Object.fromEntries(Object.entries(service).filter(([, v]) => v !== undefined)) as unknown as ServiceModel;
+}
+
+/** `- KEY` or `KEY:` with no value: compose takes these from its shell; Berth from the environment folder's `.env`. */
+function valueless(v: unknown): string[] | undefined {
+  const keys = Array.isArray(v)
+    ? v.map(text).filter((s) => !s.includes('='))
+    : Object.entries(obj(v)).filter(([, val]) => val === null || val === undefined).map(([k]) => k);
+  return keys.length ? [...new Set(keys)].sort() : undefined;
+}
+
+/**
+ * What compose starts first without being told: the service whose network, IPC or PID namespace this one joins,
+ * whose volumes it mounts, and which it links to. Sharing a namespace also means a recreated peer takes this one
+ * with it (restart: true), as compose v2 does.
+ */
+export function implicitDependencies(svc: ServiceModel): ServiceModel['depends_on'] {
+  const out: ServiceModel['depends_on'] = {};
+  const add = (name: string, restart: boolean) => {
+    if (name !== svc.name) out[name] = { condition: 'service_started', required: true, restart: restart || (out[name]?.restart ?? false) };
+  };
+  for (const ns of [svc.network_mode, svc.ipc, svc.pid]) {
+    const peer = /^service:(.+)$/.exec(ns ?? '')?.[1];
+    if (peer) add(peer, true);
+  }
+  for (const v of svc.volumes_from ?? []) if (v.kind === 'service') add(v.name, true);
+  for (const l of svc.links ?? []) add(l.service, false);
+  return out;
 }
 
 /** A string is split like a shell would; a list is taken as written. */

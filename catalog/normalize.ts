@@ -11,14 +11,17 @@ import { bool, dict, isObject, obj, show, text, Issues, type Path, type Raw } fr
 import { normalizeService } from './normalize-service.ts';
 import { reportUnsupported } from './normalize-unsupported.ts';
 import { validateCompose } from './schema.ts';
+import { resolveExtends } from './extends.ts';
 
 export { UNSUPPORTED_KEYS } from './normalize-unsupported.ts';
 
 export function normalizeCompose(doc: unknown, stack: string, file: string): StackModel {
-  const schemaProblems = validateCompose(doc, file);
-  if (schemaProblems.length) throw invalid(file, schemaProblems);
   const is = new Issues(file);
-  const raw = obj(doc);
+  // Before the schema: a service that extends another may leave out what the base gives (its image).
+  const resolved = isObject(doc) ? resolveExtends(is, doc) : doc;
+  const schemaProblems = validateCompose(resolved, file);
+  if (schemaProblems.length || is.problems.length) throw invalid(file, [...schemaProblems, ...is.problems]);
+  const raw = obj(resolved);
   reportUnsupported(is, raw);
   const services = Object.fromEntries(Object.entries(obj(raw.services)).map(([name, s]) => [name, normalizeService(is, name, obj(s))]));
   const model: StackModel = {
@@ -28,6 +31,8 @@ export function normalizeCompose(doc: unknown, stack: string, file: string): Sta
     volumes: mapEntries(raw.volumes, (key, v) => volume(is, ['volumes', key], stack, key, v)),
     secrets: mapEntries(raw.secrets, (key, v) => fileObject(is, ['secrets', key], stack, key, v)),
     configs: mapEntries(raw.configs, (key, v) => fileObject(is, ['configs', key], stack, key, v)),
+    // compose's project name; the stack's own name (its file in the environment) is what Berth deploys under.
+    ...(raw.name === undefined ? {} : { compose_name: text(raw.name) }),
   };
   checkReferences(is, model);
   checkCycles(is, model);
@@ -118,9 +123,28 @@ function checkReferences(is: Issues, model: StackModel): void {
     for (const kind of ['secrets', 'configs'] as const) {
       for (const m of svc[kind]) if (!model[kind][m.source]) is.add(at(kind), `${kind.slice(0, -1)} ${show(m.source)} is not declared under the top-level ${kind}`);
     }
-    for (const dep of Object.keys(svc.depends_on)) if (!model.services[dep]) is.add(at('depends_on'), `${show(dep)} is not a service of this document`);
-    const peer = /^service:(.+)$/.exec(svc.network_mode ?? '')?.[1];
-    if (peer !== undefined && !model.services[peer]) is.add(at('network_mode'), `network_mode names unknown service ${show(peer)}`);
+    checkPeers(is, model, name, svc);
+  }
+}
+
+/** Services a service names (depends_on, shared namespaces, volumes_from, links) exist; a healthy wait needs a healthcheck. */
+function checkPeers(is: Issues, model: StackModel, name: string, svc: ServiceModel): void {
+  const at = (key: string): Path => ['services', name, key];
+  const named = new Set<string>();
+  const need = (key: string, peer: string | undefined, what: string) => {
+    if (peer === undefined || model.services[peer]) return;
+    named.add(peer);
+    is.add(at(key), `${what} names unknown service ${show(peer)}`);
+  };
+  for (const key of ['network_mode', 'ipc', 'pid'] as const) need(key, /^service:(.+)$/.exec(svc[key] ?? '')?.[1], key);
+  for (const v of svc.volumes_from ?? []) if (v.kind === 'service') need('volumes_from', v.name, 'volumes_from');
+  for (const l of svc.links ?? []) need('links', l.service, 'links');
+  for (const [dep, d] of Object.entries(svc.depends_on)) {
+    if (!model.services[dep]) {
+      if (!named.has(dep)) is.add(at('depends_on'), `${show(dep)} is not a service of this document`);
+    } else if (d.condition === 'service_healthy' && model.services[dep].healthcheck?.test[0] === 'NONE') {
+      is.add(['services', name, 'depends_on', dep], `waits for ${show(dep)} to be healthy, but service ${show(dep)} disables its healthcheck; add one to ${show(dep)} or use condition: service_started`);
+    }
   }
 }
 

@@ -189,7 +189,7 @@ export function selectHosts(hosts: HostSpec[], selector: Record<string, string>)
 function parseStack(yaml: YamlFile, name: string, env: Omit<Environment, 'stacks'>, problems: Problem[]): StackSpec | undefined {
   if (!isPlainMap(yaml.data)) return void problems.push({ file: yaml.file, line: 1, message: `must be a map with template:, version: and answers:, got ${kindOf(yaml.data)}` });
   const r = new MapReader(yaml, [], '', yaml.data, problems);
-  r.unknownKeys(['template', 'version', 'catalog', 'answers', 'hosts']);
+  r.unknownKeys(['template', 'version', 'catalog', 'answers', 'hosts', 'profiles']);
   const template = r.string('template', true);
   const v = r.obj.version;
   const version = Number.isInteger(v) && !r.numberLosesText(['version'], v) ? String(v) : r.string('version', true);
@@ -203,9 +203,22 @@ function parseStack(yaml: YamlFile, name: string, env: Omit<Environment, 'stacks
   if (env.hosts.length && selectHosts(env.hosts, hosts).length === 0) {
     r.problem('hosts', `selects no host; hosts are ${env.hosts.map((h) => `${h.name} {${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(', ')}}`).join(', ')}`);
   }
+  const profiles = stackProfiles(r);
   if (template === undefined || version === undefined) return undefined;
   const answers = isPlainMap(r.obj.answers) ? r.obj.answers : {};
-  return { name, file: yaml.file, template, version, answers, hosts, ...(catalog !== undefined ? { catalog } : {}) };
+  return { name, file: yaml.file, template, version, answers, hosts, ...(catalog !== undefined ? { catalog } : {}), ...(profiles ? { profiles } : {}) };
+}
+
+/** `profiles: [debug, tools]`: compose's --profile, the services with one of these profiles run too. */
+function stackProfiles(r: MapReader): string[] | undefined {
+  const v = r.obj.profiles;
+  if (v === undefined || v === null) return undefined;
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((p) => typeof p === 'string' && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(p))) {
+    r.problem('profiles', `must be a list of profile names ([a-zA-Z0-9][a-zA-Z0-9_.-]*), got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  return list as string[];
 }
 
 async function loadStacks(env: Omit<Environment, 'stacks'>, problems: Problem[]): Promise<StackSpec[]> {

@@ -25,4 +25,6 @@ export interface StackSpec {
   answers: Record<string, unknown>;
   /** Label selector over hosts (all must match); empty: every host. */
   hosts: Record<string, string>;
+  /** Active compose profiles: services with `profiles:` run only when one of theirs is listed (`*` = all). */
+  profiles?: string[];
 }

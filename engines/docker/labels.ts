@@ -20,7 +20,22 @@ export const LABEL = {
   composeConfigHash: 'com.docker.compose.config-hash',
   composeNetwork: 'com.docker.compose.network',
   composeVolume: 'com.docker.compose.volume',
+  composeVersion: 'com.docker.compose.version',
+  composeWorkingDir: 'com.docker.compose.project.working_dir',
+  composeConfigFiles: 'com.docker.compose.project.config_files',
 } as const;
+
+/**
+ * The compose version Berth's labels and objects correspond to: `docker compose ls` and tools reading the
+ * labels expect a compose version here, and Berth writes what compose v2 writes.
+ */
+export const COMPOSE_LABEL_VERSION = '2.20.2';
+
+/** Where a stack's relative paths resolve (the environment root) and the files it was rendered from. */
+export interface ProjectLabels {
+  working_dir: string;
+  config_files: string;
+}
 
 /** compose v2's container name format, so names match what `docker compose up` would make. */
 export function containerName(stack: string, service: string, number: number): string {
@@ -28,12 +43,13 @@ export function containerName(stack: string, service: string, number: number): s
 }
 
 function stackLabels(stack: string): Record<string, string> {
-  return { [LABEL.managed]: 'true', [LABEL.stack]: stack, [LABEL.composeProject]: stack };
+  return { [LABEL.managed]: 'true', [LABEL.stack]: stack, [LABEL.composeProject]: stack, [LABEL.composeVersion]: COMPOSE_LABEL_VERSION };
 }
 
-export function containerLabels(stack: string, service: string, number: number, hash: string, config: Record<string, unknown>): Record<string, string> {
+export function containerLabels(stack: string, service: string, number: number, hash: string, config: Record<string, unknown>, project?: ProjectLabels): Record<string, string> {
   return {
     ...stackLabels(stack),
+    ...(project ? { [LABEL.composeWorkingDir]: project.working_dir, [LABEL.composeConfigFiles]: project.config_files } : {}),
     [LABEL.service]: service,
     [LABEL.number]: String(number),
     [LABEL.configHash]: hash,

@@ -7,11 +7,13 @@ import type Docker from 'dockerode';
 import { BerthError } from '../../lib/errors.ts';
 import type { MountModel, PortModel, ServiceModel, StackModel } from '../../catalog/model.ts';
 import { containerLabels, containerName } from '../docker/labels.ts';
-import type { DesiredService } from './types.ts';
+import type { DesiredReplica, DesiredService, DesiredStack } from './types.ts';
 
 export interface ExtraNetwork {
   name: string;
   aliases: string[];
+  /** Legacy links (`container:alias`): on a user-defined network Docker keeps them per endpoint. */
+  links?: string[];
   ipv4?: string;
   ipv6?: string;
 }
@@ -46,6 +48,28 @@ export interface SpecInput {
   model: StackModel;
   service: DesiredService;
   number: number;
+  /** Replicas placed on the same host: a shared namespace or volumes_from joins the peer's replica there. */
+  hostReplicas?: DesiredReplica[];
+  /** compose's project labels (working dir, config files), not part of the config hash. */
+  project?: DesiredStack['project'];
+}
+
+/** The name a replica's container gets: container_name when the service sets one, else compose's. */
+export function replicaName(stack: string, svc: ServiceModel, number: number): string {
+  return svc.container_name ?? containerName(stack, svc.name, number);
+}
+
+/** The container of `service` that a replica on this host joins: its lowest-numbered replica here (placement checks one exists). */
+function peerName(input: SpecInput, service: string): string {
+  const numbers = (input.hostReplicas ?? []).filter((r) => r.service === service).map((r) => r.number);
+  const peer = input.model.services[service];
+  return peer ? replicaName(input.stack, peer, numbers.length ? Math.min(...numbers) : 1) : containerName(input.stack, service, 1);
+}
+
+/** `service:X` → `container:<X's container here>`; anything else as written. */
+function joinMode(input: SpecInput, mode: string | undefined): string | undefined {
+  const m = /^service:(.+)$/.exec(mode ?? '');
+  return m ? `container:${peerName(input, m[1])}` : mode;
 }
 
 const NS_PER_MS = 1_000_000;
@@ -94,9 +118,10 @@ function mounts(svc: ServiceModel, model: StackModel): { Mounts: object[]; Binds
   const Mounts: object[] = [];
   const Binds: string[] = [];
   for (const m of svc.volumes) {
-    if (m.type === 'bind' && m.create_host_path) {
-      // Only the legacy Binds form creates a missing host directory, as compose's short syntax does.
-      Binds.push(`${m.source}:${m.target}${m.read_only ? ':ro' : ''}`);
+    if (m.type === 'bind' && (m.create_host_path || m.selinux)) {
+      // Only the legacy Binds form creates a missing host directory (as compose's short syntax does) or relabels.
+      const opts = [...(m.read_only ? ['ro'] : []), ...(m.selinux ? [m.selinux] : [])];
+      Binds.push(`${m.source}:${m.target}${opts.length ? `:${opts.join(',')}` : ''}`);
     } else Mounts.push(mount(m, model));
   }
   return { Mounts, Binds };
@@ -134,15 +159,17 @@ function healthcheck(svc: ServiceModel): Docker.HealthConfig | undefined {
 /** First network at create time; the rest are connected after create (see ContainerSpec.extraNetworks). */
 function networks(input: SpecInput, name: string): { mode?: string; endpoints?: Docker.EndpointsConfig; extra: ExtraNetwork[] } {
   const svc = input.service.model;
-  if (svc.network_mode) {
-    const m = /^service:(.+)$/.exec(svc.network_mode);
-    return { mode: m ? `container:${containerName(input.stack, m[1], 1)}` : svc.network_mode, extra: [] };
-  }
+  if (svc.network_mode) return { mode: joinMode(input, svc.network_mode), extra: [] };
+  const links = [
+    ...(svc.links ?? []).map((l) => `${peerName(input, l.service)}:${l.alias}`),
+    ...(svc.external_links ?? []).map((l) => `${l.container}:${l.alias}`),
+  ];
   const list: ExtraNetwork[] = Object.entries(svc.networks).map(([key, n]) => ({
     name: input.model.networks[key]?.name ?? key,
     aliases: [...new Set([svc.name, ...n.aliases, name])],
     ipv4: n.ipv4_address,
     ipv6: n.ipv6_address,
+    ...(links.length ? { links } : {}),
   }));
   if (list.length === 0) return { extra: [] };
   const [first, ...extra] = list;
@@ -151,7 +178,7 @@ function networks(input: SpecInput, name: string): { mode?: string; endpoints?: 
 
 export function endpointConfig(n: ExtraNetwork): Docker.EndpointSettings {
   const ipam = n.ipv4 || n.ipv6 ? { IPAMConfig: { IPv4Address: n.ipv4, IPv6Address: n.ipv6 } } : {};
-  return { Aliases: n.aliases, ...ipam } as Docker.EndpointSettings;
+  return { Aliases: n.aliases, ...ipam, ...(n.links ? { Links: n.links } : {}) } as Docker.EndpointSettings;
 }
 
 function files(input: SpecInput): ContainerFile[] {
@@ -164,12 +191,31 @@ function files(input: SpecInput): ContainerFile[] {
     const target = m.target || m.source;
     return { path: target.startsWith('/') ? target : `${dir}/${target}`, content, mode: m.mode ?? mode, uid: Number(m.uid ?? 0), gid: Number(m.gid ?? 0) };
   };
-  return [...svc.configs.map((c) => make('config', c, '', 0o444)), ...svc.secrets.map((s) => make('secret', s, '/run/secrets', 0o400))];
+  return [...svc.configs.map((c) => make('config', c, '', 0o444)), ...svc.secrets.map((s) => make('secret', s, '/run/secrets', 0o444))];
 }
 
-function hostConfig(svc: ServiceModel, model: StackModel, networkMode: string | undefined): Docker.HostConfig {
+/** The single-host keys; each only when the service sets it, so the create body of other services is unchanged. */
+function hostKeys(input: SpecInput): Docker.HostConfig {
+  const svc = input.service.model;
+  const set = <T>(v: T | undefined, field: string, fn: (x: T) => unknown = (x) => x) => (v === undefined ? {} : { [field]: fn(v) });
+  return {
+    ...set(svc.dns, 'Dns'), ...set(svc.dns_search, 'DnsSearch'), ...set(svc.dns_opt, 'DnsOptions'),
+    ...set(svc.security_opt, 'SecurityOpt'), ...set(svc.read_only, 'ReadonlyRootfs'), ...set(svc.shm_size_bytes, 'ShmSize'),
+    ...set(svc.pids_limit, 'PidsLimit'), ...set(svc.pid, 'PidMode', (m) => joinMode(input, m)),
+    ...set(svc.ipc, 'IpcMode', (m) => joinMode(input, m)), ...set(svc.uts, 'UTSMode'),
+    ...set(svc.mem_reservation_bytes, 'MemoryReservation'), ...set(svc.mem_swappiness, 'MemorySwappiness'),
+    ...set(svc.group_add, 'GroupAdd'), ...set(svc.cgroup_parent, 'CgroupParent'),
+    ...set(svc.device_cgroup_rules, 'DeviceCgroupRules'), ...set(svc.storage_opt, 'StorageOpt'),
+    ...set(svc.volumes_from, 'VolumesFrom', (list) => list.map((v) => `${v.kind === 'service' ? peerName(input, v.name) : v.name}:${v.read_only ? 'ro' : 'rw'}`)),
+  };
+}
+
+function hostConfig(input: SpecInput, networkMode: string | undefined): Docker.HostConfig {
+  const { model } = input;
+  const svc = input.service.model;
   const { Mounts, Binds } = mounts(svc, model);
   return {
+    ...hostKeys(input),
     NetworkMode: networkMode,
     PortBindings: portBindings(svc.ports),
     Mounts: Mounts as Docker.MountConfig,
@@ -193,7 +239,7 @@ function hostConfig(svc: ServiceModel, model: StackModel, networkMode: string | 
 export function buildContainerSpec(input: SpecInput): ContainerSpec {
   const { stack, model, service, number } = input;
   const svc = service.model;
-  const name = containerName(stack, svc.name, number);
+  const name = replicaName(stack, svc, number);
   const net = networks(input, name);
   const create: Docker.ContainerCreateOptions = {
     name,
@@ -201,17 +247,21 @@ export function buildContainerSpec(input: SpecInput): ContainerSpec {
     Cmd: svc.command,
     Entrypoint: svc.entrypoint,
     Env: envList(svc),
-    Labels: { ...svc.labels, ...containerLabels(stack, svc.name, number, service.hash, service.config) },
+    Labels: { ...svc.labels, ...containerLabels(stack, svc.name, number, service.hash, service.config, input.project) },
     ExposedPorts: exposedPorts(svc),
     User: svc.user,
     WorkingDir: svc.working_dir,
     Hostname: svc.hostname,
+    ...(svc.domainname === undefined ? {} : { Domainname: svc.domainname }),
+    ...(svc.mac_address === undefined ? {} : { MacAddress: svc.mac_address }),
     Tty: svc.tty,
     OpenStdin: svc.stdin_open,
     StopSignal: svc.stop_signal,
     StopTimeout: svc.stop_grace_period_ms === undefined ? undefined : Math.ceil(svc.stop_grace_period_ms / 1000),
     Healthcheck: healthcheck(svc),
-    HostConfig: hostConfig(svc, model, net.mode),
+    HostConfig: hostConfig(input, net.mode),
+    // dockerode sends create options as the query too: `platform` is the API's query parameter.
+    ...(svc.platform === undefined ? {} : { platform: svc.platform }),
     ...(net.endpoints ? { NetworkingConfig: { EndpointsConfig: net.endpoints } } : {}),
   };
   return {

@@ -12,6 +12,8 @@ import type { Catalog } from '../../catalog/types.ts';
 import { loadCatalogOrThrow } from '../../catalog/load.ts';
 import { secretVariables } from '../../catalog/answers.ts';
 import { renderStack } from '../../catalog/stack.ts';
+import { activateProfiles } from '../../catalog/profiles.ts';
+import { withHostInputs } from './host-inputs.ts';
 import { selectHosts, type Environment } from '../../environment/environment.ts';
 import { serviceConfig, type HashAs } from './hash.ts';
 import { placeStack, type PlacedReplica } from './placement.ts';
@@ -59,15 +61,17 @@ async function catalogFor(env: Environment, spec: StackSpec, cache: Map<string, 
   return catalog;
 }
 
-interface Reader {
+export interface Reader {
   env: Environment;
   spec: StackSpec;
   read: (path: string) => Promise<string>;
   processEnv: Record<string, string | undefined>;
   problems: Problem[];
+  /** The environment root's `.env`, read once per stack when a value-less key needs it (host-inputs.ts). */
+  dotenv?: Promise<Record<string, string> | undefined>;
 }
 
-async function readPath(r: Reader, rel: string, what: string): Promise<string | undefined> {
+export async function readPath(r: Reader, rel: string, what: string): Promise<string | undefined> {
   const abs = path.resolve(r.env.root, rel);
   try {
     return await r.read(abs);
@@ -102,8 +106,9 @@ async function serviceInputs(r: Reader, model: StackModel, svc: ServiceModel) {
   }
   const fromFiles: Record<string, string> = {};
   for (const f of svc.env_file) Object.assign(fromFiles, parseEnvFile((await readPath(r, f, `service "${svc.name}" env_file`)) ?? '', r.processEnv));
-  const service: ServiceModel = { ...svc, environment: { ...fromFiles, ...svc.environment }, env_file: [] };
-  const secretEnv = Object.keys(fromFiles).filter((k) => !Object.hasOwn(svc.environment, k));
+  const merged: ServiceModel = { ...svc, environment: { ...fromFiles, ...svc.environment }, env_file: [] };
+  const service = await withHostInputs(r, merged, fromFiles);
+  const secretEnv = Object.keys(service.environment).filter((k) => !Object.hasOwn(svc.environment, k));
   return { service, files, secretEnv };
 }
 
@@ -146,13 +151,14 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
     return value === null || value === undefined || value === '' || typeof value === 'object' ? [] : [[v, String(value)]];
   }));
   const hosts = selectHosts(env.hosts, spec.hosts);
-  const { placement, errors } = placeStack(rendered.model, hosts);
+  const model = activateProfiles(rendered.model, spec.profiles ?? [], spec.file);
+  const { placement, errors } = placeStack(model, hosts);
   if (errors.length) {
     throw new ValidationError('PLACEMENT_FAILED', `Stack ${spec.name} cannot be placed on its hosts:`, errors.map((message) => ({ file: spec.file, message })),
       'Change the constraints (answers), the hosts: selector of the stack, or the host labels in berth.yml so every service has a host.');
   }
   const source = `${rendered.template.name}@${rendered.version.version}`;
-  return assembleDesired(env, spec, { model: rendered.model, source, secretAnswers, hosts, placement }, opts);
+  return assembleDesired(env, spec, { model, source, secretAnswers, hosts, placement }, opts);
 }
 
 /** A model and where its replicas go: what the rendering half (or the ledger, for a rollback) hands the assembling half. */
@@ -192,6 +198,7 @@ export async function assembleDesired(env: Environment, spec: StackSpec, input: 
     secrets,
     rendered,
     secretAnswers: input.secretAnswers,
+    project: { working_dir: env.root, config_files: path.join(env.root, spec.file) },
   };
 }
 

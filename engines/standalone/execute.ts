@@ -89,7 +89,7 @@ async function awaitDependencies(run: HostRun, service: string): Promise<void> {
   const deps = desiredService(run.ctx, service).model.depends_on;
   await Promise.all(
     Object.entries(deps).map(([dep, d]) =>
-      step(run.ctx, { action: 'wait', service, message: `${dep} ${d.condition}` }, () => run.gates.wait(dep, d.condition)).catch((e: unknown) => {
+      step(run.ctx, { action: 'wait', service, message: `${dep} ${d.condition}` }, () => run.gates.wait(dep, d.condition, service)).catch((e: unknown) => {
         if (d.required) throw e;
       }),
     ),

@@ -87,22 +87,22 @@ export class ServiceGates {
   }
 
   /** Resolves when `service` meets `condition` on every host running it; rejects with the first reason it cannot. */
-  async wait(service: string, condition: Condition): Promise<void> {
-    await Promise.all(this.hostsOf(service).map((host) => this.waitOn(host, service, condition)));
+  async wait(service: string, condition: Condition, dependent = '?'): Promise<void> {
+    await Promise.all(this.hostsOf(service).map((host) => this.waitOn(host, service, condition, dependent)));
   }
 
-  private waitOn(host: string, service: string, condition: Condition): Promise<void> {
-    const k = `${host}\u0000${service}\u0000${condition}`;
+  private waitOn(host: string, service: string, condition: Condition, dependent: string): Promise<void> {
+    const k = `${host}\u0000${service}\u0000${condition}\u0000${dependent}`;
     let p = this.checks.get(k);
     if (!p) {
-      p = this.check(host, service, condition);
+      p = this.check(host, service, condition, dependent);
       p.catch(() => {});
       this.checks.set(k, p);
     }
     return p;
   }
 
-  private async check(host: string, service: string, condition: Condition): Promise<void> {
+  private async check(host: string, service: string, condition: Condition, dependent: string): Promise<void> {
     let ids: string[];
     try {
       ids = await this.key(host, service)!.promise;
@@ -112,6 +112,7 @@ export class ServiceGates {
     if (condition === 'service_started') return;
     const driver = this.drivers[host];
     const { deadlineMs, signal } = this.opts;
+    if (condition === 'service_healthy') await Promise.all(ids.map((id) => requireHealthcheck(driver, id, service, dependent)));
     await Promise.all(
       ids.map((id) =>
         condition === 'service_healthy'
@@ -120,6 +121,18 @@ export class ServiceGates {
       ),
     );
   }
+}
+
+/**
+ * compose refuses to wait for health that can never come: neither the service nor its image defines a check
+ * (the engine merges the image's healthcheck into the container's config, so inspect sees both).
+ */
+async function requireHealthcheck(driver: WaitDriver, id: string, service: string, dependent: string): Promise<void> {
+  const test = (await driver.inspect(id)).Config.Healthcheck?.Test ?? [];
+  if (test.length && test[0] !== 'NONE') return;
+  throw new BerthError('apply.dependency.no-healthcheck', 'user',
+    `service "${dependent}" waits for service "${service}" to be healthy (depends_on condition: service_healthy), but "${service}" has no healthcheck (neither in the template nor in its image)`,
+    { data: { service, dependent }, hint: `add a healthcheck to "${service}", or use condition: service_started in "${dependent}"` });
 }
 
 /** A cycle in depends_on would make services wait for each other forever: name it instead. */

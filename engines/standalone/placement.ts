@@ -67,5 +67,39 @@ export function placeStack(model: StackModel, hosts: HostSpec[]): StackPlacement
     placement[name] = replicas;
     if (error) errors.push(error);
   }
+  if (!errors.length) errors.push(...sameHostErrors(model, placement));
   return { placement, errors };
+}
+
+/** The services whose replicas must sit on the same host as one of `peer`'s, and why. */
+function sameHostPeers(svc: ServiceModel): { peer: string; why: string }[] {
+  const out: { peer: string; why: string }[] = [];
+  for (const key of ['network_mode', 'ipc', 'pid'] as const) {
+    const peer = /^service:(.+)$/.exec(svc[key] ?? '')?.[1];
+    if (peer) out.push({ peer, why: `${key}: service:${peer}` });
+  }
+  for (const v of svc.volumes_from ?? []) if (v.kind === 'service') out.push({ peer: v.name, why: `volumes_from: ${v.name}` });
+  for (const l of svc.links ?? []) out.push({ peer: l.service, why: `links: ${l.service}` });
+  return out;
+}
+
+/** Shared namespaces, volumes_from and links work only within one engine; a fixed container name only once per stack. */
+function sameHostErrors(model: StackModel, placement: Record<string, PlacedReplica[]>): string[] {
+  const errors: string[] = [];
+  for (const name of Object.keys(model.services).sort()) {
+    const svc = model.services[name];
+    const mine = placement[name] ?? [];
+    if (svc.container_name !== undefined && mine.length > 1) {
+      errors.push(`service "${name}": container_name "${svc.container_name}" names one container, but the service has ${mine.length} replicas (on ${[...new Set(mine.map((r) => r.host))].join(', ')}); remove container_name or run one replica`);
+    }
+    for (const { peer, why } of sameHostPeers(svc)) {
+      const theirs = new Set((placement[peer] ?? []).map((r) => r.host));
+      for (const host of new Set(mine.map((r) => r.host))) {
+        if (theirs.has(host)) continue;
+        const where = theirs.size ? `runs on ${[...theirs].join(', ')}` : 'runs on no host';
+        errors.push(`service "${name}" (${why}) is placed on host ${host}, but service "${peer}" ${where}; both must share a host: give them the same placement constraints`);
+      }
+    }
+  }
+  return errors;
 }

@@ -3,7 +3,7 @@
  * cause. Pure — no I/O, no clock, no randomness — so the same inputs always print the same plan, and a plan
  * reviewed is exactly the work that runs.
  */
-import type { StackModel } from '../../catalog/model.ts';
+import type { ServiceModel, StackModel } from '../../catalog/model.ts';
 import { diffConfigs } from './hash.ts';
 import type { DesiredHost, DesiredStack, FieldChange, HostPlan, ObservedContainer, ObservedHost, ObservedStack, Operation, Plan } from './types.ts';
 
@@ -123,6 +123,34 @@ function replicaOp(host: string, service: string, number: number, c: ObservedCon
   }
 }
 
+/** Services that join another's namespace or volumes: they hold on to the peer's container, not its name. */
+function joinedPeers(svc: ServiceModel): string[] {
+  const ns = [svc.network_mode, svc.ipc, svc.pid].flatMap((m) => /^service:(.+)$/.exec(m ?? '')?.[1] ?? []);
+  return [...ns, ...(svc.volumes_from ?? []).flatMap((v) => (v.kind === 'service' ? [v.name] : []))];
+}
+
+/**
+ * A container that shares the network (or IPC, PID) namespace or the volumes of a peer keeps the old peer's
+ * namespace when the peer is replaced — cut off from the network — so it is recreated with it, after it, as
+ * compose v2 does. Repeats until nothing changes, for chains (c joins b joins a).
+ */
+function followPeers(model: StackModel, ops: Operation[]): void {
+  for (let changed = true; changed;) {
+    changed = false;
+    const replaced = new Set(ops.flatMap((op) => (op.kind === 'create' || op.kind === 'recreate' ? [op.service] : [])));
+    ops.forEach((op, i) => {
+      if (op.kind !== 'keep' && op.kind !== 'start') return;
+      const svc = model.services[op.service];
+      if (!svc) return;
+      const peer = joinedPeers(svc).find((p) => replaced.has(p));
+      if (!peer) return;
+      const { kind: _k, cause: _c, ...ids } = op;
+      ops[i] = { ...ids, kind: 'recreate', changes: [], cause: `joins ${peer}, which is replaced: it must join the new container` };
+      changed = true;
+    });
+  }
+}
+
 /** Why a container that has no place on this host goes (or, when its new host is unreachable, stays for now). */
 function strayOp(ctx: Context, host: string, c: ObservedContainer): Operation {
   const ids = { host, service: c.service, number: c.number, containerId: c.id };
@@ -150,6 +178,7 @@ function containerOps(ctx: Context, host: string, d: DesiredHost | undefined, o:
     ops.push(replicaOp(host, r.service, r.number, keeper, d!, o.images ?? {}));
   }
   for (const cs of groups.values()) for (const c of cs) ops.push(strayOp(ctx, host, c));
+  followPeers(ctx.desired.model, ops);
   const rank = (s: string) => ctx.rank.get(s) ?? ctx.rank.size;
   const sortKey = (op: Operation) => ('service' in op ? [rank(op.service), op.service, op.number] as const : [0, '', 0] as const);
   return ops.sort((a, b) => {

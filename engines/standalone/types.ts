@@ -52,6 +52,8 @@ export interface DesiredStack {
   rendered?: StackModel;
   /** Secret answers by variable (memory only): the ledger writes `${BERTH_SECRET_<variable>}` in their place. */
   secretAnswers?: Record<string, string>;
+  /** compose's project labels: the environment root (where `./` resolves) and the stack's file. */
+  project?: { working_dir: string; config_files: string };
 }
 
 // ---------- observed ----------

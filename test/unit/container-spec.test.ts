@@ -142,7 +142,7 @@ test('configs and secrets become files with default targets and modes', () => {
     { path: '/etc/site.conf', content: 'a=1', mode: 0o444, uid: 0, gid: 0 },
     { path: '/motd', content: 'hi', mode: 0o444, uid: 0, gid: 0 },
     { path: '/run/secrets/api-token', content: 's3cret', mode: 0o440, uid: 1000, gid: 1000 },
-    { path: '/run/secrets/key', content: 'k', mode: 0o400, uid: 0, gid: 0 },
+    { path: '/run/secrets/key', content: 'k', mode: 0o444, uid: 0, gid: 0 },
   ]);
   assert.throws(() => spec(service('w', { configs: [{ source: 'gone', target: '/x' }] })), /config gone has no content/);
 });

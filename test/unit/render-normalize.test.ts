@@ -140,10 +140,10 @@ describe('mounts', () => {
   });
 
   test('an undeclared named volume, a relative target and options Berth cannot carry are problems', () => {
-    const list = problemsOf({ volumes: ['data:/data', 'x:rel', '/a:/b:z'], tmpfs: ['/t:noexec'] });
+    const list = problemsOf({ volumes: ['data:/data', 'x:rel', '/a:/b:shared'], tmpfs: ['/t:noexec'] });
     one(list, 'services.web.volumes', /named volume "data" is not declared under the top-level volumes/);
     one(list, 'services.web.volumes[1]', /must be absolute/);
-    one(list, 'services.web.volumes[2]', /volume option "z" is not supported/);
+    one(list, 'services.web.volumes[2]', /volume option "shared" is not supported/);
     one(list, 'services.web.tmpfs[0]', /tmpfs option "noexec" is not supported/);
   });
 
@@ -261,7 +261,8 @@ describe('durations, sizes and the rest', () => {
     assert.equal(svc({ deploy: { restart_policy: { condition: 'none' } } }).restart, 'no');
     assert.equal(svc({ deploy: { restart_policy: { condition: 'on-failure', max_attempts: 5 } } }).restart, 'on-failure:5');
     one(problemsOf({ restart: 'always', deploy: { restart_policy: { condition: 'none' } } }), 'services.web.deploy.restart_policy', /disagree/);
-    one(problemsOf({ deploy: { restart_policy: { condition: 'any', window: '1m' } } }), 'services.web.deploy.restart_policy.window', /not supported: Docker's restart policy has no window/);
+    const timed = svc({ deploy: { restart_policy: { condition: 'any', delay: '5s', window: '1m' } } });
+    assert.deepEqual([timed.restart, timed.restart_delay_ms, timed.restart_window_ms], ['always', 5000, 60_000]);
   });
 
   test('boolean and number strings are read as compose reads them', () => {
@@ -326,9 +327,9 @@ describe('top-level objects', () => {
 
 describe('unsupported keys', () => {
   test('are reported with the key and the reason, never dropped', () => {
-    const list = problemsOf({ links: ['db'], container_name: 'web', deploy: { rollback_config: { parallelism: 1 } }, volumes: [{ type: 'bind', source: '.', target: '/x', consistency: 'cached' }] }, { networks: { n: { enable_ipv6: true } } });
-    one(list, 'services.web.links', /^service "web": "links" is not supported: legacy links/);
-    one(list, 'services.web.container_name', /"container_name" is not supported/);
+    const list = problemsOf({ post_start: [{ command: 'x' }], extends: { file: 'other.yml', service: 'x' }, deploy: { rollback_config: { parallelism: 1 } }, volumes: [{ type: 'bind', source: '.', target: '/x', consistency: 'cached' }] }, { networks: { n: { enable_ipv6: true } } });
+    one(list, 'services.web.post_start', /^service "web": "post_start" is not supported: lifecycle hooks/);
+    one(list, 'services.web.extends.file', /"extends.file" is not supported/);
     one(list, 'services.web.deploy.rollback_config', /"deploy.rollback_config" is not supported/);
     one(list, 'services.web.volumes[0].consistency', /"volumes\[0\].consistency" is not supported/);
     one(list, 'networks.n.enable_ipv6', /^"networks.n.enable_ipv6" is not supported/);
@@ -358,7 +359,17 @@ describe('model → compose YAML', () => {
         mem_limit: '512m', cpus: 1.5, pull_policy: 'always', secrets: [{ source: 'pw', mode: 0o400 }], configs: ['conf'],
         deploy: { replicas: 2, labels: { a: 'b' }, placement: { constraints: ['node.labels.role == web'] }, update_config: { order: 'start-first', delay: '1s500ms' } },
       },
-      api: { image: 'api:1', healthcheck: { disable: true }, deploy: { mode: 'global' }, network_mode: 'bridge' },
+      api: { image: 'api:1', healthcheck: { test: ['CMD', 'true'] }, deploy: { mode: 'global' }, network_mode: 'bridge' },
+      off: { image: 'off:1', healthcheck: { disable: true }, environment: { FROM_DOTENV: null, SET: 'x' } },
+      side: {
+        image: 'side:1', network_mode: 'service:off', ipc: 'service:off', pid: 'host', container_name: 'the-side', profiles: ['debug'],
+        volumes_from: ['off:ro', 'container:legacy'], dns: ['10.0.0.53'], dns_search: ['corp'], dns_opt: ['ndots:2'], domainname: 'corp',
+        security_opt: ['no-new-privileges:true'], read_only: true, shm_size: '64m', pids_limit: 100, uts: 'host', mem_reservation: '32m',
+        mem_swappiness: 0, group_add: ['audio'], cgroup_parent: 'berth', device_cgroup_rules: ['c 1:3 mr'], storage_opt: { size: '1G' },
+        label_file: ['./side.labels'], platform: 'linux/amd64', volumes: ['./logs:/logs:z'],
+        deploy: { resources: { reservations: { cpus: 0.5 } }, restart_policy: { delay: '5s', window: '1m' } },
+      },
+      linker: { image: 'l:1', links: ['api:backend', 'job'], external_links: ['other-db:db'], mac_address: '02:42:ac:11:00:02' },
       job: { image: 'job:1', healthcheck: {}, logging: {}, restart: 'no' },
     },
     networks: { front: { driver_opts: { mtu: 1400 }, ipam: { config: [{ subnet: '10.5.0.0/16' }] } }, outside: { external: true, name: 'corp' } },
@@ -401,7 +412,7 @@ describe('model → compose YAML', () => {
 
 describe('through renderVersion', () => {
   test('normalization problems carry the template line', () => {
-    const source = 'services:\n  web:\n    image: nginx\n    depends_on:\n      - db\n    links:\n      - db\n';
+    const source = 'services:\n  web:\n    image: nginx\n    depends_on:\n      - db\n    links:\n      - cache\n';
     const version: TemplateVersion = { folder: '0', version: '1', questions: [], compose: { file: FILE, kind: 'interpolate', source } };
     const template: Template = { name: 't', dir: 'templates/t', config: { name: 't', description: 't' }, versions: [version] };
     try {
