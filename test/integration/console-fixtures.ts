@@ -8,6 +8,7 @@ import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { chromium, type Browser } from 'playwright-core';
 import { startGitServer, type GitServer } from '../harness/git-server.ts';
+import { startFakeForge, type FakeForge } from '../harness/fake-forge.ts';
 import { tempDir, type Gate } from '../harness/env.ts';
 import { generateKey } from '../../lib/secrets.ts';
 import { REPO_ROOT } from './converge-fixtures.ts';
@@ -17,6 +18,7 @@ export const STACK = 'console-site';
 export const PORT = 18473;
 export const PASSWORDS = { admin: 'admin-pw-4821', dora: 'dora-pw-7730', pete: 'pete-pw-1209', vic: 'vic-pw-5512' };
 export const CHROMIUM = '/usr/bin/chromium';
+const FORGE_TOKEN = 'console-forge-t0ken';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export function launchBrowser(): Promise<Browser> {
@@ -40,17 +42,19 @@ function writeCatalog(dir: string): void {
 }
 
 export class ConsoleWorld {
-  private constructor(readonly git: GitServer, readonly tmp: { path: string; remove(): void }, readonly identity: string) {}
+  private constructor(readonly git: GitServer, readonly forge: FakeForge, readonly tmp: { path: string; remove(): void }, readonly identity: string) {}
 
   static async create(gate: Gate): Promise<ConsoleWorld> {
     const tmp = tempDir('berth-console-');
     const git = await startGitServer({ root: path.join(tmp.path, 'git'), token: TOKEN });
     const { identity, recipient } = await generateKey();
-    const w = new ConsoleWorld(git, tmp, identity);
+    const forge = await startFakeForge({ token: FORGE_TOKEN, gitlab: { project: 'ops/env', id: 7 }, branchExists: (b) => git.revParse('env', `refs/heads/${b}`) !== undefined });
+    const w = new ConsoleWorld(git, forge, tmp, identity);
     const catalog = path.join(tmp.path, 'catalog');
     writeCatalog(catalog);
     git.createBareRepo('env');
-    const berth = { catalogs: [{ name: 'vendor', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost, labels: { role: 'web' } }] };
+    const berth = { catalogs: [{ name: 'vendor', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost, labels: { role: 'web' } }],
+      forge: { type: 'gitlab', api_url: forge.url, project: 'ops/env', token_env: 'CONSOLE_FORGE_TOKEN' } };
     git.commitFiles('env', { 'berth.yml': stringify(berth), '.berth-recipients': `${recipient}\n` }, { message: 'empty environment' });
     const users = Object.entries({ admin: 'admin', dora: 'deployer', pete: 'proposer', vic: 'viewer' }).map(([name, role]) => ({
       name, email: `${name}@example.com`, role, password_hash: bcrypt.hashSync(PASSWORDS[name as keyof typeof PASSWORDS], 4),
@@ -62,7 +66,7 @@ export class ConsoleWorld {
   serve(): Promise<Serve> {
     const args = ['serve', '--env', this.git.repoUrl('env'), '--env-token-env', 'SERVE_TEST_TOKEN', '--listen', '127.0.0.1:0', '--interval-seconds', '3600',
       '--cache-dir', path.join(this.tmp.path, 'cache'), '--deadline', '2m', '--users', path.join(this.tmp.path, 'users.yml')];
-    return Serve.start(args, { SERVE_TEST_TOKEN: TOKEN, BERTH_AGE_KEY: this.identity, BERTH_SESSION_SECRET: 'a-test-session-secret-of-at-least-32-chars' });
+    return Serve.start(args, { SERVE_TEST_TOKEN: TOKEN, BERTH_AGE_KEY: this.identity, BERTH_SESSION_SECRET: 'a-test-session-secret-of-at-least-32-chars', CONSOLE_FORGE_TOKEN: FORGE_TOKEN });
   }
 
   /** git in the environment's bare repository on disk, e.g. `show main:stacks/x.yml`. */
@@ -73,6 +77,7 @@ export class ConsoleWorld {
   }
 
   async dispose(): Promise<void> {
+    await this.forge.close();
     await this.git.close();
     this.tmp.remove();
   }

@@ -127,7 +127,6 @@ test('a deployer deploys, edits and rolls back static-site from the console', op
   const logs = await page.textContent('[data-testid=logs]') ?? '';
   assert.match(logs, /admin password \*\*\*\*\*\*/);
   assert.ok(!logs.includes(SECRET));
-  await page.screenshot({ path: path.join(IMG, 'console-stack.png'), fullPage: true });
 
   // Edit one answer; the password is kept as it was.
   await page.click('[data-testid=edit-button]');
@@ -145,6 +144,41 @@ test('a deployer deploys, edits and rolls back static-site from the console', op
   const revert = await page.textContent('[data-testid=revert-commit]');
   assert.match(world.gitOut('log', '-1', '--format=%h %an %s', 'berth/deployed'), new RegExp(`^${revert} dora Revert`));
   await siteSays('Welcome to Berth');
+
+  await page.goto(`${serve.url}/stacks`);
+  await page.screenshot({ path: path.join(IMG, 'console-stacks.png') });
+  await page.goto(`${serve.url}/stacks/${STACK}`);
+  await page.selectOption('[data-testid=log-service]', 'web');
+  await page.click('[data-testid=log-load]');
+  await page.waitForSelector('[data-testid=logs]:has-text("web starting")');
+  await page.click('button[data-diff] >> nth=1');
+  await page.waitForSelector('pre.diff:not([hidden])');
+  assert.match(await page.textContent('pre.diff:not([hidden])') ?? '', /Edited in the console|Welcome to Berth/);
+  await page.screenshot({ path: path.join(IMG, 'console-stack.png'), fullPage: true });
+  await page.close();
+});
+
+test('a proposer\'s deploy becomes a merge request authored by them; main is untouched', opts, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  await signIn(page, 'pete');
+  const before = world.gitOut('rev-parse', 'main').trim();
+  await page.goto(`${serve.url}/catalog/static-site/deploy`);
+  assert.match(await page.textContent('[data-testid=submit-button]') ?? '', /Propose/);
+  await page.fill('[data-testid=stack-name]', 'console-proposed');
+  await page.fill('[data-testid=field-http_port]', String(PORT + 1));
+  await page.fill('[data-testid=field-admin_password]', 'proposed-secret-1');
+  await page.click('[data-testid=submit-button]');
+  const link = await page.waitForSelector('[data-testid=mr-link]', { timeout: 60_000 });
+  assert.match(await link.textContent() ?? '', /\/ops\/env\/-\/merge_requests\/1$/);
+  const [mr] = world.forge.mergeRequests;
+  assert.match(mr.sourceBranch, /^berth\/console\/console-proposed-/);
+  assert.equal(mr.targetBranch, 'main');
+  assert.match(mr.description, /Proposed by \*\*pete\*\*/);
+  assert.match(world.gitOut('log', '-1', '--format=%an <%ae>', mr.sourceBranch), /pete <pete@example.com>/);
+  const proposed = world.gitOut('show', `${mr.sourceBranch}:stacks/console-proposed.yml`);
+  assert.match(proposed, /admin_password: !age \|/);
+  assert.ok(!proposed.includes('proposed-secret-1'));
+  assert.equal(world.gitOut('rev-parse', 'main').trim(), before);
   await page.close();
 });
 
