@@ -98,7 +98,7 @@ function buildState(): { distFresh: boolean; distExists: boolean } {
     return { distFresh: false, distExists: false };
   }
   let newest = 0;
-  for (const dir of ['cli', 'catalog', 'controller', 'engines', 'environment', 'ledger', 'server', 'console', 'lib', 'webhooks', 'upgrades', 'bundle']) {
+  for (const dir of ['cli', 'catalog', 'controller', 'engines', 'environment', 'ledger', 'server', 'console', 'lib', 'webhooks', 'upgrades', 'bundle', 'importers']) {
     let names: string[] = [];
     try {
       names = readdirSync(path.join(ROOT, dir), { recursive: true }) as string[];

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const SOURCES = ['cli', 'catalog', 'controller', 'engines', 'environment', 'ledger', 'server', 'console', 'lib', 'webhooks', 'upgrades', 'bundle'];
+const SOURCES = ['cli', 'catalog', 'controller', 'engines', 'environment', 'ledger', 'server', 'console', 'lib', 'webhooks', 'upgrades', 'bundle', 'importers'];
 
 function builtAt() {
   try {

@@ -67,6 +67,30 @@ function toInt(v: unknown): number {
   return n;
 }
 
+/** Go's fmt verbs as catalogs imported from Rancher use them: %s %v %d %q %%, with a precision (`%.1s`). */
+function printf(format: unknown, ...args: unknown[]): string {
+  let next = 0;
+  return text(format).replace(/%([-+# 0]*)(\d*)(?:\.(\d+))?([svdqfx%])/g, (all, _flags: string, width: string, precision: string | undefined, verb: string) => {
+    if (verb === '%') return '%';
+    if (next >= args.length) return `%!${verb}(MISSING)`;
+    const v = plain(args[next++]);
+    let s: string;
+    if (verb === 'd') s = String(Math.trunc(number('printf', v)));
+    else if (verb === 'f') s = number('printf', v).toFixed(precision === undefined ? 6 : Number(precision));
+    else if (verb === 'x') s = typeof v === 'number' ? v.toString(16) : Buffer.from(text(v)).toString('hex');
+    else if (verb === 'q') s = JSON.stringify(text(v));
+    else s = text(v);
+    if (precision !== undefined && (verb === 's' || verb === 'v')) s = [...s].slice(0, Number(precision)).join('');
+    return width ? s.padStart(Number(width)) : s;
+  });
+}
+
+function until(n: unknown): number[] {
+  const count = toInt(n);
+  if (count > RANGE_LIMIT) throw new Error(`until: ${count} is more than ${RANGE_LIMIT} items`);
+  return Array.from({ length: Math.max(0, count) }, (_, i) => i);
+}
+
 const HELPERS: Record<string, HelperFn> = {
   eq: (a, b) => same(a, b),
   ne: (a, b) => !same(a, b),
@@ -86,6 +110,16 @@ const HELPERS: Record<string, HelperFn> = {
   lower: (v) => text(v).toLowerCase(),
   upper: (v) => text(v).toUpperCase(),
   trim: (v) => text(v).trim(),
+  /** Whether text holds a piece of text (`contains` is for lists). */
+  includes: (s, part) => text(s).includes(text(part)),
+  hasPrefix: (s, prefix) => text(s).startsWith(text(prefix)),
+  hasSuffix: (s, suffix) => text(s).endsWith(text(suffix)),
+  /** Every occurrence of `from` in the text replaced by `to`. */
+  replace: (s, from, to) => text(s).split(text(from)).join(text(to)),
+  printf,
+  /** `until N`: 0, 1, …, N-1 (Go's sprig), for `{{#each (until n)}}`. */
+  until,
+  len: (v) => (Array.isArray(plain(v)) ? (plain(v) as unknown[]).length : [...text(v)].length),
 };
 
 /** Handlebars truthiness (empty lists are false), seeing through `quote`. */

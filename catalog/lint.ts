@@ -41,7 +41,7 @@ function sampleAnswers(questions: Question[]): Record<string, AnswerValue> {
   return answers;
 }
 
-function lintVersion(catalog: Catalog, template: Template, version: TemplateVersion): Problem[] {
+export function lintVersion(catalog: Catalog, template: Template, version: TemplateVersion): Problem[] {
   const file = `${template.dir}/${version.folder}/berth.yml`;
   const { values, problems } = checkAnswers(version.questions, sampleAnswers(version.questions));
   if (problems.length > 0) {

@@ -7,6 +7,7 @@ const load = () => import('../catalog/load.ts');
 const resolve = () => import('../catalog/resolve.ts');
 const newTable = async (head: string[], widths?: (number | null)[]) => (await import('./table.ts')).table(head, widths);
 import { catalogDir } from './options.ts';
+import { registerImportCommands } from './catalog-import.ts';
 
 export function registerCatalogCommands(program: Command): void {
   const catalog = program.command('catalog').description('inspect and check a catalog of templates');
@@ -64,6 +65,8 @@ export function registerCatalogCommands(program: Command): void {
       }
       out(`catalog is clean: ${checked.length} template version(s) checked`);
     });
+
+  registerImportCommands(catalog);
 }
 
 function defaultVersion(t: Template, r: Awaited<ReturnType<typeof resolve>>): string {
