@@ -10,7 +10,7 @@ import type { Marker } from './skeleton.ts';
 import { emptyEffects, readLabel, type LabelEffects } from './labels.ts';
 import { readRancherService, type RancherServiceKeys, type Value } from './rancher-compose.ts';
 import { emit, map, num, scalar, seq, str, wrapBetween, type Wrap, type Y } from './snippet.ts';
-import { findPair, isMap, isScalar, isSeq, keyOf, labelEntries, prependPairs, removePair, scalarText, snippetPairs, stringItems, YAMLMap, type Pair } from './yaml-edit.ts';
+import { filterItems, findPair, isMap, isScalar, isSeq, keyOf, labelEntries, prependPairs, removePair, scalarText, snippetPairs, stringItems, YAMLMap, type Pair } from './yaml-edit.ts';
 import { convertLoadBalancer, isLoadBalancerImage } from './lb.ts';
 
 export interface ComposeInput {
@@ -80,6 +80,8 @@ class Converter {
   private readonly namedVolumes = new Map<string, string | undefined>();
   private readonly rancherKeys = new Map<string, RancherServiceKeys>();
   private readonly lbs = new Set<string>();
+  /** Answers that name a mount's source: a volume when the answer is not a path. */
+  private readonly answerVolumes = new Set<string>();
 
   constructor(private readonly doc: Document, private readonly services: YAMLMap, private readonly input: ComposeInput) {}
 
@@ -146,6 +148,8 @@ class Converter {
   /** A named volume (not a path, not an answer) must be declared at the top level in the current format. */
   private noteVolume(spec: string, driver: string | undefined): void {
     const source = spec.split(':')[0];
+    const variable = this.input.variableOf(source);
+    if (variable && this.input.token && spec.includes(':')) this.answerVolumes.add(variable);
     if (!spec.includes(':') || /^[./~]/.test(source) || this.input.hasToken(source) || source.includes('$')) return;
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(source)) return;
     if (driver !== undefined || !this.namedVolumes.has(source)) this.namedVolumes.set(source, driver ?? this.namedVolumes.get(source));
@@ -155,19 +159,53 @@ class Converter {
     const root = this.doc.contents as YAMLMap;
     let volumes = findPair(root, 'volumes');
     if (volumes && isMap(volumes.value)) this.rancherVolumeKeys(volumes.value);
-    if (this.namedVolumes.size === 0) return;
+    if (this.namedVolumes.size === 0 && this.answerVolumes.size === 0) return;
     if (!volumes || !isMap(volumes.value)) {
       if (volumes) removePair(root, volumes);
       volumes = this.doc.createPair('volumes', {}) as Pair;
-      root.items.push(volumes);
+      prependPairs(root, { pairs: [volumes] });
     }
     const declared = volumes.value as YAMLMap;
     for (const [name, driver] of this.namedVolumes) {
       const existing = findPair(declared, name);
       if (existing && (existing.value === null || (isScalar(existing.value) && existing.value.value === null))) existing.value = this.doc.createNode({});
       if (existing) continue;
-      declared.items.push(this.doc.createPair(name, driver && driver !== 'local' ? { driver } : {}) as Pair);
+      prependPairs(declared, { pairs: [this.doc.createPair(name, driver && driver !== 'local' ? { driver } : {}) as Pair] });
     }
+    for (const variable of this.answerVolumes) this.declareAnswerVolume(declared, variable);
+    if (declared.items.length === this.answerVolumes.size && this.answerVolumes.size > 0) this.guardVolumes(root, volumes);
+  }
+
+  /** The condition under which an answer names a volume, not a host path. */
+  private static notVolume(variable: string): string {
+    return `(or (not ${variable}) (hasPrefix ${variable} "/") (hasPrefix ${variable} ".") (hasPrefix ${variable} "~"))`;
+  }
+
+  /** A volume named by an answer is declared under that name unless the answer is a host path. */
+  private declareAnswerVolume(declared: YAMLMap, variable: string): void {
+    const open = this.marker(`{{#unless ${Converter.notVolume(variable)}}}`, 'open');
+    const close = this.marker('{{/unless}}', 'close');
+    const key = this.input.token!(`{{${variable}}}`);
+    prependPairs(declared, snippetPairs(emit({ kind: 'map', entries: [{ key, value: map({}), wrap: { open: [open], close: [close] } }] }, this.input.nonce)));
+    this.findings.add('approximated', 'volumes', `the answer ${variable} names a volume or a host path; it is declared as a volume when it is not a path`);
+  }
+
+  /** A top-level volumes map holding only answer-named volumes exists only when one of them is a volume. */
+  private guardVolumes(root: YAMLMap, volumes: Pair): void {
+    const conditions = [...this.answerVolumes].map((v) => Converter.notVolume(v));
+    const all = conditions.length === 1 ? conditions[0] : `(and ${conditions.join(' ')})`;
+    const open = this.marker(`{{#unless ${all}}}`, 'open');
+    const close = this.marker('{{/unless}}', 'close');
+    // The pair moves whole (its value keeps its own markers); only what stood before its key stays behind.
+    const index = root.items.indexOf(volumes);
+    root.items.splice(index, 1);
+    const before = isScalar(volumes.key) ? volumes.key.commentBefore : undefined;
+    const next = root.items[index];
+    if (before && next && isScalar(next.key)) next.key.commentBefore = [before, next.key.commentBefore].filter(Boolean).join('\n');
+    else if (before) root.comment = [root.comment, before].filter(Boolean).join('\n');
+    const snippet = snippetPairs(emit({ kind: 'map', entries: [{ key: 'volumes', value: map({ placeholder: map({}) }), wrap: { open: [open], close: [close] } }] }, this.input.nonce));
+    snippet.pairs[0].value = volumes.value;
+    prependPairs(root, snippet);
   }
 
   /** Rancher's `per_container` has no compose equivalent; a driver left unanswered means Docker's default. */
@@ -236,7 +274,7 @@ class Converter {
     for (const key of ['links', 'depends_on', 'volumes_from']) {
       const pair = findPair(svc, key);
       if (!pair || !isSeq(pair.value)) continue;
-      pair.value.items = pair.value.items.filter((item) => !this.dropped.has((scalarText(item) ?? '').split(':')[0]));
+      filterItems(pair.value, (item) => !this.dropped.has((scalarText(item) ?? '').split(':')[0]));
       if (pair.value.items.length === 0) removePair(svc, pair);
     }
   }
@@ -252,7 +290,7 @@ class Converter {
     const primary = this.primaryOf(name);
     const additions: { key: string; value: Y; wrap?: Wrap }[] = [];
     const deploy = this.deploy(name, e, primary ? this.rancherKeys.get(primary) ?? {} : rancher, primary);
-    if (deploy) additions.push({ key: 'deploy', value: deploy });
+    if (deploy) additions.push({ key: 'deploy', ...deploy });
     if (rancher.healthcheck && !findPair(svc, 'healthcheck')) additions.push({ key: 'healthcheck', value: rancher.healthcheck });
     if (e.fx.pullAlways) additions.push({ key: 'pull_policy', value: str('always'), wrap: e.wraps.get('io.rancher.container.pull_image') ?? undefined });
     if (e.fx.startOnce) this.startOnce(name, svc, additions, e.wraps.get('io.rancher.container.start_once') ?? undefined);
@@ -261,31 +299,47 @@ class Converter {
     prependPairs(svc, snippetPairs(emit({ kind: 'map', entries: additions }, this.input.nonce)));
   }
 
-  private deploy(name: string, e: { fx: LabelEffects; wraps: Map<string, Wrap | null> }, rancher: RancherServiceKeys, primary: string | undefined): Y | undefined {
+  private deploy(name: string, e: { fx: LabelEffects; wraps: Map<string, Wrap | null> }, rancher: RancherServiceKeys, primary: string | undefined): { value: Y; wrap?: Wrap } | undefined {
     const entries: { key: string; value: Y; wrap?: Wrap }[] = [];
     const fx = primary ? this.effects.get(primary)!.fx : e.fx;
     const wraps = primary ? this.effects.get(primary)!.wraps : e.wraps;
     if (fx.global) entries.push({ key: 'mode', value: str('global'), wrap: wraps.get('io.rancher.scheduler.global') ?? undefined });
     else if (rancher.replicas) entries.push({ key: 'replicas', value: rancher.replicas });
-    const constraints = this.constraints(fx, wraps);
-    if (constraints) entries.push({ key: 'placement', value: map({ constraints }) });
+    const placement = this.placement(fx, wraps);
+    if (placement) entries.push({ key: 'placement', ...placement });
     if (rancher.update && !primary) entries.push({ key: 'update_config', value: rancher.update });
-    if (primary && (fx.global || rancher.replicas || constraints)) this.findings.add('approximated', 'io.rancher.sidekicks', `placed and scaled like its primary ${primary}`, { service: name });
-    return entries.length ? { kind: 'map', entries } : undefined;
+    if (primary && (fx.global || rancher.replicas || placement)) this.findings.add('approximated', 'io.rancher.sidekicks', `placed and scaled like its primary ${primary}`, { service: name });
+    if (entries.length === 0) return undefined;
+    // A deploy block that holds only a conditional entry exists only under that condition, never empty.
+    if (entries.length === 1 && entries[0].wrap) return { value: { kind: 'map', entries: [{ key: entries[0].key, value: entries[0].value }] }, wrap: entries[0].wrap };
+    return { value: { kind: 'map', entries } };
   }
 
-  private constraints(fx: LabelEffects, wraps: Map<string, Wrap | null>): Y | undefined {
+  /**
+   * Host-label constraints. A label inside an `{{if}}` makes placement exist under that condition; a label whose
+   * value is an answer (KEY=VALUE[,…]) gives one constraint per term at render time, and none when unanswered.
+   */
+  private placement(fx: LabelEffects, wraps: Map<string, Wrap | null>): { value: Y; wrap?: Wrap } | undefined {
     if (fx.constraints.length === 0) return undefined;
     const wrap = (wraps.get('io.rancher.scheduler.affinity:host_label') ?? wraps.get('io.rancher.scheduler.affinity:host_label_ne')) ?? undefined;
-    const items: { value: Y; wrap?: Wrap }[] = fx.constraints.map((c) => {
-      if (c.key !== '' || !this.input.token) return { value: str(`node.labels.${c.key} ${c.op} ${c.value}`), wrap };
-      // An answer of KEY=VALUE[,KEY=VALUE…]: one constraint per term, made when the stack is rendered.
-      const each = this.input.markers.push({ hbs: `{{#each (split ${c.value} ",")}}`, kind: 'open', line: 0 }) - 1;
-      const end = this.input.markers.push({ hbs: '{{/each}}', kind: 'close', line: 0 }) - 1;
-      const term = this.input.token(`{{replace (trim this) "=" " ${c.op} "}}`);
-      return { value: scalar(`node.labels.${term}`), wrap: { open: [...(wrap?.open ?? []), each], close: [end, ...(wrap?.close ?? [])] } };
-    });
-    return { kind: 'seq', items };
+    const answered = fx.constraints.filter((c) => c.key === '' && this.input.token);
+    const items: { value: Y; wrap?: Wrap }[] = fx.constraints.filter((c) => !answered.includes(c)).map((c) => ({ value: str(`node.labels.${c.key} ${c.op} ${c.value}`) }));
+    const open = [...(wrap?.open ?? [])];
+    const close = [...(wrap?.close ?? [])];
+    for (const c of answered) {
+      const each = this.marker(`{{#each (split ${c.value} ",")}}`, 'open');
+      const term = this.input.token!(`{{replace (trim this) "=" " ${c.op} "}}`);
+      items.push({ value: scalar(`node.labels.${term}`), wrap: { open: [each], close: [this.marker('{{/each}}', 'close')] } });
+    }
+    if (answered.length && items.length === answered.length) {
+      open.push(this.marker(`{{#if ${answered.map((c) => c.value).join(' ')}}}`.replace(/^\{\{#if (\S+) (.+)\}\}$/, '{{#if (or $1 $2)}}'), 'open'));
+      close.unshift(this.marker('{{/if}}', 'close'));
+    }
+    return { value: map({ constraints: { kind: 'seq', items } }), ...(open.length ? { wrap: { open, close } } : {}) };
+  }
+
+  private marker(hbs: string, kind: 'open' | 'close'): number {
+    return this.input.markers.push({ hbs, kind, line: 0 }) - 1;
   }
 
   private startOnce(name: string, svc: YAMLMap, additions: { key: string; value: Y; wrap?: Wrap }[], wrap: Wrap | undefined): void {
@@ -322,7 +376,7 @@ class Converter {
 
   private movePorts(target: YAMLMap, ports: Pair, primary: string, name: string): void {
     const existing = findPair(target, 'ports');
-    if (existing && isSeq(existing.value) && isSeq(ports.value)) existing.value.items.push(...ports.value.items);
+    if (existing && isSeq(existing.value) && isSeq(ports.value)) existing.value.items.unshift(...ports.value.items);
     else if (!existing) target.items.push(this.doc.createPair('ports', ports.value) as Pair);
     this.findings.add('approximated', 'io.rancher.sidekicks', `its ports are published by ${primary}, whose network it shares`, { service: name });
   }

@@ -51,7 +51,8 @@ function readRules(input: LbInput): Rule[] {
       hostname: o.hostname === undefined ? '' : input.text(o.hostname),
       path: o.path === undefined ? '' : input.text(o.path),
       protocol: protocol === 'https' ? 'http' : ['tls', 'sni'].includes(protocol) ? 'tcp' : protocol,
-      priority: Number(o.priority ?? i + 1),
+      // Rules with a priority go first (lower first), then the others in the order written.
+      priority: o.priority === undefined ? 1000 + i : Number(o.priority),
     });
   });
   return rules.sort((a, b) => a.priority - b.priority);
@@ -130,13 +131,13 @@ export function convertLoadBalancer(input: LbInput): void {
 
 function addConfig(doc: Document, name: string, content: string): void {
   const root = doc.contents as YAMLMap;
+  // Added first, not last: a marker closing a block at the end of the file must stay at the end.
   let configs = findPair(root, 'configs');
   if (!configs) {
     configs = doc.createPair('configs', {}) as Pair;
-    root.items.push(configs);
+    prependPairs(root, { pairs: [configs] });
   }
-  const node = doc.createNode({ content });
-  (configs.value as YAMLMap).items.push(doc.createPair(name, node) as Pair);
+  prependPairs(configs.value as YAMLMap, { pairs: [doc.createPair(name, doc.createNode({ content })) as Pair] });
 }
 
 export { isSeq };

@@ -59,7 +59,11 @@ export class SkeletonBuilder {
       if (n.kind === 'text') this.text(n.text, scope);
       else if (n.kind === 'action') this.write(this.token(this.expr.output(n.pipe, scope)));
       else if (lineLevel(n, nodes[i - 1], nodes[i + 1])) this.block(n, scope);
-      else this.write(this.token(this.inline([n], scope)));
+      else {
+        // `key:{{if …}} value{{end}}`: the value's space is inside the block; YAML needs one before the token.
+        if (/\S:$/.test(this.out) && !this.stripNewline) this.out += ' ';
+        this.write(this.token(this.inline([n], scope)));
+      }
     });
   }
 
@@ -93,16 +97,17 @@ export class SkeletonBuilder {
 
   private block(n: If | Range, scope: Scope): void {
     if (n.kind === 'if') {
+      // `else if` is written as a nested if: Handlebars mishandles the indentation of standalone `{{else if}}` chains.
       n.branches.forEach((b, i) => {
-        const cond = this.expr.condition(b.cond, scope);
-        this.marker(i === 0 ? `{{#if ${cond}}}` : `{{else if ${cond}}}`, i === 0 ? 'open' : 'else', b.cond.line);
+        if (i > 0) this.marker('{{else}}', 'else', b.cond.line);
+        this.marker(`{{#if ${this.expr.condition(b.cond, scope)}}}`, 'open', b.cond.line);
         this.nodes(b.body, scope);
       });
       if (n.otherwise) {
         this.marker('{{else}}', 'else', n.line);
         this.nodes(n.otherwise, scope);
       }
-      this.marker('{{/if}}', 'close', n.endLine);
+      for (let i = 0; i < n.branches.length; i++) this.marker('{{/if}}', 'close', n.endLine);
       return;
     }
     const { open, inner } = this.opener(n, scope);
@@ -146,16 +151,29 @@ export class SkeletonBuilder {
   }
 }
 
+const isBlock = (n: Node | undefined): n is If | Range => n !== undefined && n.kind !== 'text' && n.kind !== 'action';
+
+function bodiesOf(n: If | Range): Node[][] {
+  const bodies = n.kind === 'if' ? n.branches.map((b) => b.body) : [n.body];
+  if (n.otherwise) bodies.push(n.otherwise);
+  return bodies;
+}
+
+/** Whether any text inside the block holds a line break: if not, the whole block prints inside one line. */
+function spansLines(n: If | Range): boolean {
+  return bodiesOf(n).some((body) => body.some((c) => (c.kind === 'text' ? c.text.includes('\n') : isBlock(c) && spansLines(c))));
+}
+
 /** Whether a control action between `before` and `after` can stand on its own line without changing the output. */
 function separable(before: Node | undefined, after: Node | undefined): boolean {
-  const endsLine = (n: Node | undefined): boolean => n === undefined || n.kind === 'if' || n.kind === 'range' || n.kind === 'with' || (n.kind === 'text' && /\n[ \t]*$/.test(n.text));
-  const startsLine = (n: Node | undefined): boolean => n === undefined || n.kind === 'if' || n.kind === 'range' || n.kind === 'with' || (n.kind === 'text' && /^[ \t]*\n/.test(n.text));
+  const endsLine = (n: Node | undefined): boolean => n === undefined || (isBlock(n) && spansLines(n)) || (n.kind === 'text' && /\n[ \t]*$/.test(n.text));
+  const startsLine = (n: Node | undefined): boolean => n === undefined || (isBlock(n) && spansLines(n)) || (n.kind === 'text' && /^[ \t]*\n/.test(n.text));
   return endsLine(before) || startsLine(after);
 }
 
 function lineLevel(n: If | Range, prev: Node | undefined, next: Node | undefined): boolean {
-  const bodies = n.kind === 'if' ? n.branches.map((b) => b.body) : [n.body];
-  if (n.otherwise) bodies.push(n.otherwise);
+  if (!spansLines(n)) return false;
+  const bodies = bodiesOf(n);
   if (!separable(prev, bodies[0][0])) return false;
   for (let i = 1; i < bodies.length; i++) if (!separable(bodies[i - 1].at(-1), bodies[i][0])) return false;
   return separable(bodies.at(-1)!.at(-1), next);

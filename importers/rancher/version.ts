@@ -14,6 +14,23 @@ import { newNonce, restore, SkeletonBuilder } from './skeleton.ts';
 import { num, scalar, str, type Y } from './snippet.ts';
 import type { CatalogSource } from './source.ts';
 
+const ANSWER_HOST_LABEL = /io\.rancher\.scheduler\.affinity:host_label(_ne)?["']?\s*[:=]\s*["']?\$\{?[A-Za-z_][A-Za-z0-9_]*\}?["']?\s*$/m;
+const ANSWER_MOUNT = /^(\s*)-\s*["']?\$\{?[A-Za-z_][A-Za-z0-9_]*\}?:/;
+
+/** Whether a list item under a `volumes:` key mounts a source named by an answer. */
+function mountsAnswer(text: string): boolean {
+  const lines = text.split('\n');
+  return lines.some((line, i) => {
+    const m = ANSWER_MOUNT.exec(line);
+    if (!m) return false;
+    for (let k = i - 1; k >= 0; k--) {
+      const key = /^(\s*)([A-Za-z_][\w.-]*):\s*$/.exec(lines[k]);
+      if (key && key[1].length <= m[1].length) return key[2] === 'volumes';
+    }
+    return false;
+  });
+}
+
 export interface ConvertedVersion {
   folder: string;
   version: string;
@@ -133,7 +150,11 @@ export async function convertVersion(src: CatalogSource, dir: string, folder: st
   if (tpl === undefined && plain === undefined) throw new ImportError('has no docker-compose.yml or docker-compose.yml.tpl', at);
   const file = tpl !== undefined ? tplFile : plainFile;
   const fileFindings = new Findings(file);
-  const mode = tpl !== undefined ? templateMode(tpl, file, names, fileFindings) : plainMode(plain!, names, fileFindings);
+  // Structure that depends on an answer — a volume named by one, placement from a KEY=VALUE answer — needs Handlebars.
+  const why = tpl !== undefined || plain!.includes('{{') ? undefined : mountsAnswer(plain!) ? 'a volume is named by an answer' : ANSWER_HOST_LABEL.test(plain!) ? 'host-label affinity comes from an answer' : undefined;
+  const asTemplate = tpl !== undefined || why !== undefined;
+  if (why) fileFindings.add('note', 'docker-compose.yml', `became a Handlebars template: ${why}`);
+  const mode = asTemplate ? templateMode(tpl ?? plain!, file, names, fileFindings) : plainMode(plain!, names, fileFindings);
   const edited = convertCompose({ ...mode.input, skeleton: mode.text, rancher: rancherServices(rc), findings: fileFindings, file });
   findings.list.push(...fileFindings.list);
   const releaseNotes = await src.read(`${at}/README.md`);
@@ -142,7 +163,7 @@ export async function convertVersion(src: CatalogSource, dir: string, folder: st
     version,
     meta,
     questions,
-    compose: { name: tpl !== undefined ? 'docker-compose.yml.hbs' : 'docker-compose.yml', text: mode.finish(edited) },
+    compose: { name: asTemplate ? 'docker-compose.yml.hbs' : 'docker-compose.yml', text: mode.finish(edited) },
     ...(releaseNotes !== undefined ? { releaseNotes } : {}),
     findings: findings.list,
   };

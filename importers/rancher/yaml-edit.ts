@@ -16,44 +16,80 @@ export function pairsOf(map: YAMLMap, key: string): Pair[] {
   return map.items.filter((p) => keyOf(p) === key);
 }
 
-/** Removes an entry; its leading comment moves to the next entry, or to the end of the map. */
+/** Every comment of a subtree in document order: removing the subtree must not lose a block marker. */
+export function commentsOf(n: unknown): string[] {
+  const out: string[] = [];
+  const own = (x: unknown, key: 'commentBefore' | 'comment'): void => {
+    const c = (x as Node | null)?.[key];
+    if (typeof c === 'string' && c) out.push(c);
+  };
+  const walk = (x: unknown): void => {
+    if (x instanceof Pair) {
+      walk(x.key);
+      walk(x.value);
+      return;
+    }
+    own(x, 'commentBefore');
+    if (isMap(x) || isSeq(x)) for (const item of x.items) walk(item);
+    own(x, 'comment');
+  };
+  walk(n);
+  return out;
+}
+
+/** Puts comments where a removed item was: before the item now at index `i`, else at the end of the collection. */
+function keepComments(items: unknown[], i: number, holder: YAMLMap | YAMLSeq, comments: string[]): void {
+  if (comments.length === 0) return;
+  const next = items[i];
+  const target = next instanceof Pair ? next.key : next;
+  if (isScalar(target) || isMap(target) || isSeq(target)) target.commentBefore = [...comments, target.commentBefore].filter(Boolean).join('\n');
+  else holder.comment = [holder.comment, ...comments].filter(Boolean).join('\n');
+}
+
+/** Removes an entry; its comments (and any marker inside it) move to the next entry, or to the end of the map. */
 export function removePair(map: YAMLMap, pair: Pair): void {
   const i = map.items.indexOf(pair);
   if (i < 0) return;
-  const comments = [commentBefore(pair.key), (pair.value as Node | null)?.comment, isScalar(pair.key) ? pair.key.comment : undefined].filter(Boolean) as string[];
+  const comments = commentsOf(pair);
   map.items.splice(i, 1);
-  if (comments.length === 0) return;
-  const next = map.items[i];
-  if (next && isScalar(next.key)) next.key.commentBefore = [...comments, next.key.commentBefore].filter(Boolean).join('\n');
-  else map.comment = [map.comment, ...comments].filter(Boolean).join('\n');
+  keepComments(map.items, i, map, comments);
 }
 
-function commentBefore(n: unknown): string | undefined {
-  return isScalar(n) || isMap(n) || isSeq(n) ? (n as Node).commentBefore ?? undefined : undefined;
-}
-
-/** Adds entries at the start of a map, after nothing: a comment the map carried in front moves to its old first key. */
-export function prependPairs(map: YAMLMap, pairs: Pair[]): void {
-  if (pairs.length === 0) return;
-  const first = map.items[0];
-  if (map.commentBefore && first && isScalar(first.key)) {
-    first.key.commentBefore = [map.commentBefore, first.key.commentBefore].filter(Boolean).join('\n');
-    map.commentBefore = undefined;
+/** Keeps the items of a list that pass `keep`, moving the comments of the others to their neighbours. */
+export function filterItems(seq: YAMLSeq, keep: (item: unknown) => boolean): void {
+  for (let i = seq.items.length - 1; i >= 0; i--) {
+    if (keep(seq.items[i])) continue;
+    const comments = commentsOf(seq.items[i]);
+    seq.items.splice(i, 1);
+    keepComments(seq.items, i, seq, comments);
   }
-  map.items.unshift(...pairs);
 }
 
-/** Parses a YAML snippet (a map, possibly with marker comments) into pairs to insert into `doc`. */
-export function snippetPairs(text: string): Pair[] {
+/**
+ * Adds entries at the start of a map. A comment the map carried in front moves to its old first key, and the
+ * snippet's trailing comment (markers closing its last entry) goes between the new entries and the old ones.
+ */
+export function prependPairs(map: YAMLMap, snippet: { pairs: Pair[]; trailing?: string }): void {
+  if (snippet.pairs.length === 0) return;
+  const first = map.items[0];
+  const before = [snippet.trailing, map.commentBefore].filter(Boolean).join('\n');
+  map.commentBefore = undefined;
+  if (before && first && isScalar(first.key)) first.key.commentBefore = [before, first.key.commentBefore].filter(Boolean).join('\n');
+  else if (before) map.comment = [before, map.comment].filter(Boolean).join('\n');
+  map.items.unshift(...snippet.pairs);
+}
+
+/** Parses a YAML snippet (a map, possibly with marker comments) into pairs to insert into a document. */
+export function snippetPairs(text: string): { pairs: Pair[]; trailing?: string } {
   const snippet = parseDocument(text, { uniqueKeys: false });
   if (snippet.errors.length) throw new Error(`internal: generated YAML does not parse: ${snippet.errors[0].message}\n${text}`);
   const contents = snippet.contents;
-  if (!isMap(contents)) return [];
+  if (!isMap(contents)) return { pairs: [] };
   if (contents.commentBefore && contents.items[0] && isScalar(contents.items[0].key)) {
     contents.items[0].key.commentBefore = [contents.commentBefore, contents.items[0].key.commentBefore].filter(Boolean).join('\n');
   }
-  if (snippet.comment) contents.comment = [contents.comment, snippet.comment].filter(Boolean).join('\n');
-  return contents.items as Pair[];
+  const trailing = [contents.comment, snippet.comment].filter(Boolean).join('\n');
+  return { pairs: contents.items as Pair[], ...(trailing ? { trailing } : {}) };
 }
 
 /** A scalar's text, or undefined for anything else. */
