@@ -55,6 +55,7 @@ export function registerDemoCommand(program: Command): void {
     .action(async (opts: DemoOpts) => {
       const dir = path.resolve(opts.dir);
       if (await ensureDemoEnvironment(dir, opts.port)) process.stderr.write(`made the demo environment repository in ${dir}\n`);
+      await checkEngines(dir);
       if (opts.once) return deployOnce(dir, opts);
       const [host, port] = [opts.listen.replace(/:\d+$/, ''), opts.listen.replace(/^.*:/, '')];
       const rel = path.relative(process.cwd(), dir) || '.';
@@ -75,6 +76,15 @@ export function registerDemoCommand(program: Command): void {
         gitlabSecretEnv: 'BERTH_GITLAB_WEBHOOK_SECRET', githubSecretEnv: 'BERTH_GITHUB_WEBHOOK_SECRET', deadline: '10m', concurrency: '4',
       });
     });
+}
+
+/** Before serving: an engine that does not answer is one clear error, not a retry loop (cli/demo-engine.ts). */
+async function checkEngines(dir: string): Promise<void> {
+  const [{ loadEnvironment }, { DockerHostDriver }, { requireEngines }] = await Promise.all([
+    import('../environment/environment.ts'), import('../engines/standalone/driver.ts'), import('./demo-engine.ts'),
+  ]);
+  const env = await loadEnvironment(dir);
+  await requireEngines(env.hosts, (h) => new DockerHostDriver(h).ping());
 }
 
 /** `berth demo --once`: deploy through the ledger and say where to look. */

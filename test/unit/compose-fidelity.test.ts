@@ -10,6 +10,8 @@ import { planStack } from '../../engines/standalone/plan.ts';
 import { placeStack } from '../../engines/standalone/placement.ts';
 import { resolveBindSource } from '../../engines/standalone/host-inputs.ts';
 import type { StackModel } from '../../catalog/model.ts';
+import { readFileSync } from 'node:fs';
+import { DOC_FILE, withCurrentTable } from '../../catalog/compose-keys-doc.ts';
 import { container, desired, host, observed, observedHost } from './controller-fixtures.ts';
 
 const norm = (doc: unknown): StackModel => normalizeCompose(doc, 'shop', 'docker-compose.yml');
@@ -190,4 +192,11 @@ test('relative bind sources resolve against the environment root; absolute ones 
   assert.equal(resolveBindSource('/env', './data'), '/env/data');
   assert.equal(resolveBindSource('/env', '../shared/x'), '/shared/x');
   assert.equal(resolveBindSource('/env', '/abs'), '/abs');
+});
+
+test('docs/compose.md lists every key as the code reads or refuses it (npm run docs:compose rewrites it)', () => {
+  const doc = readFileSync(DOC_FILE, 'utf8');
+  assert.equal(doc, withCurrentTable(doc), 'docs/compose.md is out of date: run npm run docs:compose');
+  assert.match(doc, /\| `services\.\*\.container_name` \| supported: one replica/);
+  assert.match(doc, /\| `services\.\*\.extends\.file` \| refused: /);
 });
