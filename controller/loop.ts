@@ -206,6 +206,9 @@ export class Controller {
         : source.token ? { url: source.url, token: source.token, username: source.username }
         : defaultRemote(env.forge, (this.opts.processEnv ?? process.env)[env.forge.tokenEnv], source.url);
       const results = await proposeUpgrades(env, { cacheDir: this.opts.cacheDir, remote, log: this.log, catalogs: this.catalogs, processEnv: this.opts.processEnv });
+      for (const r of results) {
+        if (r.action === 'closed' || (r.mergeRequest && r.action !== 'failed')) this.book.upgradeProposed(r.stack, r.action === 'closed' ? undefined : r.mergeRequest?.url);
+      }
       for (const r of results.filter((x) => x.action !== 'unchanged' && x.action !== 'skipped')) {
         this.log.info({ stack: r.stack, action: r.action, mergeRequest: r.mergeRequest?.url, reason: r.reason }, `upgrade of ${r.stack}: ${r.action}`);
       }

@@ -40,6 +40,8 @@ export interface StackState {
   lastSuccessAt: string | null;
   /** A newer catalog version the stack could upgrade to (set by the upgrade checker, when there is one). */
   upgrade?: string;
+  /** The merge request proposing that upgrade, when Berth opened one. */
+  upgradeMergeRequest?: string;
 }
 
 export interface RunRecord {
@@ -95,6 +97,13 @@ export class StackBook {
     // The live state, not get()'s copy: a copy would drop the mark on the floor.
     const state = this.states.get(name);
     if (state) state.upgrade = upgrade;
+    if (state && !upgrade) delete state.upgradeMergeRequest;
+  }
+
+  upgradeProposed(name: string, url: string | undefined): void {
+    const state = this.states.get(name);
+    if (state && url) state.upgradeMergeRequest = url;
+    else if (state) delete state.upgradeMergeRequest;
   }
 
   forget(name: string): void {

@@ -10,9 +10,16 @@ function selector(hosts: Record<string, string>): string {
   return pairs.length ? pairs.map(([k, v]) => `${k}=${v}`).join(', ') : 'every host';
 }
 
+/** "upgrade 1.0 → 1.1", linking to its merge request when Berth opened one (a safe http(s) URL only). */
+function upgradeChip(s: StackState): SafeHtml {
+  const url = s.upgradeMergeRequest && /^https?:\/\//.test(s.upgradeMergeRequest) ? s.upgradeMergeRequest : undefined;
+  const chip = html`<span class="chip up" data-testid="upgrade">upgrade ${s.upgrade}</span>`;
+  return url ? html`<a href="${url}" target="_blank" rel="noopener noreferrer" data-testid="upgrade-mr">${chip} merge request →</a>` : chip;
+}
+
 export function stacksBody(states: StackState[], specs: Map<string, StackSpec>, canDeploy: boolean): SafeHtml {
   return html`
-  <section class="head row"><div class="grow"><h1>Stacks</h1><p class="muted">${states.length} stacks in the environment.</p></div>
+  <section class="head row"><div class="grow"><h1>Stacks</h1><p class="muted">${states.length} ${states.length === 1 ? 'stack' : 'stacks'} in the environment.</p></div>
     ${canDeploy ? html`<a class="button primary" href="/catalog">Deploy from the catalog</a>` : ''}</section>
   ${states.length === 0 ? html`<section class="panel empty-state"><h2>No stacks yet</h2><p>Pick a template in the <a href="/catalog">catalog</a> and deploy it: the console commits <code>stacks/&lt;name&gt;.yml</code> and Berth deploys it.</p></section>` : html`
   <table class="grid stacks" data-testid="stacks-table"><thead><tr><th>Stack</th><th>Status</th><th>Template</th><th>Hosts</th><th>Last deploy</th><th></th></tr></thead><tbody>
@@ -24,7 +31,7 @@ export function stacksBody(states: StackState[], specs: Map<string, StackSpec>, 
       <td>${spec ? `${spec.template} ${spec.version}` : ''}</td>
       <td>${spec ? selector(spec.hosts) : ''}</td>
       <td>${when(s.lastSuccessAt)}</td>
-      <td>${s.upgrade ? html`<span class="chip up" data-testid="upgrade">upgrade ${s.upgrade}</span>` : ''}</td></tr>`;
+      <td>${s.upgrade ? upgradeChip(s) : ''}</td></tr>`;
   })}
   </tbody></table>`}`;
 }
@@ -77,7 +84,7 @@ export function stackBody(v: StackView): SafeHtml {
       <div><dt>Hosts</dt><dd>${selector(spec.hosts)}</dd></div>
       <div><dt>Last deploy</dt><dd>${when(s.lastSuccessAt)}</dd></div>
       <div><dt>Environment commit</dt><dd><code>${(s.desiredCommit ?? '').slice(0, 7)}</code></dd></div>
-      ${s.upgrade ? html`<div><dt>Upgrade</dt><dd><span class="chip up">${s.upgrade} available</span></dd></div>` : ''}
+      ${s.upgrade ? html`<div><dt>Upgrade available</dt><dd>${upgradeChip(s)}</dd></div>` : ''}
     </dl>
   </section>
   <section class="panel"><h2>Containers</h2>${containersPanel(v.hosts)}</section>
