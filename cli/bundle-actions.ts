@@ -50,6 +50,13 @@ function sourceHost(opts: CreateOpts, env: Awaited<ReturnType<typeof loadEnviron
   return { name: endpoint, endpoint, labels: {} };
 }
 
+/** `--catalog NAME=DIR` or `--catalog DIR` (named after its folder): the name the site's berth.yml uses for it. */
+function catalogArg(arg: string): { name: string; root: string } {
+  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)=(.+)$/.exec(arg);
+  const root = path.resolve(m ? m[2] : arg);
+  return { name: m ? m[1] : path.basename(root), root };
+}
+
 export async function createAction(opts: CreateOpts): Promise<void> {
   const log = createLogger();
   const level = gzipLevel(opts.gzipLevel);
@@ -58,7 +65,7 @@ export async function createAction(opts: CreateOpts): Promise<void> {
   if (!env && (opts.stacks || opts.includeEnv)) throw new UserError('BUNDLE_NEEDS_ENV', '--stacks and --include-env need --env DIR');
   const contents = env
     ? await environmentContents(env, { stacks: opts.stacks?.split(',').map((s) => s.trim()).filter(Boolean), catalogs: opts.catalog, allVersions: opts.allVersions, builtinRoot: builtinCatalogRoot() })
-    : await catalogContents(opts.catalog!.map((dir) => ({ name: path.basename(path.resolve(dir)), root: path.resolve(dir) })), { allVersions: opts.allVersions });
+    : await catalogContents(opts.catalog!.map(catalogArg), { allVersions: opts.allVersions });
   const host = sourceHost(opts, env);
   const manifest = await createBundle({
     output: path.resolve(opts.output),

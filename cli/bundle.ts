@@ -20,7 +20,7 @@ export function registerBundleCommands(program: Command): void {
     .requiredOption('-o, --output <file>', 'the bundle file to write (written as FILE.partial, renamed when complete)')
     .option('--env <dir>', 'an environment: its stacks say which templates, versions and images go in')
     .option('--stacks <names>', 'only these stacks of --env (comma-separated)')
-    .option('--catalog <name|dir>', 'with --env, a catalog of berth.yml to carry besides those the stacks use; without, a catalog repository folder (repeatable)', collect)
+    .option('--catalog <name|dir>', 'with --env, a catalog of berth.yml to carry besides those the stacks use; without, a catalog repository as NAME=DIR or DIR (named after its folder; repeatable)', collect)
     .option('--all-versions', 'every version of the templates, not just the installed one and the one an upgrade would propose')
     .option('--include-env', 'carry the environment repository too (its checked-out branch)')
     .option('--sign <key>', 'sign with this Ed25519 private key (PEM; berth bundle keygen makes one)')

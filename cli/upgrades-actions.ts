@@ -1,5 +1,9 @@
 /** What `berth upgrades` does; cli/upgrades.ts declares the command and loads this only when it runs. */
-import { loadEnvironment } from '../environment/environment.ts';
+import fs, { existsSync } from 'node:fs';
+import git from 'isomorphic-git';
+import path from 'node:path';
+import { loadEnvironment, type Environment } from '../environment/environment.ts';
+import { localForgeConfig } from '../upgrades/local.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadIdentities } from '../lib/secrets.ts';
 import { availableUpgrades, draftReason, type AvailableUpgrade } from '../upgrades/available.ts';
@@ -37,14 +41,24 @@ function upgradeJson(u: AvailableUpgrade) {
   };
 }
 
+/** Without forge:, an environment kept in git gets local proposals: branches in the repository itself. */
+async function withLocalForge(env: Environment): Promise<Environment> {
+  if (env.forge || !existsSync(path.join(env.root, '.git'))) return env;
+  const branch = await git.currentBranch({ fs, dir: env.root }).catch(() => undefined);
+  return branch ? { ...env, forge: localForgeConfig(branch) } : env;
+}
+
 export async function openUpgrades(opts: UpgradesOpts): Promise<void> {
-  const env = await loadEnvironment(opts.env);
+  const env = await withLocalForge(await loadEnvironment(opts.env));
   const log = createLogger();
   const remote = opts.remote && env.forge ? defaultRemote(env.forge, process.env[env.forge.tokenEnv], opts.remote) : undefined;
   const results = await proposeUpgrades(env, { cacheDir: opts.cacheDir, log, identities: await loadIdentities(), ...(remote ? { remote } : {}) });
   if (opts.json) print(JSON.stringify(results, null, 2));
   else if (results.length === 0) print('Nothing to propose: every stack is on the newest version it can upgrade to.');
   else for (const r of results) print(describeResult(r));
+  if (env.forge?.type === 'local' && results.some((r) => r.action === 'created' || r.action === 'updated')) {
+    print(`Each proposal is a branch of ${env.root} with its description beside it; review it, then: git merge berth/upgrade/<stack>`);
+  }
   if (results.some((r) => r.action === 'failed')) process.exitCode = 1;
 }
 

@@ -13,7 +13,7 @@ export function registerUpgradesCommand(program: Command): void {
   program.command('upgrades')
     .description('list the stacks a newer template version is available for; with --open, propose each as a merge request')
     .addOption(envOption())
-    .option('--open', 'open or update one merge request per upgrade, and close the obsolete ones (needs forge: in berth.yml)')
+    .option('--open', 'open or update one merge request per upgrade, and close the obsolete ones (on the forge: of berth.yml; without one, local branches berth/upgrade/<stack> in the environment repository)')
     .option('--json', 'print JSON')
     .addOption(new Option('--remote <url>', 'the environment repository to push upgrade branches to (default: derived from forge:)').env('BERTH_UPGRADES_REMOTE'))
     .addOption(new Option('--cache-dir <dir>', 'where the environment repository is cloned').env('BERTH_CACHE_DIR').default('.berth/cache'))

@@ -5,6 +5,9 @@
  * committed to is left alone, so a person finishing a draft never has their work overwritten.
  */
 import path from 'node:path';
+import git from 'isomorphic-git';
+import fs from 'node:fs';
+import { UserError } from '../lib/errors.ts';
 import { commitFiles, fetchBranch, listCommits, pushBranch, readFilesAt, syncRepo, type Author } from '../lib/git/index.ts';
 import type { Logger } from '../lib/log.ts';
 
@@ -27,6 +30,8 @@ export interface EnvRepo {
   remote: RemoteSpec;
   author: Author;
   timeoutMs?: number;
+  /** The repository is the environment folder itself (the `local` forge): branches are made there, never pushed. */
+  local?: boolean;
 }
 
 export type BranchState =
@@ -45,9 +50,21 @@ export function stackOfBranch(branch: string): string | undefined {
 
 /** Clones (first time) or fetches the target branch into `<cacheDir>/upgrades`. */
 export async function openEnvRepo(remote: RemoteSpec, target: string, opts: { cacheDir: string; author?: Author; log?: Logger; timeoutMs?: number }): Promise<EnvRepo> {
+  if (!/^https?:\/\//.test(remote.url)) return openLocalRepo(remote, target, opts.author);
   const source = { url: remote.url, branch: target, ...(remote.token ? { token: remote.token } : {}), ...(remote.username ? { username: remote.username } : {}) };
   const synced = await syncRepo(source, { cacheDir: path.join(opts.cacheDir, 'upgrades'), log: opts.log, timeoutMs: opts.timeoutMs });
   return { dir: synced.dir, head: synced.commit, target, remote, author: opts.author ?? DEFAULT_AUTHOR, timeoutMs: opts.timeoutMs };
+}
+
+/** The environment folder as the repository: proposals are built on its own `target` branch. */
+async function openLocalRepo(remote: RemoteSpec, target: string, author?: Author): Promise<EnvRepo> {
+  const head = await git.resolveRef({ fs, dir: remote.url, ref: `refs/heads/${target}` }).catch(() => undefined);
+  if (!head) {
+    throw new UserError('UPGRADES_NO_BRANCH', `the environment repository ${remote.url} has no branch ${target} to propose upgrades on`, {
+      hint: 'Commit the environment (git add -A && git commit), or set forge.branch in berth.yml to the branch Berth deploys from.',
+    });
+  }
+  return { dir: remote.url, head, target, remote, author: author ?? DEFAULT_AUTHOR, local: true };
 }
 
 /** `stacks/*.yml` at the target head, keyed by stack name (the file name without extension). */
@@ -67,7 +84,9 @@ function remoteOpts(repo: EnvRepo, branch: string) {
 
 /** What the remote holds on the stack's branch now. */
 export async function branchState(repo: EnvRepo, stack: string, file: string): Promise<BranchState> {
-  const { commit } = await fetchBranch(repo.dir, remoteOpts(repo, upgradeBranch(stack)));
+  const commit = repo.local
+    ? await git.resolveRef({ fs, dir: repo.dir, ref: `refs/heads/${upgradeBranch(stack)}` }).catch(() => null)
+    : (await fetchBranch(repo.dir, remoteOpts(repo, upgradeBranch(stack)))).commit;
   if (!commit) return { kind: 'missing' };
   const [info] = await listCommits(repo.dir, commit, { limit: 1 });
   if (!info || info.author.email !== repo.author.email || info.trailers[TRAILER] === undefined) {
@@ -87,6 +106,6 @@ export async function pushUpgrade(repo: EnvRepo, stack: string, file: string, te
   const branch = upgradeBranch(stack);
   const sha = await commitFiles(repo.dir, { branch, base: repo.head, files: { [file]: text }, message, author: repo.author });
   if (sha === null) throw new Error(`the upgrade of ${stack} changes nothing in ${file}`);
-  await pushBranch(repo.dir, { ...remoteOpts(repo, branch), force: true });
+  if (!repo.local) await pushBranch(repo.dir, { ...remoteOpts(repo, branch), force: true });
   return sha;
 }

@@ -5,7 +5,8 @@
  */
 import { isPlainMap, kindOf, MapReader } from '../catalog/yaml-file.ts';
 
-export const FORGE_TYPES = ['gitlab', 'github'] as const;
+/** `local`: no forge; proposals are branches of the environment repository itself (upgrades/local.ts). */
+export const FORGE_TYPES = ['gitlab', 'github', 'local'] as const;
 export type ForgeType = (typeof FORGE_TYPES)[number];
 
 export interface ForgeConfig {
@@ -20,7 +21,7 @@ export interface ForgeConfig {
   branch: string;
 }
 
-export const DEFAULT_API_URL: Record<ForgeType, string> = { gitlab: 'https://gitlab.com', github: 'https://api.github.com' };
+export const DEFAULT_API_URL: Record<ForgeType, string> = { gitlab: 'https://gitlab.com', github: 'https://api.github.com', local: '' };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GITHUB_REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -34,8 +35,12 @@ export function parseForgeConfig(top: MapReader): ForgeConfig | undefined {
   if (!isPlainMap(raw)) return void top.problem('forge', `must be a map with type:, project: and token_env:, got ${kindOf(raw)}`);
   const r = new MapReader(top.yaml, [...top.path, 'forge'], top.field('forge'), raw, top.problems);
   if (raw.token !== undefined) r.problem('token', 'tokens never go in berth.yml; put it in an environment variable and name that variable with token_env:', 'key');
-  r.unknownKeys(raw.token === undefined ? KEYS : [...KEYS, 'token']);
   const type = forgeType(r);
+  if (type === 'local') {
+    r.unknownKeys(['type', 'branch']);
+    return { type, apiUrl: '', project: '', tokenEnv: '', branch: r.string('branch') ?? 'main' };
+  }
+  r.unknownKeys(raw.token === undefined ? KEYS : [...KEYS, 'token']);
   const project = projectOf(r, type);
   const tokenEnv = r.string('token_env', true);
   if (tokenEnv !== undefined && !ENV_NAME.test(tokenEnv)) r.problem('token_env', `"${tokenEnv}" is not an environment variable name`);
@@ -49,7 +54,7 @@ function forgeType(r: MapReader): ForgeType | undefined {
   const type = r.string('type', true);
   if (type === undefined) return undefined;
   if ((FORGE_TYPES as readonly string[]).includes(type)) return type as ForgeType;
-  r.problem('type', `"${type}" is not a forge Berth can open merge requests on; use ${FORGE_TYPES.join(' or ')}`);
+  r.problem('type', `"${type}" is not a forge Berth can open merge requests on; use gitlab, github, or local (upgrade branches in the environment repository itself)`);
   return undefined;
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../lib/log.ts';
 import type { ForgeConfig, ForgeType } from './config.ts';
 import { createGithubForge } from './github.ts';
 import { createGitlabForge } from './gitlab.ts';
+import { createLocalForge } from './local.ts';
 
 /** A merge request (GitLab) or pull request (GitHub), as much of it as Berth reads. */
 export interface MergeRequest {
@@ -51,6 +52,8 @@ export interface ForgeOptions {
   log?: Logger;
   /** Per request; default 30 s. */
   timeoutMs?: number;
+  /** The environment repository: where the `local` forge keeps its proposals. */
+  repoDir?: string;
 }
 
 export type ForgeFactory = (config: ForgeConfig, token: string, opts: ForgeOptions) => Forge;
@@ -59,10 +62,15 @@ export type ForgeFactory = (config: ForgeConfig, token: string, opts: ForgeOptio
 export const FORGES: Record<ForgeType, ForgeFactory> = {
   gitlab: (config, token, opts) => createGitlabForge(config, token, opts),
   github: (config, token, opts) => createGithubForge(config, token, opts),
+  local: (config, _token, opts) => {
+    if (!opts.repoDir) throw new Error('the local forge needs the environment repository\'s folder');
+    return createLocalForge(config, opts.repoDir);
+  },
 };
 
 /** The forge of an environment, with its token read from the variable berth.yml names. */
 export function createForge(config: ForgeConfig, processEnv: Record<string, string | undefined>, opts: ForgeOptions = {}): Forge {
+  if (config.type === 'local') return FORGES.local(config, '', opts);
   const token = processEnv[config.tokenEnv];
   if (!token) {
     throw new UserError('FORGE_TOKEN_MISSING', `the environment variable ${config.tokenEnv} (forge.token_env in berth.yml) is not set`, {

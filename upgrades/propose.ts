@@ -88,13 +88,14 @@ async function propose(env: Environment, opts: ProposeOptions): Promise<Proposal
   const config = env.forge;
   if (!config) {
     throw new UserError('FORGE_NOT_CONFIGURED', `the environment at ${env.root} names no forge to open merge requests on`, {
-      hint: 'Add a forge: block to berth.yml (type, project, token_env; see docs/upgrades.md).',
+      hint: 'Add a forge: block to berth.yml (type, project, token_env; see docs/upgrades.md), or keep the environment in a git repository for local upgrade branches.',
     });
   }
   const processEnv = opts.processEnv ?? process.env;
   const log = opts.log ?? silentLogger;
-  const forge = opts.forge ?? createForge(config, processEnv, { log, timeoutMs: opts.timeoutMs });
-  const remote = opts.remote ?? defaultRemote(config, processEnv[config.tokenEnv]);
+  const forge = opts.forge ?? createForge(config, processEnv, { log, timeoutMs: opts.timeoutMs, repoDir: env.root });
+  // The local forge's repository is the environment folder itself.
+  const remote = opts.remote ?? (config.type === 'local' ? { url: env.root } : defaultRemote(config, processEnv[config.tokenEnv]));
   const repo = await openEnvRepo(remote, config.branch, { cacheDir: opts.cacheDir, author: opts.author, log, timeoutMs: opts.timeoutMs });
   const run: Run = { env, config, forge, repo, catalogs: opts.catalogs ?? new Map(), opts, log };
   const open = await forge.listOpenMergeRequests(BRANCH_PREFIX);

@@ -37,7 +37,7 @@ test('forge: every mistake reported with its line', async () => {
   const found = await problems('forge:\n  type: bitbucket\n  project: nope\n  token: abc123\n  api_url: ftp://x\n');
   assert.deepEqual(found, [
     'berth.yml:4: forge.token: tokens never go in berth.yml; put it in an environment variable and name that variable with token_env:',
-    'berth.yml:2: forge.type: "bitbucket" is not a forge Berth can open merge requests on; use gitlab or github',
+    'berth.yml:2: forge.type: "bitbucket" is not a forge Berth can open merge requests on; use gitlab, github, or local (upgrade branches in the environment repository itself)',
     'berth.yml:2: forge.token_env: is required; add "token_env: ..."',
     'berth.yml:5: forge.api_url: must be an http:// or https:// URL',
   ]);
@@ -62,4 +62,11 @@ test('defaultRemote: the forge\'s HTTPS clone URL with the user each forge expec
   assert.equal(defaultRemote({ ...gl, type: 'github', apiUrl: 'https://ghe.example.com/api/v3', project: 'a/b' }, undefined).url, 'https://ghe.example.com/a/b.git');
   assert.throws(() => defaultRemote({ ...gl, project: '42' }, 'tok'), (e: unknown) => e instanceof UserError && e.code === 'FORGE_REMOTE_UNKNOWN');
   assert.equal(defaultRemote({ ...gl, project: '42' }, 'tok', 'http://x/y.git').url, 'http://x/y.git');
+});
+
+test('forge: type local needs no project or token, and keys a remote forge needs are mistakes there', async () => {
+  const local = await loadEnvironment(env('forge: { type: local, branch: site }\n'));
+  assert.deepEqual(local.forge, { type: 'local', apiUrl: '', project: '', tokenEnv: '', branch: 'site' });
+  assert.equal(createForge(local.forge!, {}, { repoDir: local.root }).type, 'local', 'no token is asked for');
+  assert.deepEqual(await problems('forge:\n  type: local\n  token_env: T\n'), ['berth.yml:3: forge.token_env: is not a known key; remove it; the keys allowed here are type, branch']);
 });
