@@ -9,7 +9,8 @@
  *   YAML_INVALID     the rendered text is not YAML
  *   COMPOSE_INVALID  the document breaks the Compose schema or a Berth rule
  */
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, type Document } from 'yaml';
+import { boundedToJS, parseBounded } from '../lib/yaml-bounded.ts';
 import { ValidationError, type Problem } from '../lib/errors.ts';
 import type { Answers, RenderContext, Template, TemplateVersion } from './types.ts';
 import type { StackModel } from './model.ts';
@@ -59,9 +60,11 @@ function check(code: string, file: string, problems: Problem[]): void {
 
 /** `templateLine(n)` maps line n of the parsed text to the template's line. */
 function parseYaml(text: string, file: string, templateLine: (line: number) => number | undefined): Parsed {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, merge: true, customTags: (tags) => [OCTAL, ...tags] });
+  const { doc, lineCounter: counter, problems } = parseBounded(text, file, { merge: true, prettyErrors: true, customTags: (tags) => [OCTAL, ...tags] });
   const lineAt = (offset: number): number | undefined => templateLine(counter.linePos(offset).line);
+  if (!doc || problems.length) {
+    throw new ValidationError('YAML_INVALID', `${file}: the rendered document is not valid YAML`, problems.map((p) => ({ ...p, line: p.line === undefined ? undefined : templateLine(p.line) })));
+  }
   if (doc.errors.length) {
     throw new ValidationError('YAML_INVALID', `${file}: the rendered document is not valid YAML`, doc.errors.map((e) => {
       const rendered = e.linePos?.[0].line;
@@ -75,7 +78,7 @@ function parseYaml(text: string, file: string, templateLine: (line: number) => n
 
 function toJS(doc: Document, file: string): unknown {
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    return boundedToJS(doc);
   } catch (err) {
     throw new ValidationError('YAML_INVALID', `${file}: the rendered document is not valid YAML`, [{ file, message: (err as Error).message }]);
   }

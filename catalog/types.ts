@@ -1,4 +1,5 @@
 /** The catalog as a vendor writes it: templates, their versions and the questions each version asks. */
+import type { Problem } from '../lib/errors.ts';
 
 export const QUESTION_TYPES = [
   'string', 'int', 'float', 'boolean', 'enum', 'password', 'multiline', 'date', 'secret', 'certificate', 'service', 'hostname',
@@ -74,6 +75,10 @@ export interface Catalog {
   /** Absolute path of the catalog's root folder. */
   root: string;
   templates: Map<string, Template>;
+  /** Problems found while loading, when loaded by loadCatalogForStacks: each fails only its own template. */
+  problems?: Problem[];
+  /** The templates folder relative to the root (`templates`). */
+  templatesDir?: string;
 }
 
 /** What a template sees besides the answers. */

@@ -2,8 +2,9 @@
  * YAML files of a catalog, parsed so that every problem can point at the line a vendor has to edit, and a small
  * reader that checks a map's fields and collects problems instead of stopping at the first.
  */
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, type Document } from 'yaml';
 import type { Problem } from '../lib/errors.ts';
+import { boundedToJS, parseBounded } from '../lib/yaml-bounded.ts';
 import { closest } from './resolve.ts';
 
 export type YamlPath = (string | number)[];
@@ -19,9 +20,9 @@ export interface YamlFile {
 }
 
 export function parseYamlFile(text: string, file: string): { yaml?: YamlFile; problems: Problem[] } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const { doc, lineCounter, problems: bounds } = parseBounded(text, file);
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
+  if (!doc || bounds.length) return { problems: bounds };
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => ({
       file,
@@ -32,7 +33,7 @@ export function parseYamlFile(text: string, file: string): { yaml?: YamlFile; pr
   }
   const yaml: YamlFile = {
     file,
-    data: doc.toJS(),
+    data: boundedToJS(doc),
     line: (path, part = 'value') => {
       const { range } = findNode(doc, path, part);
       return range ? lineAt(range[0]) : undefined;

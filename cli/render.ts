@@ -11,9 +11,11 @@ export function registerRenderCommand(program: Command): void {
     .option('--stack <name>', 'stack name (compose project name)', 'demo')
     .option('--previous <version>', 'render as an upgrade from this installed version')
     .action(async (ref: string, opts: { catalog?: string; answers?: string; set: Record<string, string>; stack: string; previous?: string }) => {
-      const { loadCatalogOrThrow } = await import('../catalog/load.ts');
+      const { assertTemplateLoads, loadCatalogForStacks } = await import('../catalog/load.ts');
       const { renderStack } = await import('../catalog/stack.ts');
-      const catalog = await loadCatalogOrThrow(catalogDir(opts.catalog));
+      // Another template's mistakes don't stop this one from rendering (`berth catalog lint` shows them all).
+      const catalog = await loadCatalogForStacks(catalogDir(opts.catalog));
+      assertTemplateLoads(catalog, ref.split('@')[0]);
       const fromFile = opts.answers ? await readAnswersFile(opts.answers) : {};
       const result = renderStack(catalog, { ref, answers: { ...fromFile, ...opts.set }, stack: opts.stack, previousVersion: opts.previous });
       process.stdout.write(result.yaml);

@@ -57,6 +57,8 @@ async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): P
     outcomes[i] = await reconcileStack(env, spec, { why: 'cli', drivers, events, log: dryRun ? undefined : log, dryRun, catalogs, desired });
   }, STACK_CONCURRENCY);
   if (outcomes.some((o) => o.error || o.outcome === 'failed')) process.exitCode = 1;
+  // A plan that could not see a host is not a plan of what apply would do.
+  else if (outcomes.some((o) => o.plan?.hosts.some((h) => h.error))) process.exitCode = 2;
   return outcomes;
 }
 
@@ -64,7 +66,7 @@ function describeOutcome(o: StackOutcome): string {
   if (o.error) return `stack ${o.stack}: failed: ${o.error.message}`;
   const lines = [`stack ${o.stack} (${o.plan?.source}): ${o.outcome} in ${(o.durationMs / 1000).toFixed(1)}s`];
   for (const [host, h] of Object.entries(o.result?.hosts ?? {})) lines.push(`  host ${host}: ${h.outcome}${h.error ? `: ${h.error}` : ''}`);
-  for (const h of o.plan?.hosts ?? []) if (h.error && !o.result) lines.push(`  host ${h.host}: unreachable: ${h.error}`);
+  for (const h of o.plan?.hosts ?? []) if (h.error && !o.result) lines.push(`  host ${h.host}: unreachable: ${h.error.replace(/^unreachable:\s*/, '')}`);
   if (o.desired && o.observed) for (const e of stackStatus(o.desired, o.observed).endpoints) lines.push(`  open ${e.url}  (${e.service} on ${e.host})`);
   return lines.join('\n');
 }
@@ -92,16 +94,29 @@ function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** A stack that failed goes to stderr with its hint, like any other error: stdout keeps what succeeded. */
+function printFailure(stack: string, error: Error): void {
+  process.stderr.write(`stack ${stack}: error: ${error.message}\n`);
+  const hint = (error as { hint?: string }).hint;
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
+}
+
 export async function planAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
   const outcomes = await run(stack, opts, true);
   if (opts.json) return print(JSON.stringify(outcomes.map((o) => (o.plan ? planToJson(o.plan) : { stack: o.stack, error: o.error?.message })), null, 2));
-  for (const o of outcomes) print(o.plan ? formatPlan(o.plan, { verbose: opts.verbose, color: process.stdout.isTTY }) : `stack ${o.stack}: ${o.error?.message}`);
+  for (const o of outcomes) {
+    if (o.plan) print(formatPlan(o.plan, { verbose: opts.verbose, color: process.stdout.isTTY }));
+    else printFailure(o.stack, o.error ?? new Error('failed'));
+  }
 }
 
 export async function applyAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
   const outcomes = await run(stack, opts, false);
   if (opts.json) print(JSON.stringify(outcomes.map(outcomeJson), null, 2));
-  else for (const o of outcomes) print(describeOutcome(o));
+  else for (const o of outcomes) {
+    if (o.error) printFailure(o.stack, o.error);
+    else print(describeOutcome(o));
+  }
 }
 
 export async function statusAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
@@ -111,11 +126,24 @@ export async function statusAction(stack: string | undefined, opts: EnvOpts): Pr
   // Against what a deploy would run: a ledger rollback in force counts as desired, not as outdated.
   const desiredOf = inGitRepository(env.root) ? await (await import('./ledger-actions.ts')).ledgerDesired(env) : undefined;
   const desiredFor = (spec: StackSpec) => (desiredOf ? desiredOf(spec, catalogs) : desiredStack(env, spec, { catalogs }));
-  const statuses = await Promise.all(pick(env, stack).map(async (spec) => stackStatus(await desiredFor(spec), await observeStack(spec.name, drivers))));
-  if (opts.json) return print(JSON.stringify(statuses, null, 2));
-  const upgrades = new Map((await availableUpgrades(env, { catalogs })).map((u) => [u.stack, u]));
-  for (const s of statuses) print(formatStatus(s, upgrades.get(s.stack)));
-  if (statuses.some((s) => !s.converged)) process.exitCode = 3;
+  // One stack that cannot render is reported on its own; the others' status still shows.
+  const results = await Promise.all(pick(env, stack).map(async (spec) => {
+    try {
+      return stackStatus(await desiredFor(spec), await observeStack(spec.name, drivers));
+    } catch (e) {
+      return { stack: spec.name, error: e instanceof Error ? e : new Error(String(e)) };
+    }
+  }));
+  const statuses = results.filter((r): r is StackStatus => !('error' in r));
+  const failures = results.filter((r): r is { stack: string; error: Error } => 'error' in r);
+  if (opts.json) print(JSON.stringify(results.map((r) => ('error' in r ? { stack: r.stack, error: r.error.message } : r)), null, 2));
+  else {
+    const upgrades = new Map((await availableUpgrades(env, { catalogs })).map((u) => [u.stack, u]));
+    for (const s of statuses) print(formatStatus(s, upgrades.get(s.stack)));
+    for (const f of failures) printFailure(f.stack, f.error);
+  }
+  if (failures.length) process.exitCode = 1;
+  else if (statuses.some((s) => !s.converged)) process.exitCode = 3;
 }
 
 function inGitRepository(dir: string): boolean {

@@ -14,7 +14,7 @@ import { secretYamlTags } from '../lib/secrets.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { desiredStack, plainAnswers, type DesiredOptions } from '../engines/standalone/desired.ts';
 import type { EngineDriver } from '../engines/standalone/driver.ts';
-import type { Environment } from '../environment/environment.ts';
+import { assertUsable, type Environment } from '../environment/environment.ts';
 import type { EventSink } from '../engines/events.ts';
 import type { Ledger, RollbackInForce, StackState } from '../ledger/ledger.ts';
 import { secretPlaceholders } from '../ledger/pin.ts';
@@ -42,6 +42,7 @@ export type DesiredContext = Pick<DeployContext, 'env' | 'sources' | 'ledger' | 
 
 /** What a stack should run now: the ledger's state while a rollback is in force, else the environment rendered. */
 export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<{ desired: DesiredStack; state: StackState }> {
+  assertUsable(spec);
   const state = await ctx.ledger.stackState(spec.name, ctx.sources);
   const desired = state.rollback ? await rollbackDesired(ctx, spec, state.rollback) : await desiredStack(ctx.env, spec, desiredOptions(ctx));
   return { desired, state };

@@ -3,9 +3,10 @@
  * everything and reports every problem at once, each at its file and line, because an environment is edited
  * by hand and reviewed in merge requests where one round trip per typo is expensive.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError, ValidationError, type Problem } from '../lib/errors.ts';
+import { ConfineError, readConfined } from '../lib/confine.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 import { closest } from '../catalog/resolve.ts';
 import { MapReader, isPlainMap, kindOf, parseYamlFile, type YamlFile } from '../catalog/yaml-file.ts';
@@ -21,6 +22,8 @@ export interface Environment {
   hosts: HostSpec[];
   registries: { server: string; username: string; passwordEnv: string }[];
   stacks: StackSpec[];
+  /** Process variables stacks may read (`secrets.*.environment`, bare env-file keys); never BERTH_*. */
+  allowEnv?: string[];
   /** Where upgrade merge requests are opened (berth.yml `forge:`); absent: Berth proposes none. */
   forge?: ForgeConfig;
 }
@@ -181,6 +184,29 @@ function parseRegistries(r: MapReader): Environment['registries'] {
   });
 }
 
+/** Throws why a stack's file cannot be used; every path that renders or deploys a stack calls it first. */
+export function assertUsable(spec: StackSpec): void {
+  if (spec.invalid) throw spec.invalid;
+}
+
+/** `allow_env:`: the process variables the operator lets stacks read; Berth's own are refused here already. */
+function parseAllowEnv(r: MapReader): string[] {
+  const v = r.obj.allow_env;
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    r.problem('allow_env', `must be a list of environment variable names, got ${kindOf(v)}`);
+    return [];
+  }
+  const out: string[] = [];
+  v.forEach((name, i) => {
+    const at = new MapReader(r.yaml, ['allow_env'], 'allow_env', {}, r.problems);
+    if (typeof name !== 'string' || !ENV_NAME.test(name)) at.problem(String(i), `${kindOf(name)} is not an environment variable name`);
+    else if (name.startsWith('BERTH_')) at.problem(String(i), `${name} is Berth's own variable and is never handed to a stack; remove it`);
+    else out.push(name);
+  });
+  return out;
+}
+
 /** Hosts whose labels match every pair of the selector (`hostname` also matches a host's name). */
 export function selectHosts(hosts: HostSpec[], selector: Record<string, string>): HostSpec[] {
   return hosts.filter((h) => Object.entries(selector).every(([label, value]) => satisfies(h, { label, op: '==', value, text: '' })));
@@ -221,34 +247,47 @@ function stackProfiles(r: MapReader): string[] | undefined {
   return list as string[];
 }
 
-async function loadStacks(env: Omit<Environment, 'stacks'>, problems: Problem[]): Promise<StackSpec[]> {
+const STACK_HINT = 'Fix the file and line listed; docs/environment.md describes stacks/<name>.yml. The other stacks are not affected.';
+
+/** One stack file, checked on its own: its problems fail only this stack. */
+async function loadStack(env: Omit<Environment, 'stacks'>, f: string, seen: Map<string, string>): Promise<StackSpec> {
+  const name = f.replace(/\.ya?ml$/, '');
+  const file = `stacks/${f}`;
+  const problems: Problem[] = [];
+  if (!STACK_NAME.test(name)) problems.push({ file, message: `"${name}" is not a valid stack name; rename the file using lowercase letters, digits, "_" and "-"` });
+  if (seen.has(name)) problems.push({ file, message: `stack "${name}" is also defined by ${seen.get(name)}; keep one file per stack` });
+  seen.set(name, file);
+  let spec: StackSpec | undefined;
+  try {
+    const parsed = parseYamlFile((await readConfined(env.root, file, { rootName: 'environment' })) ?? '', file);
+    problems.push(...parsed.problems);
+    spec = parsed.yaml && parseStack(parsed.yaml, name, env, problems);
+  } catch (e) {
+    if (!(e instanceof ConfineError)) throw e;
+    problems.push({ file, message: e.reason });
+  }
+  if (spec && problems.length === 0) return spec;
+  const invalid = new ValidationError('STACK_INVALID', `${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:`, problems, STACK_HINT);
+  return { template: '', version: '', answers: {}, hosts: {}, ...spec, name, file, invalid };
+}
+
+async function loadStacks(env: Omit<Environment, 'stacks'>): Promise<StackSpec[]> {
   const dir = path.join(env.root, 'stacks');
   if (!(await isDir(dir))) return [];
-  const files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && /\.ya?ml$/.test(e.name)).map((e) => e.name).sort();
-  const stacks: StackSpec[] = [];
+  // Symlinked stack files are read too (the confinement rule refuses one that leaves the environment).
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && /\.ya?ml$/.test(e.name)).map((e) => e.name).sort();
   const seen = new Map<string, string>();
-  for (const f of files) {
-    const name = f.replace(/\.ya?ml$/, '');
-    const file = `stacks/${f}`;
-    if (!STACK_NAME.test(name)) problems.push({ file, message: `"${name}" is not a valid stack name; rename the file using lowercase letters, digits, "_" and "-"` });
-    if (seen.has(name)) problems.push({ file, message: `stack "${name}" is also defined by ${seen.get(name)}; keep one file per stack` });
-    seen.set(name, file);
-    const parsed = parseYamlFile(await readFile(path.join(dir, f), 'utf8'), file);
-    problems.push(...parsed.problems);
-    const spec = parsed.yaml && parseStack(parsed.yaml, name, env, problems);
-    if (spec) stacks.push(spec);
-  }
+  const stacks: StackSpec[] = [];
+  for (const f of files) stacks.push(await loadStack(env, f, seen));
   return stacks;
 }
 
 async function readBerthYml(root: string): Promise<string> {
   if (!(await isDir(root))) throw new UserError('ENVIRONMENT_NOT_FOUND', `no environment folder at ${root}`, { data: { root }, hint: START_HINT });
-  try {
-    return await readFile(path.join(root, 'berth.yml'), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    throw new UserError('ENVIRONMENT_NOT_FOUND', `${root} is not a Berth environment: it has no berth.yml`, { data: { root }, hint: START_HINT });
-  }
+  const text = await readConfined(root, 'berth.yml', { rootName: 'environment' });
+  if (text === undefined) throw new UserError('ENVIRONMENT_NOT_FOUND', `${root} is not a Berth environment: it has no berth.yml`, { data: { root }, hint: START_HINT });
+  return text;
 }
 
 /** `catalogsMayBeMissing`: a `path:` catalog folder need not exist yet (`berth bundle load` is about to install it). */
@@ -260,11 +299,12 @@ export async function loadEnvironment(root: string, opts: { processEnv?: Record<
   if (parsed.yaml && !isPlainMap(data)) problems.push({ file: 'berth.yml', line: 1, message: `must be a map with catalogs:, hosts: and registries:, got ${kindOf(data)}` });
   if (parsed.yaml && isPlainMap(data)) {
     const r = new MapReader(parsed.yaml, [], '', data, problems);
-    r.unknownKeys(['catalogs', 'hosts', 'registries', 'forge']);
+    r.unknownKeys(['catalogs', 'hosts', 'registries', 'forge', 'allow_env']);
     const forge = parseForgeConfig(r);
-    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), ...(forge ? { forge } : {}) };
-    const stacks = await loadStacks(base, problems);
-    if (problems.length === 0) return { ...base, stacks };
+    const allowEnv = parseAllowEnv(r);
+    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), allowEnv, ...(forge ? { forge } : {}) };
+    // Stack files fail one by one (StackSpec.invalid); only berth.yml itself fails the whole environment.
+    if (problems.length === 0) return { ...base, stacks: await loadStacks(base) };
   }
   throw new ValidationError('ENVIRONMENT_INVALID', `The environment at ${abs} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:`, problems,
     'Fix each file and line listed; docs/environment.md describes berth.yml and stacks/<name>.yml.');

@@ -2,7 +2,7 @@
  * Upgrades of a loaded environment: the catalogs are read (once each) and every stack is matched against its
  * template. A stack whose catalog or template is missing simply has no upgrade: `berth plan` reports that.
  */
-import { loadCatalogOrThrow } from '../catalog/load.ts';
+import { assertTemplateLoads, loadCatalogForStacks } from '../catalog/load.ts';
 import type { Catalog } from '../catalog/types.ts';
 import type { Environment } from '../environment/environment.ts';
 import type { StackSpec } from '../environment/types.ts';
@@ -22,11 +22,12 @@ export interface AvailableUpgrade extends Upgrade {
   draft: boolean;
 }
 
-export async function catalogForStack(env: Environment, spec: Pick<StackSpec, 'catalog'>, cache: Map<string, Catalog>): Promise<Catalog | undefined> {
+export async function catalogForStack(env: Environment, spec: Pick<StackSpec, 'catalog' | 'template'>, cache: Map<string, Catalog>): Promise<Catalog | undefined> {
   const ref = env.catalogs.find((c) => c.name === (spec.catalog ?? env.catalogs[0]?.name));
   if (!ref) return undefined;
   let catalog = cache.get(ref.root);
-  if (!catalog) cache.set(ref.root, (catalog = await loadCatalogOrThrow(ref.root)));
+  if (!catalog) cache.set(ref.root, (catalog = await loadCatalogForStacks(ref.root)));
+  assertTemplateLoads(catalog, spec.template);
   return catalog;
 }
 
@@ -46,6 +47,7 @@ export async function availableUpgrades(env: Environment, opts: AvailableOptions
   const shared = { ...opts, catalogs: opts.catalogs ?? new Map<string, Catalog>() };
   const out: AvailableUpgrade[] = [];
   for (const spec of env.stacks) {
+    if (spec.invalid) continue;
     try {
       const u = await upgradeForStack(env, spec, shared);
       if (u) out.push(u);

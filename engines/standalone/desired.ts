@@ -3,18 +3,18 @@
  * read the files its services mount, and hash each service's config. All reading happens here so the plan that
  * follows is a pure function.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError, UserError, ValidationError, type Problem } from '../../lib/errors.ts';
+import { ConfineError, confinedPath, readConfined } from '../../lib/confine.ts';
 import { decryptAnswers, loadIdentities } from '../../lib/secrets.ts';
 import type { FileObjectModel, ServiceModel, StackModel } from '../../catalog/model.ts';
 import type { Catalog } from '../../catalog/types.ts';
-import { loadCatalogOrThrow } from '../../catalog/load.ts';
+import { assertTemplateLoads, loadCatalogForStacks } from '../../catalog/load.ts';
 import { secretVariables } from '../../catalog/answers.ts';
 import { renderStack } from '../../catalog/stack.ts';
 import { activateProfiles } from '../../catalog/profiles.ts';
 import { withHostInputs } from './host-inputs.ts';
-import { selectHosts, type Environment } from '../../environment/environment.ts';
+import { assertUsable, selectHosts, type Environment } from '../../environment/environment.ts';
 import { serviceConfig, type HashAs } from './hash.ts';
 import { placeStack, type PlacedReplica } from './placement.ts';
 import type { DesiredHost, DesiredService, DesiredStack } from './types.ts';
@@ -57,26 +57,44 @@ async function catalogFor(env: Environment, spec: StackSpec, cache: Map<string, 
   const ref = env.catalogs.find((c) => c.name === (spec.catalog ?? env.catalogs[0]?.name));
   if (!ref) throw new ValidationError('ENVIRONMENT_INVALID', `stack ${spec.name} names no usable catalog:`, [{ file: spec.file, field: 'catalog', message: `catalog "${spec.catalog ?? ''}" is not declared in berth.yml` }]);
   let catalog = cache.get(ref.root);
-  if (!catalog) cache.set(ref.root, (catalog = await loadCatalogOrThrow(ref.root)));
+  if (!catalog) cache.set(ref.root, (catalog = await loadCatalogForStacks(ref.root)));
+  assertTemplateLoads(catalog, spec.template);
   return catalog;
 }
 
 export interface Reader {
   env: Environment;
   spec: StackSpec;
-  read: (path: string) => Promise<string>;
+  /** A reader other than the file system (a rollback reads the environment as of a commit). */
+  read?: (path: string) => Promise<string>;
+  /** Only the variables berth.yml allows (`allow_env:`), never Berth's own. */
   processEnv: Record<string, string | undefined>;
   problems: Problem[];
   /** The environment root's `.env`, read once per stack when a value-less key needs it (host-inputs.ts). */
   dotenv?: Promise<Record<string, string> | undefined>;
 }
 
+/** The process variables a stack may read: those berth.yml lists under allow_env:, minus BERTH_* (docs/security.md). */
+export function allowedEnv(env: Pick<Environment, 'allowEnv'>, processEnv: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries((env.allowEnv ?? []).filter((k) => !k.startsWith('BERTH_') && Object.hasOwn(processEnv, k)).map((k) => [k, processEnv[k]]));
+}
+
+/** The text of a file of the environment, or undefined; the confinement rule unless the reader is a commit's. */
+export async function readText(r: Reader, rel: string): Promise<string | undefined> {
+  await confinedPath(r.env.root, rel, { rootName: 'environment' });
+  return r.read ? r.read(path.resolve(r.env.root, rel)) : readConfined(r.env.root, rel, { rootName: 'environment' });
+}
+
+/** A file the stack names, through the confinement rule: inside the environment folder, bounded in size. */
 export async function readPath(r: Reader, rel: string, what: string): Promise<string | undefined> {
   const abs = path.resolve(r.env.root, rel);
   try {
-    return await r.read(abs);
+    const text = await readText(r, rel);
+    if (text === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+    return text;
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(e as Error).message}`;
+    if (e instanceof ConfineError) return void r.problems.push({ file: r.spec.file, message: `${what}: ${e.message}` });
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
     r.problems.push({ file: r.spec.file, message: `${what} reads ${rel} (${abs}), which ${why}; add the file to the environment` });
     return undefined;
   }
@@ -87,8 +105,13 @@ async function objectContent(r: Reader, obj: FileObjectModel | undefined, what: 
   if (obj.content !== undefined) return obj.content;
   if (obj.file !== undefined) return readPath(r, obj.file, what);
   if (obj.environment !== undefined) {
-    const value = r.processEnv[obj.environment];
-    if (value === undefined) r.problems.push({ file: r.spec.file, message: `${what} comes from the environment variable ${obj.environment}, which is not set where Berth runs` });
+    const name = obj.environment;
+    if (name.startsWith('BERTH_')) return void r.problems.push({ file: r.spec.file, message: `${what} asks for ${name}; Berth's own variables are never handed to a stack` });
+    if (!(r.env.allowEnv ?? []).includes(name)) {
+      return void r.problems.push({ file: r.spec.file, message: `${what} comes from the environment variable ${name}, which berth.yml does not allow; add it under allow_env: in berth.yml if the stack may read it` });
+    }
+    const value = r.processEnv[name];
+    if (value === undefined) r.problems.push({ file: r.spec.file, message: `${what} comes from the environment variable ${name}, which is not set where Berth runs` });
     return value;
   }
   r.problems.push({ file: r.spec.file, message: `${what} is external, which needs Docker Swarm; give it file:, content: or environment:` });
@@ -141,6 +164,7 @@ export async function plainAnswers(spec: StackSpec, opts: DesiredOptions): Promi
 }
 
 export async function desiredStack(env: Environment, spec: StackSpec, opts: DesiredOptions = {}): Promise<DesiredStack> {
+  assertUsable(spec);
   const catalog = await catalogFor(env, spec, opts.catalogs ?? new Map());
   const { answers, encrypted } = await plainAnswers(spec, opts);
   const rendered = renderStack(catalog, { ref: `${spec.template}@${spec.version}`, answers, stack: spec.name });
@@ -178,7 +202,7 @@ export interface DesiredInput {
 export async function assembleDesired(env: Environment, spec: StackSpec, input: DesiredInput, opts: DesiredOptions = {}): Promise<DesiredStack> {
   const { model: rendered, placement } = input;
   const secrets = Object.values(input.secretAnswers).filter((v) => v !== '');
-  const r: Reader = { env, spec, read: opts.readFile ?? ((p) => fsReadFile(p, 'utf8')), processEnv: opts.processEnv ?? process.env, problems: [] };
+  const r: Reader = { env, spec, ...(opts.readFile ? { read: opts.readFile } : {}), processEnv: allowedEnv(env, opts.processEnv ?? process.env), problems: [] };
   const model: StackModel = { ...rendered, services: { ...rendered.services } };
   const services: Record<string, DesiredService> = {};
   for (const name of Object.keys(placement).filter((s) => placement[s].length > 0)) {

@@ -8,7 +8,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { MountModel, ServiceModel } from '../../catalog/model.ts';
-import { parseEnvFile, readPath, type Reader } from './desired.ts';
+import { parseEnvFile, readPath, readText, type Reader } from './desired.ts';
 
 /** `./data` and `../x` are relative to the environment root; `~/x` to the home of the user Berth runs as. */
 export function resolveBindSource(root: string, source: string): string {
@@ -23,7 +23,7 @@ function resolveMounts(root: string, mounts: MountModel[]): MountModel[] {
 const DOTENV = '.env';
 
 async function dotenv(r: Reader): Promise<Record<string, string>> {
-  r.dotenv ??= r.read(path.join(r.env.root, DOTENV)).then((text) => parseEnvFile(text), () => undefined);
+  r.dotenv ??= readText(r, DOTENV).then((text) => (text === undefined ? undefined : parseEnvFile(text)), () => undefined);
   return (await r.dotenv) ?? {};
 }
 

@@ -60,7 +60,7 @@ function fixture(stacks: Record<string, string>, envFiles: Record<string, string
     'catalog/templates/demo/config.yml': 'name: demo\ndescription: Demo.\n',
     'catalog/templates/demo/0/berth.yml': QUESTIONS,
     'catalog/templates/demo/0/docker-compose.yml.hbs': COMPOSE,
-    'env/berth.yml': 'catalogs:\n  - { name: main, path: ../catalog }\nhosts:\n  - { name: h1, endpoint: "unix:///a.sock", labels: { role: web } }\n  - { name: h2, endpoint: "unix:///b.sock", labels: { role: db } }\n  - { name: h3, endpoint: "unix:///c.sock", labels: { role: web } }\n',
+    'env/berth.yml': 'allow_env: [API_KEY, HOME]\ncatalogs:\n  - { name: main, path: ../catalog }\nhosts:\n  - { name: h1, endpoint: "unix:///a.sock", labels: { role: web } }\n  - { name: h2, endpoint: "unix:///b.sock", labels: { role: db } }\n  - { name: h3, endpoint: "unix:///c.sock", labels: { role: web } }\n',
     ...Object.fromEntries(Object.entries(stacks).map(([n, t]) => [`env/stacks/${n}.yml`, t])),
     ...envFiles,
   });

@@ -104,8 +104,6 @@ registries:
     username: 12
     password: hunter2
 `,
-    'stacks/shop.yml': 'template: acme\nversion: 1.10\ncatalog: mian\nanswers: [1]\nhosts: { role: db }\n',
-    'stacks/Bad.yml': 'template: x\n',
   });
   // Unknown keys are worded by the catalog's shared YAML reader; here only where and what it suggests matter.
   const problems = await problemsOf(root);
@@ -122,13 +120,34 @@ registries:
     'berth.yml:20: registries[0].password: passwords never go in berth.yml; put it in an environment variable and name that variable with password_env:',
     'berth.yml:19: registries[0].username: must be text, got the number 12; put it in quotes: username: "12"',
     'berth.yml:18: registries[0].password_env: is required; add "password_env: ..."',
+  ]);
+});
+
+test('a broken stack file fails only its own stack, with every problem at its file and line', async () => {
+  const root = envDir({
+    'berth.yml': 'catalogs:\n  - name: main\n    builtin: true\nhosts:\n  - name: a\n    endpoint: unix:///var/run/docker.sock\n',
+    'stacks/shop.yml': 'template: acme\nversion: 1.10\ncatalog: mian\nanswers: [1]\nhosts: { role: db }\n',
+    'stacks/Bad.yml': 'template: x\n',
+    'stacks/bomb.yml': `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 8 }, (_, i) => `b${i}: &b${i} [${Array(10).fill(i ? `*b${i - 1}` : '*a').join(', ')}]`).join('\n')}\n`,
+    'stacks/yaml.yml': 'template: [\n',
+    'stacks/good.yml': 'template: static-site\nversion: "1.0.0"\n',
+  });
+  const env = await loadEnvironment(root);
+  assert.deepEqual(env.stacks.map((s) => [s.name, Boolean(s.invalid)]), [['Bad', true], ['bomb', true], ['good', false], ['shop', true], ['yaml', true]]);
+  const problems = (name: string) => (env.stacks.find((s) => s.name === name)!.invalid as ValidationError).problems.map(formatProblem);
+  assert.deepEqual(problems('Bad'), [
     'stacks/Bad.yml: "Bad" is not a valid stack name; rename the file using lowercase letters, digits, "_" and "-"',
     'stacks/Bad.yml:1: version: is required; add "version: ..."',
+  ]);
+  assert.deepEqual(problems('shop'), [
     'stacks/shop.yml:2: version: must be text, got the number 1.10; put it in quotes: version: "1.10"',
     'stacks/shop.yml:3: catalog: names catalog "mian", which berth.yml does not declare; did you mean "main"?',
     'stacks/shop.yml:4: answers: must be a map of variable: value, got a list',
     'stacks/shop.yml:5: hosts: selects no host; hosts are a {}',
   ]);
+  assert.match(problems('bomb')[0], /^stacks\/bomb\.yml:\d+: expands to more than 100000 values/);
+  assert.match(problems('yaml')[0], /^stacks\/yaml\.yml:\d+: is not valid YAML/);
+  assert.match(env.stacks.find((s) => s.name === 'bomb')!.invalid!.message, /^stacks\/bomb\.yml has 1 problem/);
 });
 
 test('tcp without tls is allowed; ssh settings on a unix endpoint are not', async () => {
