@@ -4,6 +4,7 @@
  */
 import { ValidationError, type Problem } from '../lib/errors.ts';
 import { closest } from './resolve.ts';
+import { isSecret } from '../lib/mask.ts';
 import { isShown } from './show-if.ts';
 import { SECRET_TYPES, type AnswerValue, type Answers, type Question, type QuestionType } from './types.ts';
 
@@ -24,7 +25,8 @@ type Coerced = { value: AnswerValue; error?: undefined } | { error: string; valu
 
 /** How a given value appears in a message: quoted, shortened, and never shown for secret types. */
 export function shown(q: Pick<Question, 'type'>, v: unknown): string {
-  if (SECRET_TYPES.has(q.type)) return typeof v === 'string' ? `a value of ${[...v].length} characters` : `a value of type ${typeof v}`;
+  // An encrypted answer is secret whatever its question's type (an int, a hostname).
+  if (SECRET_TYPES.has(q.type) || isSecret(v) || (typeof v === 'number' && isSecret(String(v)))) return typeof v === 'string' ? `a value of ${[...v].length} characters` : `a value of type ${typeof v}`;
   if (Array.isArray(v)) return 'a list';
   if (v instanceof Date) return `the date ${v.toISOString()}`;
   if (typeof v === 'object' && v !== null) return 'a map';

@@ -3,6 +3,7 @@
  * helper call, so each helper here is written against its real arguments and registered through `wrap`, which
  * drops `options` and turns a thrown error into a `HelperError` carrying the template line of the call.
  */
+import { isSecret } from '../lib/mask.ts';
 import type Handlebars from 'handlebars';
 
 type HelperFn = (...args: unknown[]) => unknown;
@@ -130,10 +131,19 @@ function truthy(v: unknown): boolean {
 
 export const HELPER_NAMES: readonly string[] = Object.keys(HELPERS);
 
+/**
+ * Helpers whose result is a form of their argument the mask cannot recognise (docs/security.md#secrets): given a
+ * secret answer they refuse, rather than let `{{upper password}}` reach a label or the ledger in clear.
+ */
+const TRANSFORMS: ReadonlySet<string> = new Set(['split', 'toInt', 'range', 'lower', 'upper', 'trim']);
+
 function wrap(name: string, fn: HelperFn): HelperFn {
   return function (this: unknown, ...args: unknown[]) {
     const options = args.pop() as HelperOptions | undefined;
     try {
+      if (TRANSFORMS.has(name) && args.some((a) => isSecret(plain(a)))) {
+        throw new Error(`${name}: cannot take a secret answer: Berth could not mask the result in logs, labels and the ledger; use the secret as it is`);
+      }
       return fn(...args);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

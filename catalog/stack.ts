@@ -1,7 +1,8 @@
 /** From a reference and answers to a rendered stack: resolve the version, check the answers, render. */
 import { UserError } from '../lib/errors.ts';
 import { berthVersion } from '../lib/version.ts';
-import { checkAnswersOrThrow } from './answers.ts';
+import { checkAnswersOrThrow, secretVariables } from './answers.ts';
+import { registerSecret } from '../lib/mask.ts';
 import { renderVersion, type RenderResult } from './render.ts';
 import { isSupported, resolveTemplate } from './resolve.ts';
 import type { Answers, Catalog, RenderContext, Template, TemplateVersion } from './types.ts';
@@ -34,6 +35,8 @@ export function renderStack(catalog: Catalog, opts: RenderStackOptions): RenderR
       hint: 'Upgrade Berth, or pick an older version of the template with NAME@VERSION.',
     });
   }
+  // Plain-text answers to password/secret questions are secrets too: known to the mask before the template runs.
+  for (const v of secretVariables(version.questions)) if (typeof opts.answers[v] === 'string') registerSecret(opts.answers[v] as string);
   const values = checkAnswersOrThrow(version.questions, opts.answers, `${template.name}@${version.version}`);
   const context: RenderContext = {
     stack: opts.stack,

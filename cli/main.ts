@@ -10,6 +10,7 @@ import { registerServeCommand } from './serve.ts';
 import { registerBundleCommands } from './bundle.ts';
 import { registerUserCommands } from './user.ts';
 import { berthVersion } from '../lib/version.ts';
+import { mask } from '../lib/mask.ts';
 
 /** Builds the command tree; each stage registers its own verbs so this file stays an index. */
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
 /** Runs the CLI and returns the exit code, so tests can call it in-process. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const restore = maskOutput();
   try {
     await program.parseAsync(argv);
     // Commands report "done, but not OK" (a failed apply, a stack not converged) by setting process.exitCode;
@@ -40,7 +42,26 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0) || 0;
   } catch (err) {
     return reportError(err);
+  } finally {
+    restore();
   }
+}
+
+/**
+ * Everything a command prints — tables, --json, progress, errors — passes the one masking step (lib/mask.ts)
+ * on its way to stdout and stderr, so no command can print a secret it happened to hold.
+ */
+function maskOutput(): () => void {
+  const streams = [process.stdout, process.stderr] as const;
+  const originals = streams.map((s) => s.write);
+  streams.forEach((stream, i) => {
+    const write = originals[i];
+    stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
+      const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : chunk;
+      return (write as (...a: unknown[]) => boolean).call(this, typeof text === 'string' ? mask(text) : text, ...rest);
+    } as typeof stream.write;
+  });
+  return () => streams.forEach((stream, i) => void (stream.write = originals[i]));
 }
 
 function reportError(err: unknown): number {

@@ -118,7 +118,8 @@ function hostCount(r: LedgerRecord): number {
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+/** No control character (a newline would start a forged `Berth-*` trailer) survives into a commit message. */
+const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/ {2,}/g, ' ').trim();
 
 export function overallOutcome(r: LedgerRecord): 'converged' | 'failed' {
   return Object.values(r.hosts).every((h) => h.outcome === 'converged') ? 'converged' : 'failed';
@@ -140,19 +141,19 @@ export function commitSubject(r: LedgerRecord, previous?: LedgerRecord): string 
 export function commitMessage(r: LedgerRecord, ctx: { previous?: LedgerRecord; trigger: Trigger; seen: Sources; secrets?: string[] }): string {
   const mask = (t: string) => maskSecrets(oneLine(t), ctx.secrets ?? []);
   const body = [`Trigger: ${ctx.trigger.kind}${ctx.trigger.why && ctx.trigger.why !== ctx.trigger.kind ? ` (${mask(ctx.trigger.why)})` : ''}`];
-  if (r.mode === 'rollback') body.push(`Restored the state of ${r.restored_from ?? 'an earlier commit'}: ${r.template} ${r.version}.`);
+  if (r.mode === 'rollback') body.push(`Restored the state of ${r.restored_from ?? 'an earlier commit'}: ${oneLine(`${r.template} ${r.version}`)}.`);
   for (const [name, h] of Object.entries(sortedKeys(r.hosts))) body.push(`${name}: ${h.outcome}${h.error ? `: ${mask(h.error)}` : ''}`);
   const trailers = [
-    `Berth-Stack: ${r.stack}`,
+    `Berth-Stack: ${oneLine(r.stack)}`,
     `Berth-Trigger: ${oneLine(ctx.trigger.kind)}`,
     ...(ctx.trigger.deliveryId ? [`Berth-Delivery: ${oneLine(ctx.trigger.deliveryId)}`] : []),
     `Berth-Environment-Commit: ${ctx.seen.environment}`,
     ...Object.keys(ctx.seen.catalogs).sort().map((k) => `Berth-Catalog-Commit: ${k}=${ctx.seen.catalogs[k]}`),
-    `Berth-Template: ${r.template}@${r.version}`,
+    `Berth-Template: ${oneLine(r.template)}@${oneLine(r.version)}`,
     `Berth-Outcome: ${overallOutcome(r)}`,
     `Berth-Mode: ${r.mode}`,
   ];
-  return `${commitSubject(r, ctx.previous)}\n\n${body.join('\n')}\n\n${trailers.join('\n')}\n`;
+  return `${oneLine(maskSecrets(commitSubject(r, ctx.previous), ctx.secrets ?? []))}\n\n${body.join('\n')}\n\n${trailers.join('\n')}\n`;
 }
 
 export interface LedgerTrailers {

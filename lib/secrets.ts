@@ -18,6 +18,7 @@ const age = () => import('age-encryption');
 import { Scalar, isMap, parseDocument, type ScalarTag } from 'yaml';
 import { stringifyString } from 'yaml/util';
 import { UserError } from './errors.ts';
+import { mask, registerSecret } from './mask.ts';
 
 const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----';
 
@@ -84,7 +85,10 @@ export async function decryptValue(armored: string, identities: string[]): Promi
   const d = new Decrypter();
   for (const i of identities) d.addIdentity(i);
   try {
-    return await d.decrypt(file, 'text');
+    const plain = await d.decrypt(file, 'text');
+    // Known to the mask before anything can print it (docs/security.md#secrets).
+    registerSecret(plain);
+    return plain;
   } catch {
     throw new UserError('SECRET_DECRYPT_FAILED', 'none of the configured age identities can decrypt the value', {
       hint: 'Set BERTH_AGE_KEY or BERTH_AGE_KEY_FILE (or --key-file) to the key the value was encrypted for.',
@@ -182,18 +186,10 @@ export async function encryptAnswerInFile(stackFileText: string, variable: strin
 }
 
 /**
- * Replaces every occurrence of every non-empty secret with `******`, longest first so a secret containing
- * another is masked whole. Even one-character secrets are masked: over-masking a log is cheaper than a leak.
- * The JSON-escaped form is masked too, since structured logs escape newlines and quotes.
+ * Replaces every occurrence of every non-empty secret — these and every one Berth has registered — with
+ * `******`, in each form lib/mask.ts knows (JSON-escaped, `$$`-escaped, each line of a multi-line secret).
+ * Even one-character secrets are masked: over-masking a log is cheaper than a leak.
  */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
-  const forms = new Set<string>();
-  for (const s of secrets) {
-    if (!s) continue;
-    forms.add(s);
-    forms.add(JSON.stringify(s).slice(1, -1));
-  }
-  let out = text;
-  for (const s of [...forms].sort((a, b) => b.length - a.length)) out = out.split(s).join('******');
-  return out;
+  return mask(text, secrets);
 }

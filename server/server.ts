@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { UserError } from '../lib/errors.ts';
+import { mask } from '../lib/mask.ts';
 import type { Logger } from '../lib/log.ts';
 import { matchesRepository, registerWebhookRoutes, type WatchedRepository } from '../webhooks/index.ts';
 import type { Trigger } from '../webhooks/types.ts';
@@ -43,6 +44,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     : new Access({ signIn: false });
   const read = { preHandler: access.guard('read') };
   countWebhooks(app, controller.metrics);
+  // The one masking step (lib/mask.ts) for every reply: a stack's lastError or a plan may quote a secret.
+  app.addHook('onSend', async (_req, _reply, payload: unknown) => (typeof payload === 'string' ? mask(payload) : payload));
   registerWebhookRoutes(app, {
     gitlab: opts.gitlabSecret ? { secret: opts.gitlabSecret } : undefined,
     github: opts.githubSecret ? { secret: opts.githubSecret } : undefined,

@@ -174,6 +174,7 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
     const value = rendered.values[v] ?? answers[v];
     return value === null || value === undefined || value === '' || typeof value === 'object' ? [] : [[v, String(value)]];
   }));
+  refuseSecretKeys(spec, rendered.model, secretAnswers);
   const hosts = selectHosts(env.hosts, spec.hosts);
   const model = activateProfiles(rendered.model, spec.profiles ?? [], spec.file);
   const { placement, errors } = placeStack(model, hosts);
@@ -183,6 +184,26 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
   }
   const source = `${rendered.template.name}@${rendered.version.version}`;
   return assembleDesired(env, spec, { model, source, secretAnswers, hosts, placement }, opts);
+}
+
+/**
+ * A secret used as a mapping key (`{{password}}: x`) could not be written to the ledger as a placeholder nor
+ * masked in the config label, so the template is refused instead (docs/security.md#secrets).
+ */
+function refuseSecretKeys(spec: StackSpec, model: StackModel, secretAnswers: Record<string, string>): void {
+  const secrets = Object.entries(secretAnswers).filter(([, v]) => v !== '');
+  const problems: Problem[] = [];
+  const walk = (v: unknown, at: string): void => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`));
+    if (v === null || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      const used = secrets.find(([, s]) => k.includes(s));
+      if (used) problems.push({ file: spec.file, field: at, message: `a key holds the secret answer ${used[0]}; secrets may only be values` });
+      walk(x, at ? `${at}.${k.length > 40 || used ? '…' : k}` : k);
+    }
+  };
+  walk(model, '');
+  if (problems.length) throw new ValidationError('SECRET_IN_KEY', `Stack ${spec.name} uses a secret where Berth cannot mask it:`, problems, 'Use secret answers only as values in the template.');
 }
 
 /** A model and where its replicas go: what the rendering half (or the ledger, for a rollback) hands the assembling half. */

@@ -3,6 +3,7 @@
  * plan say which fields changed. Both are pure functions of the desired model, so the same input always gives
  * the same hash on any machine.
  */
+import { mask as maskText } from '../../lib/mask.ts';
 import { createHash } from 'node:crypto';
 import type { ServiceModel, StackModel } from '../../catalog/model.ts';
 import type { FieldChange } from './types.ts';
@@ -63,10 +64,10 @@ function maskedText(value: string): string {
 
 /** Any string holding a secret becomes the short hash of that whole string: still shows *that* it changed, never *what* it is. */
 function mask(value: unknown, secrets: string[]): unknown {
-  if (typeof value === 'string') return secrets.some((s) => value.includes(s)) ? maskedText(value) : value;
+  if (typeof value === 'string') return maskText(value, secrets) !== value ? maskedText(value) : value;
   if (Array.isArray(value)) return value.map((v) => mask(v, secrets));
   if (!isObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, secrets)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [maskText(k, secrets) !== k ? maskedText(k) : k, mask(v, secrets)]));
 }
 
 /**
