@@ -109,7 +109,7 @@ function exposedPorts(svc: ServiceModel): Record<string, object> {
   return out;
 }
 
-function fixedPorts(svc: ServiceModel): boolean {
+export function fixedPorts(svc: ServiceModel): boolean {
   return svc.network_mode === 'host' || svc.ports.some((p) => p.published !== undefined && !p.published.includes('-'));
 }
 

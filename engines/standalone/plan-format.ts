@@ -91,6 +91,7 @@ export function formatPlan(plan: Plan, opts: FormatOptions = {}): string {
     if (h.error) lines.push(`  host ${h.host}: ${paint(h.error, 31, opts.color === true)}`);
     else if (ops.length === 0) lines.push(`  host ${h.host}: no changes`);
     else lines.push(`  host ${h.host}`, ...ops.flatMap((op) => opLines(op, width, opts)));
+    for (const n of h.error ? [] : (h.notes ?? [])) lines.push(`    note: ${n}`);
   }
   lines.push(summaryLine(plan));
   return `${lines.join('\n')}\n`;
@@ -112,7 +113,7 @@ export function planToJson(plan: Plan): Record<string, unknown> {
     stack: plan.stack,
     source: plan.source,
     errors: [...plan.errors],
-    hosts: plan.hosts.map((h) => ({ host: h.host, ...(h.error ? { error: h.error } : {}), operations: h.operations.map(op) })),
+    hosts: plan.hosts.map((h) => ({ host: h.host, ...(h.error ? { error: h.error } : {}), operations: h.operations.map(op), ...(h.notes ? { notes: [...h.notes] } : {}) })),
     summary: summarize(plan),
   };
 }

@@ -5,6 +5,8 @@
  */
 import type { ServiceModel, StackModel } from '../../catalog/model.ts';
 import { diffConfigs } from './hash.ts';
+import { fixedPorts } from './container-spec.ts';
+import { dependencyCycle } from './gates.ts';
 import type { DesiredHost, DesiredStack, FieldChange, HostPlan, ObservedContainer, ObservedHost, ObservedStack, Operation, Plan } from './types.ts';
 
 export type OperationKind = Operation['kind'];
@@ -204,7 +206,30 @@ function hostPlan(ctx: Context, host: string, d: DesiredHost | undefined): HostP
     // Volumes are never removed: they hold data, and deleting data is a person's decision.
     ...[...o.networks].sort(byName).filter((n) => !usedNets.has(n.name)).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: 'no longer used' })),
   ];
-  return { host, operations };
+  const notes = d ? hostNotes(d, o, operations) : [];
+  return { host, operations, ...(notes.length ? { notes } : {}) };
+}
+
+/**
+ * What apply decides on its own that the operations do not show: which images it pulls (when the host was asked
+ * about them) and where a start-first update must stop the old container first (fixed host ports, the host
+ * network or a fixed container name cannot be held by two containers at once).
+ */
+function hostNotes(d: DesiredHost, o: ObservedHost, ops: Operation[]): string[] {
+  const notes: string[] = [];
+  const starting = [...new Set(ops.flatMap((op) => (op.kind === 'create' || op.kind === 'recreate' ? [op.service] : [])))].sort();
+  for (const service of starting) {
+    const svc = d.services[service]?.model;
+    if (!svc) continue;
+    if (svc.pull_policy === 'always') notes.push(`pull ${svc.image} for ${service} (pull_policy: always)`);
+    else if (o.images && !o.images[svc.image] && svc.pull_policy !== 'never') notes.push(`pull ${svc.image} for ${service}: not on the host`);
+    else if (o.images && !o.images[svc.image]) notes.push(`${service}: ${svc.image} is not on the host and pull_policy is never: load it there first`);
+    const recreated = ops.some((op) => op.kind === 'recreate' && op.service === service);
+    if (recreated && svc.deploy.update_config.order === 'start-first' && (fixedPorts(svc) || svc.container_name !== undefined)) {
+      notes.push(`${service}: start-first is impossible (fixed host ports, host network or container_name): the old container stops first`);
+    }
+  }
+  return notes;
 }
 
 export function planStack(desired: DesiredStack, observed: ObservedStack): Plan {
@@ -215,7 +240,9 @@ export function planStack(desired: DesiredStack, observed: ObservedStack): Plan 
     .map((o) => o.host)
     .sort();
   const hosts = [...Object.keys(desired.hosts), ...leftBehind].map((h) => hostPlan(ctx, h, desired.hosts[h]));
-  return { stack: desired.name, source: desired.source, hosts, errors: [] };
+  // The executor refuses to run a stack whose services wait for each other; the plan says so first.
+  const cycle = dependencyCycle(desired.model.services);
+  return { stack: desired.name, source: desired.source, hosts, errors: cycle ? [`depends_on cycle: ${cycle.join(' → ')}`] : [] };
 }
 
 export function summarize(plan: Plan): Record<OperationKind, number> {

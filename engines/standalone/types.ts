@@ -130,6 +130,8 @@ export interface HostPlan {
   /** Unreachable host: no operations, this error. */
   error?: string;
   operations: Operation[];
+  /** Decisions apply makes beyond the operations: image pulls, start-first falling back to stop-first. */
+  notes?: string[];
 }
 
 export interface Plan {

@@ -69,7 +69,11 @@ function view(info: Docker.ContainerInspectInfo, project: string, ids: Map<strin
     cmd: info.Config.Cmd ?? [],
     entrypoint: (info.Config.Entrypoint as string[] | null) ?? [],
     env: [...(info.Config.Env ?? [])].sort(),
-    mounts: (info.Mounts ?? []).map((m) => `${m.Type} ${m.Type === 'volume' && m.Name?.length === 64 ? '<anonymous>' : n(m.Name ?? m.Source)} ${m.Destination} ${m.RW ? 'rw' : 'ro'}`).sort(),
+    // compose 1.29 sends tmpfs as HostConfig.Tmpfs, which inspect leaves out of Mounts; Berth sends a tmpfs mount.
+    mounts: [...new Set([
+      ...(info.Mounts ?? []).map((m) => `${m.Type} ${m.Type === 'volume' && m.Name?.length === 64 ? '<anonymous>' : n(m.Name ?? m.Source)} ${m.Destination} ${m.RW ? 'rw' : 'ro'}`),
+      ...Object.keys((hc.Tmpfs as Record<string, string> | null) ?? {}).map((t) => `tmpfs  ${t} rw`),
+    ])].sort(),
     networks,
     labels: Object.fromEntries(Object.entries(info.Config.Labels ?? {}).filter(([k]) => !OWN_LABEL.test(k)).map(([k, v]) => [k, n(v)])),
     state: info.State.Status,

@@ -7,6 +7,7 @@ import { activateProfiles } from '../../catalog/profiles.ts';
 import { ValidationError } from '../../lib/errors.ts';
 import { buildContainerSpec } from '../../engines/standalone/container-spec.ts';
 import { planStack } from '../../engines/standalone/plan.ts';
+import { formatPlan } from '../../engines/standalone/plan-format.ts';
 import { placeStack } from '../../engines/standalone/placement.ts';
 import { resolveBindSource } from '../../engines/standalone/host-inputs.ts';
 import type { StackModel } from '../../catalog/model.ts';
@@ -199,4 +200,16 @@ test('docs/compose.md lists every key as the code reads or refuses it (npm run d
   assert.equal(doc, withCurrentTable(doc), 'docs/compose.md is out of date: run npm run docs:compose');
   assert.match(doc, /\| `services\.\*\.container_name` \| supported: one replica/);
   assert.match(doc, /\| `services\.\*\.extends\.file` \| refused: /);
+});
+
+test('the plan shows what apply decides: pulls, start-first falling back to stop-first', () => {
+  const before = norm({ services: { web: { image: 'web:1', ports: ['8080:80'], deploy: { update_config: { order: 'start-first' } } } } });
+  const after = norm({ services: { web: { image: 'web:2', ports: ['8080:80'], deploy: { update_config: { order: 'start-first' } } } } });
+  const h = observedHost('h1', [container('shop', before.services.web, 1, { from: before })], ['shop_default']);
+  const plan = planStack(desired(after, [host('h1')]), observed('shop', [{ ...h, images: { 'web:1': 'sha256:aaa' } }]));
+  assert.deepEqual(plan.hosts[0].notes, [
+    'pull web:2 for web: not on the host',
+    'web: start-first is impossible (fixed host ports, host network or container_name): the old container stops first',
+  ]);
+  assert.match(formatPlan(plan), /\n {4}note: pull web:2 for web: not on the host\n/);
 });
