@@ -14,6 +14,7 @@ import { nullSink, type EventSink } from '../engines/events.ts';
 import { isNoop, planStack } from '../engines/standalone/plan.ts';
 import type { DesiredStack, ObservedStack, Plan } from '../engines/standalone/types.ts';
 import type { HostSpec, StackSpec } from '../environment/types.ts';
+import { environmentIdentity } from '../environment/identity.ts';
 
 export type Outcome = 'converged' | 'unchanged' | 'failed' | 'planned';
 
@@ -63,7 +64,8 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
   const started = Date.now();
   const out: StackOutcome = { stack: spec.name, why: opts.why, outcome: 'failed', startedAt: new Date(started).toISOString(), durationMs: 0 };
   try {
-    out.desired = opts.desired ?? (await desiredStack(env, spec, { catalogs: opts.catalogs }));
+    const desired = opts.desired ?? (await desiredStack(env, spec, { catalogs: opts.catalogs }));
+    out.desired = desired.owner ? desired : { ...desired, owner: await environmentIdentity(env) };
     out.observed = await observeStack(spec.name, opts.drivers, desiredImages(out.desired));
     out.plan = planStack(out.desired, out.observed);
     if (opts.dryRun) {

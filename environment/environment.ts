@@ -26,11 +26,15 @@ export interface Environment {
   allowEnv?: string[];
   /** Where upgrade merge requests are opened (berth.yml `forge:`); absent: Berth proposes none. */
   forge?: ForgeConfig;
+  /** berth.yml `name:`: the identity its deploys are labelled with (environment/identity.ts); absent: derived. */
+  name?: string;
 }
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An environment's name travels in a Docker label and in logs: printable, short, no spaces. */
+const OWNER_NAME = /^[A-Za-z0-9][A-Za-z0-9.:/_@-]{0,199}$/;
 const EXAMPLE = 'catalogs:\n  - name: main\n    path: ../catalog\nhosts:\n  - name: local\n    endpoint: unix:///var/run/docker.sock\n    labels: { role: web }';
 const START_HINT = `Create berth.yml in the environment folder, e.g.\n${EXAMPLE}\nthen one stacks/<name>.yml per stack (template, version, answers); see docs/environment.md.`;
 
@@ -299,10 +303,12 @@ export async function loadEnvironment(root: string, opts: { processEnv?: Record<
   if (parsed.yaml && !isPlainMap(data)) problems.push({ file: 'berth.yml', line: 1, message: `must be a map with catalogs:, hosts: and registries:, got ${kindOf(data)}` });
   if (parsed.yaml && isPlainMap(data)) {
     const r = new MapReader(parsed.yaml, [], '', data, problems);
-    r.unknownKeys(['catalogs', 'hosts', 'registries', 'forge', 'allow_env']);
+    r.unknownKeys(['name', 'catalogs', 'hosts', 'registries', 'forge', 'allow_env']);
     const forge = parseForgeConfig(r);
     const allowEnv = parseAllowEnv(r);
-    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), allowEnv, ...(forge ? { forge } : {}) };
+    const name = r.string('name', false);
+    if (name !== undefined && !OWNER_NAME.test(name)) r.problem('name', `"${name.slice(0, 80)}" is not a usable environment name; use up to 200 letters, digits and ".:/_@-"`);
+    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), allowEnv, ...(forge ? { forge } : {}), ...(name !== undefined ? { name } : {}) };
     // Stack files fail one by one (StackSpec.invalid); only berth.yml itself fails the whole environment.
     if (problems.length === 0) return { ...base, stacks: await loadStacks(base) };
   }

@@ -11,6 +11,13 @@ export const LABEL = {
   configHash: 'berth.config-hash',
   /** JSON of the masked config (DesiredService.config): lets a later plan name the fields that changed. */
   config: 'berth.config',
+  /**
+   * On a container made to replace another in a rolling update: JSON `{replaces, wasRunning}`. With the old
+   * container's `-old-` name it is all the next reconcile needs to finish or undo an update a crash interrupted.
+   */
+  rollout: 'berth.rollout',
+  /** The environment that deployed the object (environment/identity.ts); another environment leaves it alone. */
+  owner: 'berth.owner',
   network: 'berth.network',
   volume: 'berth.volume',
   composeProject: 'com.docker.compose.project',
@@ -46,10 +53,11 @@ function stackLabels(stack: string): Record<string, string> {
   return { [LABEL.managed]: 'true', [LABEL.stack]: stack, [LABEL.composeProject]: stack, [LABEL.composeVersion]: COMPOSE_LABEL_VERSION };
 }
 
-export function containerLabels(stack: string, service: string, number: number, hash: string, config: Record<string, unknown>, project?: ProjectLabels): Record<string, string> {
+export function containerLabels(stack: string, service: string, number: number, hash: string, config: Record<string, unknown>, project?: ProjectLabels, owner?: string): Record<string, string> {
   return {
     ...stackLabels(stack),
     ...(project ? { [LABEL.composeWorkingDir]: project.working_dir, [LABEL.composeConfigFiles]: project.config_files } : {}),
+    ...(owner ? { [LABEL.owner]: owner } : {}),
     [LABEL.service]: service,
     [LABEL.number]: String(number),
     [LABEL.configHash]: hash,
@@ -82,6 +90,34 @@ export interface ParsedContainerLabels {
   number: number;
   hash?: string;
   config?: Record<string, unknown>;
+  rollout?: RolloutMark;
+  owner?: string;
+}
+
+/** What a replacement container says of the one it replaces. */
+export interface RolloutMark {
+  replaces: string;
+  /** The old container was running before the update touched it (stop-first stops it first). */
+  wasRunning: boolean;
+}
+
+export function rolloutLabel(mark: RolloutMark): Record<string, string> {
+  return { [LABEL.rollout]: JSON.stringify(mark) };
+}
+
+/** `<stack>-<service>-<n>-old-<12 hex>`: the name a replica's old container has while its replacement proves itself. */
+export function asideName(stack: string, service: string, number: number, id: string): string {
+  return `${containerName(stack, service, number)}-old-${id.replace(/^sha256:/, '').slice(0, 12)}`;
+}
+
+export function isAsideName(name: string, stack: string, service: string, number: number): boolean {
+  const prefix = `${containerName(stack, service, number)}-old-`;
+  return name.startsWith(prefix) && /^[0-9a-f]{12}$/.test(name.slice(prefix.length));
+}
+
+function parseRollout(text: string | undefined): RolloutMark | undefined {
+  const v = parseConfig(text);
+  return v && typeof v.replaces === 'string' ? { replaces: v.replaces, wasRunning: v.wasRunning === true } : undefined;
 }
 
 function parseNumber(text: string | undefined): number | undefined {
@@ -116,5 +152,8 @@ export function parseContainerLabels(labels: Record<string, string> | undefined)
   if (berth && labels[LABEL.configHash]) parsed.hash = labels[LABEL.configHash];
   const config = berth ? parseConfig(labels[LABEL.config]) : undefined;
   if (config) parsed.config = config;
+  const rollout = berth ? parseRollout(labels[LABEL.rollout]) : undefined;
+  if (rollout) parsed.rollout = rollout;
+  if (berth && labels[LABEL.owner]) parsed.owner = labels[LABEL.owner];
   return parsed;
 }

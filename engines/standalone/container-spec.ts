@@ -52,6 +52,8 @@ export interface SpecInput {
   hostReplicas?: DesiredReplica[];
   /** compose's project labels (working dir, config files), not part of the config hash. */
   project?: DesiredStack['project'];
+  /** The deploying environment (LABEL.owner). */
+  owner?: string;
 }
 
 /** The name a replica's container gets: container_name when the service sets one, else compose's. */
@@ -247,7 +249,7 @@ export function buildContainerSpec(input: SpecInput): ContainerSpec {
     Cmd: svc.command,
     Entrypoint: svc.entrypoint,
     Env: envList(svc),
-    Labels: { ...svc.labels, ...containerLabels(stack, svc.name, number, service.hash, service.config, input.project) },
+    Labels: { ...svc.labels, ...containerLabels(stack, svc.name, number, service.hash, service.config, input.project, input.owner) },
     ExposedPorts: exposedPorts(svc),
     User: svc.user,
     WorkingDir: svc.working_dir,

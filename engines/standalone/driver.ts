@@ -290,6 +290,8 @@ function observedFromList(info: Docker.ContainerInfo, stack: string): ObservedCo
   };
   if (parsed.hash) c.hash = parsed.hash;
   if (parsed.config) c.config = parsed.config;
+  if (parsed.rollout) c.rollout = parsed.rollout;
+  if (parsed.owner) c.owner = parsed.owner;
   const health = /\((healthy|unhealthy|health: starting)\)/.exec(info.Status ?? '')?.[1];
   if (health) c.health = health === 'health: starting' ? 'starting' : (health as 'healthy' | 'unhealthy');
   const exited = /^Exited \((-?\d+)\)/.exec(info.Status ?? '');

@@ -11,7 +11,7 @@ import { maskSecrets } from '../../lib/secrets.ts';
 import { FRESH_SETTLE_MS } from './wait.ts';
 import { dependencyCycle, ServiceGates } from './gates.ts';
 import type { RegistryCredential } from '../docker/pull.ts';
-import { rollout, type RecreateOp } from './rollout.ts';
+import { rollout, settleInterrupted, type RecreateOp } from './rollout.ts';
 import {
   createContainer, DEFAULT_STEP_DEADLINE_MS, desiredService, emit, removeContainer, settleAll, specFor, startContainer, step, stopContainer,
   waitNew, type HostContext,
@@ -39,7 +39,8 @@ export interface ExecuteOptions {
 }
 
 type Op<K extends Operation['kind']> = Extract<Operation, { kind: K }>;
-type ServiceOp = Op<'create'> | Op<'recreate'> | Op<'start'> | Op<'keep'>;
+type ServiceOp = Op<'create'> | Op<'recreate'> | Op<'start'> | Op<'keep'> | Op<'finish'> | Op<'restore'>;
+const SERVICE_OPS = new Set<Operation['kind']>(['create', 'recreate', 'start', 'keep', 'finish', 'restore']);
 
 interface HostRun {
   ctx: HostContext;
@@ -53,7 +54,7 @@ const isKind = <K extends Operation['kind']>(k: K) => (op: Operation): op is Op<
 function serviceOps(ops: Operation[]): Map<string, ServiceOp[]> {
   const by = new Map<string, ServiceOp[]>();
   for (const op of ops) {
-    if (op.kind === 'create' || op.kind === 'recreate' || op.kind === 'start' || op.kind === 'keep') by.set(op.service, [...(by.get(op.service) ?? []), op]);
+    if (SERVICE_OPS.has(op.kind)) by.set((op as ServiceOp).service, [...(by.get((op as ServiceOp).service) ?? []), op as ServiceOp]);
   }
   return by;
 }
@@ -99,6 +100,12 @@ async function awaitDependencies(run: HostRun, service: string): Promise<void> {
 /** Creates and starts new replicas, starts stopped ones, rolls out recreates; opens the gate once all are started. */
 async function runService(run: HostRun, service: string, ops: ServiceOp[]): Promise<void> {
   const { ctx } = run;
+  // An update a crash interrupted is settled first: until then the replica's name may belong to the wrong container.
+  for (const op of ops) {
+    if (op.kind !== 'finish' && op.kind !== 'restore') continue;
+    await settleInterrupted(ctx, op);
+    run.count++;
+  }
   await awaitDependencies(run, service);
   const ids = ops.filter(isKind('keep')).map((o) => o.containerId);
   const fresh: { number: number; id: string }[] = [];
@@ -186,8 +193,9 @@ export async function executePlan(plan: Plan, desired: DesiredStack, drivers: Re
   await Promise.all(
     plan.hosts.map(async (hp) => {
       const driver = drivers[hp.host];
-      const unreachable = hp.error ?? (driver ? undefined : `no driver for host ${hp.host}`);
-      const error = unreachable ?? stackError;
+      const unreachable = hp.ownedBy ? undefined : hp.error ?? (driver ? undefined : `no driver for host ${hp.host}`);
+      const foreign = hp.ownedBy ? hp.error : undefined;
+      const error = unreachable ?? foreign ?? stackError;
       if (error) {
         gates.failHost(hp.host, new Error(error));
         events({ host: hp.host, stack: plan.stack, action: 'error', status: 'failed', message: error });

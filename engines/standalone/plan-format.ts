@@ -14,6 +14,8 @@ export interface FormatOptions {
 const MARK: Record<OperationKind, { symbol: string; verb: string; color: number }> = {
   'create-network': { symbol: '+', verb: 'network', color: 32 },
   'create-volume': { symbol: '+', verb: 'volume', color: 32 },
+  finish: { symbol: '~', verb: 'finish', color: 33 },
+  restore: { symbol: '<', verb: 'restore', color: 33 },
   create: { symbol: '+', verb: 'create', color: 32 },
   recreate: { symbol: '~', verb: 'recreate', color: 33 },
   start: { symbol: '>', verb: 'start', color: 36 },
@@ -74,9 +76,11 @@ export function summaryLine(plan: Plan): string {
     n['create-volume'] ? `${plural(n['create-volume'], 'volume')} to create` : '',
   ].filter(Boolean);
   const unreachable = plan.hosts.filter((h) => h.error).length;
+  const recover = n.finish + n.restore;
+  if (recover) extra.push(`${plural(recover, 'interrupted update')} to settle`);
   if (unreachable) extra.push(`${plural(unreachable, 'host')} not planned`);
   const tail = extra.length ? `; ${extra.join(', ')}` : '';
-  const work = n.create + n.recreate + n.start + n.remove + n['create-network'] + n['remove-network'] + n['create-volume'];
+  const work = recover + n.create + n.recreate + n.start + n.remove + n['create-network'] + n['remove-network'] + n['create-volume'];
   if (work === 0) return `No changes: ${n.keep} unchanged${tail}.`;
   return `Plan: ${n.create} to create, ${n.recreate} to recreate, ${n.start} to start, ${n.remove} to remove, ${n.keep} unchanged${tail}.`;
 }

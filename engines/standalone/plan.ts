@@ -7,10 +7,11 @@ import type { ServiceModel, StackModel } from '../../catalog/model.ts';
 import { diffConfigs } from './hash.ts';
 import { fixedPorts } from './container-spec.ts';
 import { dependencyCycle } from './gates.ts';
+import { recoverReplica } from './recovery.ts';
 import type { DesiredHost, DesiredStack, FieldChange, HostPlan, ObservedContainer, ObservedHost, ObservedStack, Operation, Plan } from './types.ts';
 
 export type OperationKind = Operation['kind'];
-export const OPERATION_KINDS: readonly OperationKind[] = ['create-network', 'create-volume', 'create', 'recreate', 'start', 'remove', 'remove-network', 'keep'];
+export const OPERATION_KINDS: readonly OperationKind[] = ['create-network', 'create-volume', 'finish', 'restore', 'create', 'recreate', 'start', 'remove', 'remove-network', 'keep'];
 
 /** What the whole stack needs to decide a removal's cause: where each replica lives now and how many there are. */
 interface Context {
@@ -171,13 +172,15 @@ function containerOps(ctx: Context, host: string, d: DesiredHost | undefined, o:
   for (const c of o.containers) groups.set(key(c.service, c.number), [...(groups.get(key(c.service, c.number)) ?? []), c]);
   const ops: Operation[] = [];
   for (const r of d?.replicas ?? []) {
-    const found = groups.get(key(r.service, r.number)) ?? [];
+    const recovery = recoverReplica(ctx.desired.name, host, r.service, r.number, groups.get(key(r.service, r.number)) ?? [], d!.services[r.service]);
     groups.delete(key(r.service, r.number));
+    ops.push(...recovery.ops);
+    const found = recovery.rest;
     const keeper = found.length ? pickKeeper(found, d!.services[r.service].hash) : undefined;
     for (const dup of found.filter((c) => c !== keeper)) {
       ops.push({ kind: 'remove', host, service: r.service, number: r.number, containerId: dup.id, cause: `duplicate of ${keeper!.name}` });
     }
-    ops.push(replicaOp(host, r.service, r.number, keeper, d!, o.images ?? {}));
+    ops.push(replicaOp(host, r.service, r.number, keeper, d!, o.images ?? {}), ...recovery.leftovers);
   }
   for (const cs of groups.values()) for (const c of cs) ops.push(strayOp(ctx, host, c));
   followPeers(ctx.desired.model, ops);
@@ -189,10 +192,18 @@ function containerOps(ctx: Context, host: string, d: DesiredHost | undefined, o:
   });
 }
 
+/** Another environment's containers of the stack on the host: the stack there is theirs, and left alone. */
+export function foreignOwner(desired: DesiredStack, o: ObservedHost): string | undefined {
+  if (!desired.owner) return undefined;
+  return o.containers.map((c) => c.owner).find((owner) => owner !== undefined && owner !== desired.owner);
+}
+
 function hostPlan(ctx: Context, host: string, d: DesiredHost | undefined): HostPlan {
   const o = ctx.observed.hosts[host];
   if (!o) return { host, error: 'not observed', operations: [] };
   if (!o.reachable) return { host, error: `unreachable: ${o.error ?? 'no reason given'}`, operations: [] };
+  const owner = foreignOwner(ctx.desired, o);
+  if (owner) return { host, ownedBy: owner, error: `stack ${ctx.desired.name} here is owned by environment ${owner}: not touched`, operations: [] };
   const byName = <T extends { name: string }>(a: T, b: T) => a.name.localeCompare(b.name);
   const haveNet = new Set(o.networks.map((n) => n.name));
   const haveVol = new Set(o.volumes.map((v) => v.name));

@@ -5,7 +5,7 @@
  */
 import { BerthError } from '../../lib/errors.ts';
 import type { DeployModel } from '../../catalog/model.ts';
-import { containerName } from '../docker/labels.ts';
+import { asideName, rolloutLabel } from '../docker/labels.ts';
 import type { Operation } from './types.ts';
 import { waitRunning } from './wait.ts';
 import {
@@ -45,12 +45,14 @@ function effectiveOrder(ctx: HostContext, service: string, order: Order, fixedPo
 async function replace(ctx: HostContext, op: RecreateOp, order: Order, graceMs: number | undefined): Promise<Swap> {
   const old = await ctx.driver.inspect(op.containerId);
   const oldName = old.Name.replace(/^\//, '');
-  const swap: Swap = { op, oldName, asideName: `${containerName(ctx.stack, op.service, op.number)}-old-${op.containerId.slice(0, 12)}`, oldWasRunning: old.State.Running, renamed: false };
+  const swap: Swap = { op, oldName, asideName: asideName(ctx.stack, op.service, op.number, op.containerId), oldWasRunning: old.State.Running, renamed: false };
   try {
     if (order === 'stop-first') await stopContainer(ctx, op.containerId, op.service, op.number, graceMs);
     await ctx.driver.rename(op.containerId, swap.asideName);
     swap.renamed = true;
     const spec = specFor(ctx, op.service, op.number);
+    // What a crash from here on leaves behind must say what it was doing: recovery.ts reads this label.
+    spec.create.Labels = { ...spec.create.Labels, ...rolloutLabel({ replaces: op.containerId, wasRunning: swap.oldWasRunning }) };
     swap.newId = await createContainer(ctx, spec);
     await startContainer(ctx, op.service, op.number, swap.newId);
     await waitNew(ctx, op.service, op.number, swap.newId);
@@ -129,4 +131,38 @@ export async function rollout(ctx: HostContext, service: string, ops: readonly R
     throw new RolloutError(ctx.host, service, reasons, cfg.failure_action);
   }
   return done.map((s) => s.newId!).filter(Boolean);
+}
+
+type FinishOp = Extract<Operation, { kind: 'finish' }>;
+type RestoreOp = Extract<Operation, { kind: 'restore' }>;
+
+/**
+ * Settles an update a crash interrupted, as the plan decided (recovery.ts). Finishing waits for the new container
+ * before the old one goes; should it fail to become ready after all, the update is undone instead.
+ */
+export async function settleInterrupted(ctx: HostContext, op: FinishOp | RestoreOp): Promise<void> {
+  if (op.kind === 'restore') return restoreAside(ctx, op);
+  await step(ctx, { action: 'recreate', service: op.service, number: op.number, message: op.cause }, async () => {
+    try {
+      await waitNew(ctx, op.service, op.number, op.containerId);
+    } catch (e) {
+      const name = op.asideName.replace(/-old-[0-9a-f]{12}$/, '');
+      await restoreAside(ctx, { ...op, kind: 'restore', name, removeIds: [op.containerId], start: true, cause: `restore ${op.service}#${op.number} from ${op.asideName}: ${(e as Error).message}` });
+      throw e;
+    }
+    const grace = desiredService(ctx, op.service).model.stop_grace_period_ms;
+    await stopContainer(ctx, op.asideId, op.service, op.number, grace);
+    await removeContainer(ctx, op.asideId, op.service, op.number);
+  });
+}
+
+async function restoreAside(ctx: HostContext, op: RestoreOp): Promise<void> {
+  await step(ctx, { action: 'rollback', service: op.service, number: op.number, message: op.cause }, async () => {
+    for (const id of op.removeIds) await ctx.driver.remove(id, { force: true });
+    await ctx.driver.rename(op.asideId, op.name);
+    if (op.start) {
+      await ctx.driver.start(op.asideId);
+      await waitRunning(ctx.driver, op.asideId, { deadlineMs: 30_000, signal: ctx.signal });
+    }
+  });
 }

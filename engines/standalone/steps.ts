@@ -60,7 +60,7 @@ export function desiredService(ctx: HostContext, service: string): DesiredServic
 
 export function specFor(ctx: HostContext, service: string, number: number): ContainerSpec {
   const hostReplicas = ctx.desired.hosts[ctx.host]?.replicas;
-  return buildContainerSpec({ stack: ctx.stack, model: ctx.desired.model, service: desiredService(ctx, service), number, hostReplicas, project: ctx.desired.project });
+  return buildContainerSpec({ stack: ctx.stack, model: ctx.desired.model, service: desiredService(ctx, service), number, hostReplicas, project: ctx.desired.project, owner: ctx.desired.owner });
 }
 
 export function createContainer(ctx: HostContext, spec: ContainerSpec): Promise<string> {

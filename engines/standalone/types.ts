@@ -54,6 +54,8 @@ export interface DesiredStack {
   secretAnswers?: Record<string, string>;
   /** compose's project labels: the environment root (where `./` resolves) and the stack's file. */
   project?: { working_dir: string; config_files: string };
+  /** The deploying environment's identity (environment/identity.ts): labelled on every container made. */
+  owner?: string;
 }
 
 // ---------- observed ----------
@@ -76,6 +78,10 @@ export interface ObservedContainer {
   startedAt?: string;
   /** Exit code when exited. */
   exitCode?: number;
+  /** Set on a container made by a rolling update: the container it replaces (see LABEL.rollout). */
+  rollout?: { replaces: string; wasRunning: boolean };
+  /** The environment that deployed it (`berth.owner`); undefined for one made before owners were labelled. */
+  owner?: string;
 }
 
 export interface ObservedHost {
@@ -123,12 +129,21 @@ export type Operation =
   | (OpBase & { kind: 'start'; service: string; number: number; containerId: string })
   | (OpBase & { kind: 'remove'; service: string; number: number; containerId: string })
   | (OpBase & { kind: 'remove-network'; network: string })
-  | (OpBase & { kind: 'keep'; service: string; number: number; containerId: string });
+  | (OpBase & { kind: 'keep'; service: string; number: number; containerId: string })
+  /** An update a crash interrupted, whose replacement runs: wait until it is ready, then remove the old container. */
+  | (OpBase & { kind: 'finish'; service: string; number: number; containerId: string; asideId: string; asideName: string })
+  /**
+   * An update a crash interrupted, whose replacement never came up: remove it (`removeIds`), give the old
+   * container its name back (`asideId` → `name`) and start it when `start`. The replica's own operation follows.
+   */
+  | (OpBase & { kind: 'restore'; service: string; number: number; asideId: string; asideName: string; name: string; removeIds: string[]; start: boolean });
 
 export interface HostPlan {
   host: string;
-  /** Unreachable host: no operations, this error. */
+  /** Unreachable host, or one whose copy of the stack another environment owns: no operations, this error. */
   error?: string;
+  /** The other environment that owns the stack on this host (then `error` says so and nothing is touched). */
+  ownedBy?: string;
   operations: Operation[];
   /** Decisions apply makes beyond the operations: image pulls, start-first falling back to stop-first. */
   notes?: string[];
