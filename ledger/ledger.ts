@@ -170,6 +170,10 @@ export class Ledger {
     return git.resolveRef({ fs: this.fs, dir: this.dir, ref: `refs/heads/${this.branch}` }).catch(() => null);
   }
 
+  /** A crash while the branch was being moved left its lock: taken over, and said so. */
+  private readonly staleLock = (lock: string, ageMs: number) =>
+    this.log.warn({ branch: this.branch, lock, ageMs: Math.round(ageMs) }, `ledger: removed the stale lock ${lock} a process that died while moving ${this.branch} left behind`);
+
   hasRemote(): boolean {
     return this.remote !== undefined;
   }
@@ -275,7 +279,7 @@ export class Ledger {
       const { files, message } = buildState(desired, hosts, current, ctx);
       const same = Object.entries(files).every(([f, text]) => text !== null && current[f.slice(stackDir(outcome.stack).length + 1)] === text);
       if (same && head) this.recorded.set(outcome.stack, `${head}:${fingerprint}`);
-      const sha = same ? null : await commitFiles(this.dir, { branch: this.branch, parent: head, files, message, author: this.author, fs: this.fs });
+      const sha = same ? null : await commitFiles(this.dir, { branch: this.branch, parent: head, files, message, author: this.author, fs: this.fs, onStaleLock: this.staleLock });
       if (sha) await this.push();
       else await this.settlePending(head);
       return sha;
@@ -306,7 +310,7 @@ export class Ledger {
   /** The README goes in a commit of its own, so reverting a stack's first deploy never takes it away. */
   private async ensureReadme(head: string | null): Promise<string | null> {
     if (head && (await this.hasReadme(head))) return head;
-    const sha = await commitFiles(this.dir, { branch: this.branch, parent: head, files: { 'README.md': LEDGER_README }, message: 'Start the Berth deploy ledger', author: this.author, fs: this.fs });
+    const sha = await commitFiles(this.dir, { branch: this.branch, parent: head, files: { 'README.md': LEDGER_README }, message: 'Start the Berth deploy ledger', author: this.author, fs: this.fs, onStaleLock: this.staleLock });
     return sha ?? head;
   }
 

@@ -6,6 +6,7 @@
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
 import { ConflictError } from '../errors.ts';
+import { failpoint } from '../failpoint.ts';
 import { defaultFs, type GitFs } from './fs.ts';
 import { applyChanges, EMPTY_TREE, normalizePath, treeOf, type TreeChanges } from './tree.ts';
 
@@ -31,7 +32,11 @@ interface CommitBase {
    */
   base?: string;
   fs?: GitFs;
+  /** Told of a lock a dead process left, taken over (this layer has no logger). */
+  onStaleLock?: StaleLockHandler;
 }
+
+export type StaleLockHandler = (lock: string, ageMs: number) => void;
 
 export interface CommitFilesOptions extends CommitBase {
   /** path → new text, or null to delete the file. */
@@ -65,7 +70,8 @@ export async function commitChanges(dir: string, opts: CommitBase & { changes: T
     dir,
     commit: { tree, parent: from ? [from] : [], author, committer: opts.committer ? signature(opts.committer) : author, message: withFinalNewline(opts.message) },
   });
-  await casRef(fs, dir, ref, head, sha, opts.branch);
+  await failpoint('objects-written');
+  await casRef(fs, dir, ref, head, sha, opts.branch, opts.onStaleLock);
   return sha;
 }
 
@@ -74,36 +80,67 @@ export async function readRef(fs: GitFs, dir: string, ref: string): Promise<stri
 }
 
 /**
+ * A ref lock lives for the milliseconds between its creation and its rename, in Berth as in git. One that is
+ * still there after this long was left by a process that died holding it (a crash, a SIGKILL): waiting longer
+ * would only leave every later deploy unrecorded.
+ */
+export const STALE_LOCK_MS = 2_000;
+const LOCK_POLL_MS = 100;
+
+/**
  * Moves `ref` from `expected` to `value` under git's own lock protocol (`<ref>.lock`, created exclusively,
  * renamed into place), so a concurrent `git` CLI or a second Berth process cannot interleave.
  */
-async function casRef(fs: GitFs, dir: string, ref: string, expected: string | null, value: string, branch: string): Promise<void> {
+async function casRef(fs: GitFs, dir: string, ref: string, expected: string | null, value: string, branch: string, onStale?: StaleLockHandler): Promise<void> {
   const file = join(dir, '.git', ref);
   const lock = `${file}.lock`;
   await fs.promises.mkdir(dirname(file), { recursive: true });
-  let handle: Awaited<ReturnType<GitFs['promises']['open']>> | undefined;
-  try {
-    handle = await fs.promises.open(lock, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    throw new ConflictError('REF_MOVED', `branch ${branch} is being updated by someone else (${lock} exists)`, {
-      data: { branch, locked: true },
-      hint: `Retry shortly; if no git process is running, remove ${lock}.`,
-    });
-  }
+  const handle = await takeLock(fs, lock, branch, onStale);
   let renamed = false;
+  let open = true;
   try {
+    await failpoint('ref-locked');
     const now = await readRef(fs, dir, ref);
     if (now !== expected) throw refMoved(branch, expected, now);
     await handle.writeFile(`${value}\n`);
     await handle.close();
-    handle = undefined;
+    open = false;
+    await failpoint('ref-lock-written');
     await fs.promises.rename(lock, file);
     renamed = true;
+    await failpoint('ref-updated');
   } finally {
-    await handle?.close();
+    if (open) await handle.close();
     // Once renamed, a lock at that path belongs to the next writer.
     if (!renamed) await fs.promises.rm(lock, { force: true });
+  }
+}
+
+type LockHandle = Awaited<ReturnType<GitFs['promises']['open']>>;
+
+/** Creates the lock; a lock someone holds is waited for, one older than STALE_LOCK_MS is taken over. */
+async function takeLock(fs: GitFs, lock: string, branch: string, onStale?: StaleLockHandler): Promise<LockHandle> {
+  const until = Date.now() + STALE_LOCK_MS + LOCK_POLL_MS;
+  for (;;) {
+    try {
+      return await fs.promises.open(lock, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const age = await fs.promises.stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age >= STALE_LOCK_MS) {
+      // rm then an exclusive create: of two processes taking over at once, only one gets the lock.
+      await fs.promises.rm(lock, { force: true });
+      onStale?.(lock, age);
+      continue;
+    }
+    if (Date.now() > until) {
+      throw new ConflictError('REF_MOVED', `branch ${branch} is being updated by someone else (${lock} exists)`, {
+        data: { branch, locked: true },
+        hint: `Retry shortly; if no git process is running, remove ${lock}.`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
   }
 }
 

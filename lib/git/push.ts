@@ -5,6 +5,7 @@
 import git from 'isomorphic-git';
 import { defaultFs, type GitFs } from './fs.ts';
 import { readRef } from './commit.ts';
+import { failpoint } from '../failpoint.ts';
 import { prepareRemote, toRemoteError, withDeadline, type RemoteOptions } from './transport.ts';
 
 export interface BranchRemoteOptions extends RemoteOptions {
@@ -17,6 +18,7 @@ export async function pushBranch(dir: string, opts: BranchRemoteOptions & { forc
   const fs = opts.fs ?? defaultFs;
   const remote = prepareRemote(opts);
   const commit = await git.resolveRef({ fs, dir, ref: `refs/heads/${opts.branch}` });
+  await failpoint('push');
   try {
     await withDeadline(remote, () =>
       git.push({ fs, http: remote.http, onAuth: remote.onAuth, dir, url: remote.url, remote: 'origin', ref: opts.branch, remoteRef: opts.branch, force: opts.force, signal: remote.signal }),
