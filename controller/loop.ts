@@ -17,7 +17,9 @@ import { Metrics } from './metrics.ts';
 import { ReconcileQueue, type Job, type Reason, type TriggerKind } from './queue.ts';
 import { driversFor } from './reconcile.ts';
 import { Sources, type Snapshot } from '../environment/sources.ts';
-import { StackBook, type StackState } from './stack-state.ts';
+import { StackBook, revisionOf, type StackState } from './stack-state.ts';
+import { StackBackoff } from './backoff.ts';
+import type { BackoffOptions } from '../lib/git/watcher.ts';
 import { defaultDeploy, openLedger, type DeployFn, type DeployResult } from './deploy-adapter.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Environment } from '../environment/environment.ts';
@@ -42,6 +44,8 @@ export interface ControllerOptions {
   /** The per-stack reconcile; default deployStack (render or roll back, apply, record in the ledger). */
   deploy?: DeployFn;
   processEnv?: Record<string, string | undefined>;
+  /** Per-stack backoff of failed reconciles (default 10 s doubling to 10 min). */
+  backoff?: BackoffOptions;
 }
 
 /** The order in which a folded run names its trigger: what a person did beats what a timer did. */
@@ -52,6 +56,7 @@ export class Controller {
   private readonly sources: Sources;
   private readonly queue: ReconcileQueue;
   private readonly book = new StackBook();
+  private readonly backoff: StackBackoff;
   private readonly log: Logger;
   private readonly deploy: DeployFn;
   private drivers?: { key: string; drivers: Record<string, EngineDriver> };
@@ -70,6 +75,7 @@ export class Controller {
     this.log = opts.log;
     this.metrics = opts.metrics ?? new Metrics();
     this.deploy = opts.deploy ?? defaultDeploy;
+    this.backoff = new StackBackoff(opts.backoff);
     this.sources = new Sources({ env: opts.env, cacheDir: opts.cacheDir, log: opts.log, metrics: this.metrics, processEnv: opts.processEnv });
     this.queue = new ReconcileQueue({ work: (job) => this.reconcile(job), concurrency: opts.concurrency, deadlineMs: opts.deadlineMs, log: opts.log });
   }
@@ -238,13 +244,21 @@ export class Controller {
     const key = JSON.stringify(snap.env.hosts);
     if (this.drivers?.key !== key) this.drivers = { key, drivers: driversFor(snap.env.hosts) };
     const { added, gone } = this.book.sync(snap.env.stacks.map((s) => s.name));
-    for (const name of gone) this.metrics.forgetStack(name);
+    for (const name of gone) {
+      this.metrics.forgetStack(name);
+      this.backoff.forget(name);
+    }
     // After a restart the status still names the last recorded deploy.
     for (const name of added) void ledger?.latest(name).then((l) => l && this.book.recorded(name, l.commit), () => undefined);
   }
 
+  /** A timer run leaves a stack alone while its backoff holds; anything else (a commit, a webhook) retries at once. */
   private enqueueAll(reason: Omit<Reason, 'at'>): void {
-    for (const name of this.book.names()) this.queue.enqueue(name, reason);
+    const revision = revisionOf(this.sources.current());
+    for (const name of this.book.names()) {
+      if (reason.kind === 'timer' && this.backoff.holds(name, revision)) continue;
+      this.queue.enqueue(name, reason);
+    }
   }
 
   /** One reconcile of one stack. Whatever happens, the finally writes its status and metrics. */
@@ -269,8 +283,22 @@ export class Controller {
       thrown = e;
     } finally {
       const ended = this.book.end(run, result, thrown, job.signal);
-      if (ended) this.observe(ended.state, ended.drift);
+      if (ended) {
+        this.backOff(ended.state, run.revision);
+        this.observe(ended.state, ended.drift);
+      }
     }
+  }
+
+  /** A failed run backs the stack off (said in its status); a good one clears it. A user error waits for a fix anyway. */
+  private backOff(state: StackState, revision: string): void {
+    if (state.status !== 'Failed') {
+      this.backoff.succeeded(state.stack);
+      return this.book.backingOff(state.stack, undefined);
+    }
+    const b = this.backoff.failed(state.stack, revision);
+    this.book.backingOff(state.stack, b);
+    this.log.warn({ stack: state.stack, failures: b.failures, retryAt: b.retryAt }, `stack ${state.stack}: failed ${b.failures} time(s) in a row; the timer retries it after ${b.retryAt}, a new commit at once`);
   }
 
   private observe(state: StackState, drift: boolean): void {

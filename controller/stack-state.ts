@@ -8,6 +8,7 @@ import type { Operation } from '../engines/standalone/types.ts';
 import type { StackOutcome } from './reconcile.ts';
 import { deliveryIds, describeReasons, type Job } from './queue.ts';
 import type { Snapshot } from '../environment/sources.ts';
+import type { BackoffState } from './backoff.ts';
 
 export type StackStatusValue = 'Ready' | 'Reconciling' | 'Stalled' | 'Failed';
 
@@ -42,6 +43,13 @@ export interface StackState {
   upgrade?: string;
   /** The merge request proposing that upgrade, when Berth opened one. */
   upgradeMergeRequest?: string;
+  /** Set while failed runs back the stack off: the timer retries it after `retryAt`, a new commit at once. */
+  backoff?: BackoffState;
+}
+
+/** The environment and catalog commits of a snapshot: equal revisions mean the sources did not move. */
+export function revisionOf(snap: Snapshot): string {
+  return JSON.stringify([snap.commit, snap.catalogs]);
 }
 
 export interface RunRecord {
@@ -106,6 +114,13 @@ export class StackBook {
     else if (state) delete state.upgradeMergeRequest;
   }
 
+  backingOff(name: string, backoff: BackoffState | undefined): void {
+    const state = this.states.get(name);
+    if (!state) return;
+    if (backoff) state.backoff = backoff;
+    else delete state.backoff;
+  }
+
   forget(name: string): void {
     this.states.delete(name);
     this.revisions.delete(name);
@@ -114,7 +129,7 @@ export class StackBook {
   begin(job: Job, snap: Snapshot): RunRecord {
     const run: RunRecord = {
       stack: job.key, why: describeReasons(job.reasons), deliveryIds: deliveryIds(job.reasons), started: Date.now(),
-      revision: JSON.stringify([snap.commit, snap.catalogs]), desiredCommit: snap.commit ?? null, onlyTimer: job.reasons.every((r) => r.kind === 'timer'),
+      revision: revisionOf(snap), desiredCommit: snap.commit ?? null, onlyTimer: job.reasons.every((r) => r.kind === 'timer'),
     };
     const s = this.states.get(job.key);
     if (s) s.reconciling = true;
