@@ -132,6 +132,24 @@ class Converter {
       }
     }
     for (const v of stringItems(findPair(svc, 'volumes')?.value)) this.noteVolume(v, undefined);
+    this.mountOptions(name, findPair(svc, 'volumes')?.value);
+  }
+
+  /** Docker relabels named volumes itself (`:z` is for host paths); mount propagation is not Berth's to set. */
+  private mountOptions(name: string, volumes: unknown): void {
+    if (!isSeq(volumes)) return;
+    for (const item of volumes.items) {
+      if (!isScalar(item) || typeof item.value !== 'string') continue;
+      const parts = item.value.split(':');
+      if (parts.length < 3) continue;
+      const named = !/^[./~$]/.test(parts[0]) && !this.input.hasToken(parts[0]);
+      const drop = (o: string): boolean => (named && (o === 'z' || o === 'Z')) || ['shared', 'slave', 'private', 'rshared', 'rslave', 'rprivate'].includes(o);
+      const options = parts[parts.length - 1].split(',');
+      const kept = options.filter((o) => !drop(o));
+      if (kept.length === options.length) continue;
+      this.findings.add('approximated', 'volume options', `${item.value}: ${options.filter(drop).join(', ')} dropped (${named ? 'Docker labels named volumes itself; ' : ''}Berth does not set mount propagation)`, { service: name });
+      item.value = [...parts.slice(0, -1), ...(kept.length ? [kept.join(',')] : [])].join(':');
+    }
   }
 
   private logging(svc: YAMLMap, pair: Pair, key: string): void {
@@ -352,13 +370,20 @@ class Converter {
   /** A sidekick shares its primary's network namespace (so it is placed with it); its ports move to the primary. */
   private sidekick(name: string, primary: string, svc: YAMLMap, additions: { key: string; value: Y; wrap?: Wrap }[]): void {
     const where = { service: name };
+    const primaryMap = this.services.items.find((p) => keyOf(p) === primary)?.value as YAMLMap | undefined;
+    const refersTo = (key: string): boolean => stringItems(primaryMap && findPair(primaryMap, key)?.value).some((v) => v.split(':')[0] === name);
+    if (refersTo('volumes_from')) {
+      this.findings.add('approximated', 'io.rancher.sidekicks', `data sidekick of ${primary}, which mounts its volumes (volumes_from): that places them on the same host; it keeps its own network`, where);
+      return;
+    }
     const mode = findPair(svc, 'network_mode');
     if (mode) {
       this.findings.add('approximated', 'io.rancher.sidekicks', `sidekick of ${primary} keeps its own network_mode ${scalarText(mode.value) ?? ''}; it is not placed with ${primary} by Berth`, where);
       return;
     }
     additions.push({ key: 'network_mode', value: str(`service:${primary}`) });
-    for (const key of ['hostname', 'networks', 'dns', 'dns_search', 'mac_address', 'extra_hosts']) {
+    if (primaryMap) this.unlink(primaryMap, name, primary);
+    for (const key of ['hostname', 'networks', 'dns', 'dns_search', 'mac_address', 'extra_hosts', 'links', 'expose']) {
       const p = findPair(svc, key);
       if (p) {
         removePair(svc, p);
@@ -372,6 +397,19 @@ class Converter {
       if (target) this.movePorts(target, ports, primary, name);
     }
     this.findings.add('approximated', 'io.rancher.sidekicks', `sidekick of ${primary}: shares its network namespace (network_mode: service:${primary}), so it runs on the same host`, where);
+  }
+
+  /** The primary reaches a sidekick in its own network namespace at localhost, not through a link. */
+  private unlink(primaryMap: YAMLMap, name: string, primary: string): void {
+    for (const key of ['links', 'depends_on']) {
+      const pair = findPair(primaryMap, key);
+      if (!pair || !isSeq(pair.value)) continue;
+      const before = pair.value.items.length;
+      filterItems(pair.value, (item) => (scalarText(item) ?? '').split(':')[0] !== name);
+      if (pair.value.items.length === before) continue;
+      if (pair.value.items.length === 0) removePair(primaryMap, pair);
+      this.findings.add('approximated', 'io.rancher.sidekicks', `${primary}'s ${key} entry for its sidekick ${name} was removed: they share a network namespace, so ${name} answers on localhost`, { service: primary });
+    }
   }
 
   private movePorts(target: YAMLMap, ports: Pair, primary: string, name: string): void {

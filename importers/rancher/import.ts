@@ -72,18 +72,19 @@ async function importTemplate(src: CatalogSource, dir: string, name: string, sta
   } catch (e) {
     return { name, source: dir, versions: [], findings: [{ kind: 'decision', feature: 'config.yml', message: `the template was skipped: ${describe(e)}` }] };
   }
+  // Newest folder first: of two folders with the same version string, the newer one is kept (a republished fix).
   const byVersion = new Map<string, string>();
-  for (const folder of await versionFolders(src, dir)) {
+  for (const folder of (await versionFolders(src, dir)).reverse()) {
     try {
       if (!isVersionFolder(folder)) throw new ImportError(`the folder name "${folder}" is not a revision number or a semver version`);
       const v = await convertVersion(src, dir, folder);
       const other = byVersion.get(v.version);
       if (other !== undefined) {
-        skip(folder, v.version, `version "${v.version}" is also the version of folder ${other}; versions must be distinct`);
+        skip(folder, v.version, `version "${v.version}" is also the version of the newer folder ${other}, which was imported; versions must be distinct`);
         continue;
       }
       byVersion.set(v.version, folder);
-      converted.push(v);
+      converted.unshift(v);
     } catch (e) {
       skip(folder, folder, describe(e));
     }

@@ -156,7 +156,7 @@ test('a sidekick shares its primary\'s network namespace, runs with it, and its 
   assert.ok(m.services.web.ports.some((p) => p.target === 9100));
   assert.equal(side.deploy.replicas, 2, 'scaled like its primary');
   assert.deepEqual(side.deploy.placement.constraints.map((c) => c.text), m.services.web.deploy.placement.constraints.map((c) => c.text));
-  assert.ok(findingsOf(report, 'classic').some((f) => f.feature === 'io.rancher.sidekicks' && f.service === 'web-logger'));
+  assert.ok(findingsOf(report, 'classic', '1').some((f) => f.feature === 'io.rancher.sidekicks' && f.service === 'web-logger'));
 });
 
 test('the load balancer becomes HAProxy routing each port rule by host name and path to its service', async () => {
@@ -177,17 +177,17 @@ test('Rancher-only services are removed with the reason, and references to them 
   const { report } = await shared;
   const m = await render('classic');
   assert.equal(m.services.alias, undefined);
-  const f = findingsOf(report, 'classic').find((x) => x.feature === 'rancher/dns-service');
+  const f = findingsOf(report, 'classic', '1').find((x) => x.feature === 'rancher/dns-service');
   assert.equal(f?.kind, 'decision');
-  assert.ok(findingsOf(report, 'classic').some((x) => x.feature === 'cpu_shares'), 'a key Berth cannot honour is dropped and reported');
+  assert.ok(findingsOf(report, 'classic', '1').some((x) => x.feature === 'cpu_shares'), 'a key Berth cannot honour is dropped and reported');
 });
 
 test('a version whose version string collides, or that cannot be converted, is skipped with the reason', async () => {
   const { report } = await shared;
   const classic = report.templates.find((t) => t.name === 'classic')!;
-  const dup = classic.versions.find((v) => v.folder === '1')!;
+  const dup = classic.versions.find((v) => v.folder === '0')!;
   assert.equal(dup.outcome, 'skipped');
-  assert.match(dup.reason ?? '', /"0\.9\.0" is also the version of folder 0/);
+  assert.match(dup.reason ?? '', /"0\.9\.0" is also the version of the newer folder 1, which was imported/);
   const broken = report.templates.find((t) => t.name === 'broken')!;
   assert.equal(broken.versions[0].outcome, 'skipped');
   assert.match(broken.versions[0].reason ?? '', /docker-compose\.yml\.tpl:3: the template function "nosuchfunction" has no Berth equivalent/);
