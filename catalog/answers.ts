@@ -5,6 +5,7 @@
 import { ValidationError, type Problem } from '../lib/errors.ts';
 import { closest } from './resolve.ts';
 import { isSecret } from '../lib/mask.ts';
+import { formatBytes, limits } from '../lib/limits.ts';
 import { isShown } from './show-if.ts';
 import { SECRET_TYPES, type AnswerValue, type Answers, type Question, type QuestionType } from './types.ts';
 
@@ -15,10 +16,11 @@ const NUMERIC: ReadonlySet<QuestionType> = new Set(['int', 'float']);
 const NOT_TEXT: ReadonlySet<QuestionType> = new Set(['int', 'float', 'boolean', 'enum']);
 
 const INT = /^-?\d+$/;
-const FLOAT = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+// Unambiguous (each digit has one way to match), so a long non-number fails in linear time.
+const FLOAT = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const PEM = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/;
+const PEM_BEGIN = /-----BEGIN ([A-Z0-9 ]{1,64})-----/;
 const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/;
 
 type Coerced = { value: AnswerValue; error?: undefined } | { error: string; value?: undefined };
@@ -38,6 +40,8 @@ function coerce(q: Question, raw: unknown): Coerced {
   if (raw === null || raw === undefined) return { value: null };
   if (raw === '' && !FREE_TEXT.has(q.type)) return { value: null };
   if (typeof raw === 'object' && !(raw instanceof Date)) return { error: `must be a single value, got ${shown(q, raw)}` };
+  const max = limits().answerBytes;
+  if (typeof raw === 'string' && Buffer.byteLength(raw) > max) return { error: `is larger than the limit of ${formatBytes(max)} for one answer (BERTH_MAX_ANSWER_BYTES)` };
   const got = shown(q, raw);
   switch (q.type) {
     case 'int':
@@ -62,6 +66,14 @@ function coerce(q: Question, raw: unknown): Coerced {
   }
 }
 
+/** A BEGIN line and a matching END line after it: indexOf, not a backtracking regex (linear on any input). */
+function isPem(s: string): boolean {
+  const begin = PEM_BEGIN.exec(s);
+  if (!begin) return false;
+  const end = s.lastIndexOf(`-----END ${begin[1]}-----`);
+  return end > begin.index + begin[0].length;
+}
+
 function validDate(s: string): boolean {
   const m = DATE.exec(s);
   if (!m) return false;
@@ -84,7 +96,7 @@ function formatErrors(q: Question, s: string): string[] {
   if (q.type === 'hostname' && !validHostname(s)) {
     return [`must be a hostname (letters, digits and hyphens in dot-separated labels of at most 63 characters, not starting or ending with a hyphen), got ${got}`];
   }
-  if (q.type === 'certificate' && !PEM.test(s)) return ['must be a PEM block from "-----BEGIN ...-----" to "-----END ...-----"'];
+  if (q.type === 'certificate' && !isPem(s)) return ['must be a PEM block from "-----BEGIN ...-----" to "-----END ...-----"'];
   if (q.type === 'service' && !SERVICE.test(s)) return [`must be a service name or STACK/SERVICE, got ${got}`];
   return [];
 }

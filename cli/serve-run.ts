@@ -26,6 +26,7 @@ export async function serve(opts: ServeOpts): Promise<void> {
   const app = await createServer({
     controller, log, watched: await watchedRepository(source, log),
     gitlabSecret: process.env[opts.gitlabSecretEnv] || undefined, githubSecret: process.env[opts.githubSecretEnv] || undefined,
+    ...(opts.apiTokenEnv && process.env[opts.apiTokenEnv] ? { apiToken: process.env[opts.apiTokenEnv] } : {}),
     ...(users ? { console: { users, controller, source, cacheDir: opts.cacheDir, sessionSecret: process.env[opts.sessionSecretEnv ?? 'BERTH_SESSION_SECRET'] || undefined } } : {}),
   });
   const address = await app.listen({ host, port });

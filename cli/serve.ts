@@ -21,6 +21,7 @@ export interface ServeOpts {
   concurrency: string;
   users?: string;
   sessionSecretEnv?: string;
+  apiTokenEnv?: string;
 }
 
 const opt = (flags: string, description: string, env: string, fallback?: string) => {
@@ -45,6 +46,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(opt('--concurrency <n>', 'stacks reconciled at the same time', 'BERTH_CONCURRENCY', '4'))
     .addOption(opt('--users <file>', 'users of the web console (name, email, role, password_hash); enables the console and sign-in for /api', 'BERTH_USERS_FILE'))
     .addOption(opt('--session-secret-env <NAME>', 'environment variable holding the secret that signs console sessions (32+ characters)', 'BERTH_SESSION_SECRET_ENV', 'BERTH_SESSION_SECRET'))
+    .addOption(opt('--api-token-env <NAME>', 'environment variable holding a bearer token that /api/* and /metrics then require (docs/security.md)', 'BERTH_API_TOKEN_ENV'))
     .addHelpText('after', '\nSee docs/serve.md for the endpoints, the status fields and the metrics.')
     .action(async (opts: ServeOpts) => {
       // Before serve's own modules load: loading them is what first grows the young generation.

@@ -61,7 +61,7 @@ export function secretForms(secrets: Iterable<string>): string[] {
   const add = (s: string) => {
     forms.add(s);
     forms.add(JSON.stringify(s).slice(1, -1));
-    if (s.includes('$')) forms.add(s.replaceAll('$', '$$'));
+    if (s.includes('$')) forms.add(s.replaceAll('$', () => '$$'));
   };
   for (const s of secrets) {
     if (!s) continue;

@@ -3,6 +3,7 @@
  * is off (a Prometheus scrape every 15 s is not news); the webhook routes log what they decide, and
  * nothing here ever logs a body, a signature or a secret.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { UserError } from '../lib/errors.ts';
 import { mask } from '../lib/mask.ts';
@@ -31,18 +32,24 @@ export interface ServerOptions {
   gitlabSecret?: string;
   githubSecret?: string;
   log: Logger;
+  /** When set, `/api/*` and `/metrics` need `Authorization: Bearer <apiToken>` (docs/security.md#the-http-listener). */
+  apiToken?: string;
   /** The web console and sign-in (a users file given); without it `/api` is open for reading, as before. */
   console?: Omit<ConsoleOptions, 'log'>;
 }
 
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { controller, log } = opts;
-  const app = Fastify({ logger: false, return503OnClosing: true });
+  // An unauthenticated listener must not be held open: bounded headers, request, idle time, body and connections.
+  const app = Fastify({ logger: false, return503OnClosing: true, connectionTimeout: 60_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, bodyLimit: 1024 * 1024 });
+  app.server.headersTimeout = 10_000;
+  app.server.maxConnections = 256;
   // The console (and its plugins) load only when people sign in: a serve without them stays as small as it was.
   const access = opts.console
     ? await (await import('../console/plugin.ts')).registerConsole(app, { ...opts.console, log: log.child({ component: 'console' }) })
     : new Access({ signIn: false });
-  const read = { preHandler: access.guard('read') };
+  const token = tokenGuard(opts.apiToken);
+  const read = { preHandler: [token, access.guard('read')] };
   countWebhooks(app, controller.metrics);
   // The one masking step (lib/mask.ts) for every reply: a stack's lastError or a plan may quote a secret.
   app.addHook('onSend', async (_req, _reply, payload: unknown) => (typeof payload === 'string' ? mask(payload) : payload));
@@ -61,7 +68,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     if (!controller.started) return reply.code(503).send({ ok: false, reason: 'starting: the environment has not been synced yet' });
     return { ok: true };
   });
-  app.get('/metrics', async (_req, reply) => reply.type(controller.metrics.contentType).send(await controller.metrics.text()));
+  app.get('/metrics', { preHandler: token }, async (_req, reply) => reply.type(controller.metrics.contentType).send(await controller.metrics.text()));
   app.get('/api/stacks', read, async () => controller.stacks());
   app.get<{ Params: { name: string } }>('/api/stacks/:name', read, async (req, reply) => {
     const s = controller.stack(req.params.name);
@@ -75,6 +82,20 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     return reply.code(status).send({ code: status >= 500 ? 'INTERNAL' : typeof code === 'string' ? code : 'BAD_REQUEST', message: status >= 500 ? 'internal error' : err.message });
   });
   return app;
+}
+
+/**
+ * The optional bearer token for `/api/*` and `/metrics`: the one check those routes share, compared in constant
+ * time. Without a token they are open to whoever reaches the listener (docs/security.md).
+ */
+function tokenGuard(apiToken: string | undefined) {
+  const expected = apiToken ? createHash('sha256').update(apiToken).digest() : undefined;
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!expected) return;
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    if (timingSafeEqual(createHash('sha256').update(given).digest(), expected)) return;
+    return reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'UNAUTHORIZED', message: 'this endpoint needs Authorization: Bearer <token> (the value of --api-token-env)' });
+  };
 }
 
 /**
