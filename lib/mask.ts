@@ -10,9 +10,14 @@
  * as a private key, each of its lines. Templates cannot make other forms: helpers that would transform a secret
  * (upper, split, …) refuse it (catalog/helpers.ts).
  */
-import { inspect } from 'node:util';
 
 export const MASK = '******';
+
+/**
+ * node's `util.inspect.custom`, by its registered name: this module is also bundled into the console's browser
+ * code (catalog/answers.ts uses it), where node:util does not exist.
+ */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** Lines shorter than this are not secret on their own (`-----END…` aside, a key's lines are 64 characters). */
 const MIN_LINE = 6;
@@ -36,7 +41,7 @@ export class Secret {
   toJSON(): string {
     return MASK;
   }
-  [inspect.custom](): string {
+  [INSPECT](): string {
     return `Secret(${MASK})`;
   }
 }
