@@ -36,12 +36,20 @@ export function shown(q: Pick<Question, 'type'>, v: unknown): string {
   return JSON.stringify(text);
 }
 
+/**
+ * UTF-8 size of an answer, without node's Buffer: these checks also run in the console's browser bundle. A
+ * string longer than `max` code units is over `max` bytes whatever it holds, so a huge answer is never encoded.
+ */
+function utf8Bytes(text: string, max: number): number {
+  return text.length > max ? text.length : new TextEncoder().encode(text).byteLength;
+}
+
 function coerce(q: Question, raw: unknown): Coerced {
   if (raw === null || raw === undefined) return { value: null };
   if (raw === '' && !FREE_TEXT.has(q.type)) return { value: null };
   if (typeof raw === 'object' && !(raw instanceof Date)) return { error: `must be a single value, got ${shown(q, raw)}` };
   const max = limits().answerBytes;
-  if (typeof raw === 'string' && Buffer.byteLength(raw) > max) return { error: `is larger than the limit of ${formatBytes(max)} for one answer (BERTH_MAX_ANSWER_BYTES)` };
+  if (typeof raw === 'string' && utf8Bytes(raw, max) > max) return { error: `is larger than the limit of ${formatBytes(max)} for one answer (BERTH_MAX_ANSWER_BYTES)` };
   const got = shown(q, raw);
   switch (q.type) {
     case 'int':
