@@ -61,7 +61,8 @@ test('createContainer: second network joined, config and secret copied in with t
   assert.deepEqual(Object.keys(info.NetworkSettings.Networks).sort(), [`${STACK}_back`, `${STACK}_default`]);
   assert.ok(info.NetworkSettings.Networks[`${STACK}_back`].Aliases?.includes('store'));
   const site = await execIn(d.docker, id, ['sh', '-c', 'cat /etc/site.conf; stat -c %a /etc/site.conf /run/secrets/token; cat /run/secrets/token']);
-  assert.equal(site.output, 'greeting=hi\n444\n400\nt0k3n');
+  // A secret without a mode is 0444, as compose makes it (a service's non-root user can read it).
+  assert.equal(site.output, 'greeting=hi\n444\n444\nt0k3n');
 
   const o = await d.observe(STACK);
   assert.equal(o.containers.length, 1);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, git, type GitServer } from '../harness/git-server.ts';
 import { syncRepo } from '../../lib/git/sync.ts';
@@ -63,9 +63,20 @@ test('no change → null; a moved parent → REF_MOVED', async () => {
   await assert.rejects(commitFiles(dir, { branch: LEDGER, parent: head, files: { x: 'y' }, message: 'late', author }), code('REF_MOVED'));
   await assert.rejects(commitFiles(dir, { branch: LEDGER, parent: null, files: { x: 'y' }, message: 'late', author }), code('REF_MOVED'));
   assert.equal(git(['ls-tree', '-r', '--name-only', LEDGER], dir), 'deployed/web/compose.yaml\n');
-  fs.writeFileSync(join(dir, '.git/refs/heads/berth/deployed.lock'), '');
-  await assert.rejects(commitFiles(dir, { branch: LEDGER, files: { x: 'y' }, message: 'locked', author }), code('REF_MOVED'));
-  fs.rmSync(join(dir, '.git/refs/heads/berth/deployed.lock'));
+  // A lock left by a process that died holding it (older than STALE_LOCK_MS) is taken over, and said so.
+  const lock = join(dir, '.git/refs/heads/berth/after-crash.lock');
+  fs.mkdirSync(dirname(lock), { recursive: true });
+  fs.writeFileSync(lock, '');
+  const past = new Date(Date.now() - 10_000);
+  fs.utimesSync(lock, past, past);
+  const stale: { lock: string; ageMs: number }[] = [];
+  const taken = await commitFiles(dir, { branch: 'berth/after-crash', files: { x: 'y' }, message: 'after a crash', author,
+    onStaleLock: (l, ageMs) => stale.push({ lock: l, ageMs }) });
+  assert.ok(taken);
+  assert.equal(stale.length, 1);
+  assert.equal(stale[0]!.lock, lock);
+  assert.ok(stale[0]!.ageMs >= 2_000);
+  assert.equal(fs.existsSync(lock), false);
 });
 
 test('deleting the last file of a folder removes the folder; executable bits survive edits', async () => {

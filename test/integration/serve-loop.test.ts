@@ -15,6 +15,7 @@ import { waitFor } from '../harness/env.ts';
 import { Controller } from '../../controller/loop.ts';
 import type { DeployContext, DeployFn, DeployTrigger } from '../../controller/deploy-adapter.ts';
 import type { StackSpec } from '../../environment/types.ts';
+import { assertUsable } from '../../environment/environment.ts';
 import { UserError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { Trigger } from '../../webhooks/types.ts';
@@ -37,6 +38,7 @@ const CATALOG = {
 const stackFile = (n = 1) => stringify({ template: 'web', version: '1.0.0', catalog: 'remote', answers: {}, hosts: { n: String(n) } }).replace(/hosts:.*\n.*\n/, '');
 
 const fakeDeploy: DeployFn = async (ctx, spec: StackSpec, trigger) => {
+  assertUsable(spec); // as the real deploy does first: a stack whose own file is broken runs nothing
   calls.push({ stack: spec.name, trigger, ctx });
   const started = new Date().toISOString();
   const base = { stack: spec.name, why: trigger.why, startedAt: started, durationMs: 1, ledgerCommit: null, mode: 'render' as const };
@@ -112,15 +114,17 @@ test('the status is written whatever the deploy does: Ready, Failed on a throw, 
   assert.ok(metric(m, 'berth_reconcile_total', { stack: 'ok', outcome: 'unchanged' }) >= 1);
 });
 
-test('a webhook fetches at once; an invalid newest commit deploys nothing and stalls every stack; the fix recovers', async () => {
+test('a webhook fetches at once; a broken stack file stalls only its stack, naming the file; the fix recovers', async () => {
   const broken = git.commitFiles('env', { 'stacks/ok.yml': 'template: [unclosed\n' }, { message: 'typo' });
   controller!.trigger(trigger(broken));
   await waitFor(() => state('ok').desiredCommit === broken && state('ok').status === 'Stalled', { what: 'ok stalled on the broken commit' });
-  assert.equal(state('ok').reason, 'ENVIRONMENT_INVALID');
+  assert.equal(state('ok').reason, 'STACK_INVALID');
   assert.match(state('ok').lastError!, /stacks\/ok\.yml/);
-  const n = calls.length;
+  const deploysOf = (stack: string) => calls.filter((c) => c.stack === stack).length;
+  const [n, others] = [deploysOf('ok'), deploysOf('bad')];
   await sleep(1_000); // a couple of ticks
-  assert.equal(calls.length, n, 'nothing was deployed from a broken environment');
+  assert.equal(deploysOf('ok'), n, 'nothing was deployed from a broken stack file');
+  assert.ok(deploysOf('bad') > others, 'the other stacks keep converging');
   assert.equal(controller!.environment().commit, broken);
 
   const fixed = git.commitFiles('env', { 'stacks/ok.yml': stackFile() }, { message: 'fix' });
