@@ -10,6 +10,7 @@
 import { isMap, isScalar, isSeq, type Document } from 'yaml';
 import type { Answers, Question, RenderContext } from './types.ts';
 import type { Problem } from '../lib/errors.ts';
+import { limits } from '../lib/limits.ts';
 import { formatPath, type PathSegment } from './schema.ts';
 
 export interface Variables {
@@ -35,10 +36,20 @@ export function interpolationVariables(values: Answers, questions: Question[], c
   return { value: (name) => vars.get(name), known: (name) => vars.has(name) };
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
-const OPERATOR = /^(:-|-|:\?|\?|:\+|\+)/;
+// Sticky, so matching at an index costs the length of the match, not a copy of the rest of the text.
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+const OPERATOR = /:-|-|:\?|\?|:\+|\+/y;
 
-export function interpolate(text: string, vars: Variables): string {
+function matchAt(re: RegExp, text: string, at: number): string | undefined {
+  re.lastIndex = at;
+  return re.exec(text)?.[0];
+}
+
+/**
+ * `depth` counts the `${…}` the text sits in: a default nested thousands deep would otherwise recurse until the
+ * stack overflows, and finding each level's closing brace rescans the text below it.
+ */
+export function interpolate(text: string, vars: Variables, depth = 0): string {
   let out = '';
   let i = 0;
   while (i < text.length) {
@@ -50,11 +61,11 @@ export function interpolate(text: string, vars: Variables): string {
       out += '$';
       i += 1;
     } else if (text[i] === '{') {
-      const [value, end] = braced(text, i + 1, vars);
+      const [value, end] = braced(text, i + 1, vars, depth);
       out += value;
       i = end;
     } else {
-      const name = NAME.exec(text.slice(i))?.[0];
+      const name = matchAt(NAME, text, i);
       if (!name) throw new InterpolationError(`"$" must be followed by a variable name, "{" or a second "$" (write $$ for a literal dollar sign)`);
       out += lookup(name, vars);
       i += name.length;
@@ -64,27 +75,30 @@ export function interpolate(text: string, vars: Variables): string {
 }
 
 /** Interpolates `${…}` whose body starts at `start`; returns the value and the index after the closing brace. */
-function braced(text: string, start: number, vars: Variables): [string, number] {
-  const name = NAME.exec(text.slice(start))?.[0];
+function braced(text: string, start: number, vars: Variables, depth: number): [string, number] {
+  const name = matchAt(NAME, text, start);
   if (!name) throw new InterpolationError(`invalid reference "${text.slice(start - 2, start + 10)}": a variable name must follow "\${" directly`);
   let i = start + name.length;
   if (text[i] === '}') return [lookup(name, vars), i + 1];
-  const op = OPERATOR.exec(text.slice(i))?.[0];
+  const op = matchAt(OPERATOR, text, i);
   if (!op) {
     const got = i < text.length ? `"${text[i]}"` : 'the end of the text';
     throw new InterpolationError(`"\${${name}" is followed by ${got}; expected "}" or one of :- - :? ? :+ +`, name);
   }
   i += op.length;
-  const end = closingBrace(text, i);
+  const end = closingBrace(text, i, name, limits().depth - depth - 1);
   if (end < 0) throw new InterpolationError(`"\${${name}${op}" has no closing "}"`, name);
-  return [apply(name, op, text.slice(i, end), vars), end + 1];
+  return [apply(name, op, text.slice(i, end), vars, depth + 1), end + 1];
 }
 
-function closingBrace(text: string, from: number): number {
+/** The index of the `}` closing a `${…}` whose word starts at `from`; more than `room` levels inside it is an error. */
+function closingBrace(text: string, from: number, name: string, room: number): number {
   let depth = 0;
   for (let k = from; k < text.length; k++) {
     if (text[k] === '$' && (text[k + 1] === '$' || text[k + 1] === '{')) {
-      if (text[k + 1] === '{') depth++;
+      if (text[k + 1] === '{' && ++depth > room) {
+        throw new InterpolationError(`"\${${name}" nests \${…} deeper than ${limits().depth} levels; flatten the expression`, name);
+      }
       k++;
     } else if (text[k] === '}') {
       if (depth === 0) return k;
@@ -94,18 +108,18 @@ function closingBrace(text: string, from: number): number {
   return -1;
 }
 
-function apply(name: string, op: string, word: string, vars: Variables): string {
+function apply(name: string, op: string, word: string, vars: Variables, depth: number): string {
   const value = vars.value(name);
   const empty = value === undefined || value === '';
   const unset = value === undefined;
   switch (op) {
-    case ':-': return empty ? interpolate(word, vars) : value;
-    case '-': return unset ? interpolate(word, vars) : value;
-    case ':+': return empty ? '' : interpolate(word, vars);
-    case '+': return unset ? '' : interpolate(word, vars);
+    case ':-': return empty ? interpolate(word, vars, depth) : value;
+    case '-': return unset ? interpolate(word, vars, depth) : value;
+    case ':+': return empty ? '' : interpolate(word, vars, depth);
+    case '+': return unset ? '' : interpolate(word, vars, depth);
     default: {
       if (op === ':?' ? empty : unset) {
-        const why = word ? interpolate(word, vars) : `${name} is required`;
+        const why = word ? interpolate(word, vars, depth) : `${name} is required`;
         throw new InterpolationError(`variable "${name}" is ${op === ':?' ? 'empty or not set' : 'not set'}: ${why}`, name);
       }
       return value as string;

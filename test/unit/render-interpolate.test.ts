@@ -85,6 +85,15 @@ describe('interpolation forms', () => {
     throwsInterpolation('cost: $5', v, /write \$\$ for a literal dollar/);
   });
 
+  test('${…} nests at most 100 levels, whatever the values, and a deeper nesting is an error, not a crash', () => {
+    const nest = (n: number, inner: string) => '${UNSET:-'.repeat(n) + inner + '}'.repeat(n);
+    assert.equal(interpolate(nest(100, 'ok'), v), 'ok');
+    throwsInterpolation(nest(101, 'ok'), v, /nests \$\{…\} deeper than 100 levels/);
+    // SET has a value, so the default is never interpolated: the bound holds on the text itself.
+    throwsInterpolation('${SET:-' + nest(5000, 'x') + '}', v, /deeper than 100 levels/);
+    throwsInterpolation('a $$ ' + nest(5000, 'x'), v, /deeper than 100 levels/);
+  });
+
   test('context variables, answers winning a clash', () => {
     const c = vars({ BERTH_STACK: 'mine' }, [], '1.0.0');
     assert.equal(interpolate('$BERTH_STACK $BERTH_TEMPLATE $BERTH_TEMPLATE_VERSION $BERTH_PREVIOUS_VERSION', c), 'mine t 2.0.0 1.0.0');
@@ -112,6 +121,12 @@ describe('interpolating a compose document', () => {
   test(':? errors carry the line and message', () => {
     const err = fails('services:\n  web:\n    image: ${IMAGE:?choose an image}\n', {}, ['IMAGE']);
     assert.deepEqual(err.problems, [{ file: FILE, line: 3, field: 'services.web.image', message: 'variable "IMAGE" is empty or not set: choose an image' }]);
+  });
+
+  test('a 5 000-deep ${…} nesting names file, line and field', () => {
+    const deep = '${X:-'.repeat(5000) + 'x' + '}'.repeat(5000);
+    const err = fails(`services:\n  web:\n    image: nginx\n    command: "${deep}"\n`, {}, ['X']);
+    assert.deepEqual(err.problems, [{ file: FILE, line: 4, field: 'services.web.command', message: '"${X" nests ${…} deeper than 100 levels; flatten the expression' }]);
   });
 
   test('every problem is reported at once', () => {
