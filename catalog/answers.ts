@@ -7,6 +7,7 @@ import { closest } from './resolve.ts';
 import { isSecret } from '../lib/mask.ts';
 import { formatBytes, limits } from '../lib/limits.ts';
 import { isShown } from './show-if.ts';
+import { matchesPattern } from './pattern.ts';
 import { SECRET_TYPES, type AnswerValue, type Answers, type Question, type QuestionType } from './types.ts';
 
 /** Types whose value is free text, so an empty string is a value rather than "no answer". */
@@ -123,6 +124,8 @@ function textRuleErrors(q: Question, s: string): string[] {
   if (outside.length) errors.push(`may only contain the characters ${JSON.stringify(q.valid_chars)}${secret ? '' : `; remove ${charList(outside)}`}`);
   const forbidden = q.invalid_chars === undefined ? [] : chars.filter((c) => q.invalid_chars!.includes(c));
   if (forbidden.length) errors.push(`must not contain any of the characters ${JSON.stringify(q.invalid_chars)}${secret ? '' : `; remove ${charList(forbidden)}`}`);
+  // The vendor's words when given; either way the answer itself is not repeated (it may be a secret).
+  if (q.pattern !== undefined && !matchesPattern(q.pattern, s)) errors.push(q.pattern_message ?? `must match the pattern ${JSON.stringify(q.pattern)}`);
   return errors;
 }
 
@@ -162,7 +165,9 @@ export function checkAnswers(questions: Question[], answers: Record<string, unkn
   for (const q of questions) {
     const problems = byVariable.get(q.variable)!;
     const missing = values[q.variable] === null || values[q.variable] === '';
-    if (q.required && missing && problems.length === 0 && isShown(q, values)) {
+    if (q.generate && missing && problems.length === 0 && isShown(q, values)) {
+      problems.push({ field: q.variable, message: `has no value yet (${q.label}): Berth generates it once, encrypted for the recipients in .berth-recipients (berth serve commits it, or run berth secret generate STACK); or answer it yourself` });
+    } else if (q.required && missing && problems.length === 0 && isShown(q, values)) {
       problems.push({ field: q.variable, message: `is required (${q.label}); answer it with "${q.variable}: <value>"` });
     }
   }

@@ -4,6 +4,7 @@
  */
 import { ValidationError, type Problem } from '../lib/errors.ts';
 import { checkAnswers } from './answers.ts';
+import { generateValue } from './generate.ts';
 import { loadCatalog } from './load.ts';
 import { renderVersion } from './render.ts';
 import type { AnswerValue, Catalog, Question, Template, TemplateVersion } from './types.ts';
@@ -35,15 +36,25 @@ export function sampleValue(q: Question): AnswerValue {
   }
 }
 
-function sampleAnswers(questions: Question[]): Record<string, AnswerValue> {
+/** What a stack would answer with nothing but the required answers: generated questions get a generated value. */
+export function sampleAnswers(questions: Question[], where = 'lint'): Record<string, AnswerValue> {
   const answers: Record<string, AnswerValue> = {};
-  for (const q of questions) if (q.required && (q.default === undefined || q.default === null || q.default === '')) answers[q.variable] = sampleValue(q);
+  for (const q of questions) {
+    if (q.generate) answers[q.variable] = generateValue(q, where);
+    else if (q.required && (q.default === undefined || q.default === null || q.default === '')) answers[q.variable] = sampleValue(q);
+  }
   return answers;
 }
 
 export function lintVersion(catalog: Catalog, template: Template, version: TemplateVersion): Problem[] {
   const file = `${template.dir}/${version.folder}/berth.yml`;
-  const { values, problems } = checkAnswers(version.questions, sampleAnswers(version.questions));
+  let samples: Record<string, AnswerValue>;
+  try {
+    samples = sampleAnswers(version.questions, file);
+  } catch (e) {
+    return [{ file, message: e instanceof Error ? e.message : String(e) }];
+  }
+  const { values, problems } = checkAnswers(version.questions, samples);
   if (problems.length > 0) {
     return problems.map((p) => ({ ...p, file, message: `lint could not find a value to render with: ${p.message}` }));
   }

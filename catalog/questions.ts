@@ -3,12 +3,15 @@ import type { Problem } from '../lib/errors.ts';
 import { checkValue } from './answers.ts';
 import { closest } from './resolve.ts';
 import { checkShowIf } from './show-if.ts';
-import { QUESTION_TYPES, type AnswerValue, type Question, type QuestionType } from './types.ts';
+import { GENERATE_CHARSETS, QUESTION_TYPES, SECRET_TYPES, type AnswerValue, type GenerateCharset, type GenerateSpec, type Question, type QuestionType } from './types.ts';
+import { charsetOf, GENERATE_MAX_LENGTH, GENERATE_MIN_LENGTH, UUID_CHARS, UUID_LENGTH } from './charsets.ts';
+import { patternProblem } from './pattern.ts';
 import { MapReader, isPlainMap, kindOf, type YamlFile, type YamlPath } from './yaml-file.ts';
 
 export const QUESTION_KEYS = [
   'variable', 'label', 'description', 'type', 'required', 'default', 'options', 'min', 'max',
-  'min_length', 'max_length', 'valid_chars', 'invalid_chars', 'group', 'show_if',
+  'min_length', 'max_length', 'valid_chars', 'invalid_chars', 'group', 'show_if', 'pattern', 'pattern_message',
+  'immutable', 'generate',
 ] as const;
 
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -65,6 +68,61 @@ function readBounds(r: MapReader, q: Question): void {
   }
 }
 
+function readPattern(r: MapReader, q: Question): void {
+  const pattern = r.string('pattern');
+  const message = r.string('pattern_message');
+  if (pattern !== undefined) {
+    const bad = patternProblem(pattern);
+    if (bad) r.problem('pattern', bad);
+    else if (!TEXT_TYPES.has(q.type)) r.problem('pattern', `only text questions have a pattern; this one is type ${q.type}`, 'key');
+    else q.pattern = pattern;
+  }
+  if (message !== undefined && pattern === undefined) r.problem('pattern_message', 'says what to do when the answer does not match pattern, but there is no pattern; add one or remove this', 'key');
+  else if (message !== undefined) q.pattern_message = message;
+}
+
+/** `generate: uuid | <charset>` or `generate: { length: 32, charset: alnum }`. */
+function parseGenerate(r: MapReader): GenerateSpec | undefined {
+  const raw = r.obj.generate;
+  const charsets = `${GENERATE_CHARSETS.join(', ')}`;
+  const named = (name: string, key: string, sub: MapReader): GenerateCharset | undefined => {
+    if ((GENERATE_CHARSETS as readonly string[]).includes(name)) return name as GenerateCharset;
+    const near = closest(name, ['uuid', ...GENERATE_CHARSETS]);
+    sub.problem(key, `"${name}" is not a character set Berth generates from; ${near ? `did you mean "${near}"? ` : ''}write uuid or one of ${charsets}`);
+    return undefined;
+  };
+  if (typeof raw === 'string') {
+    if (raw === 'uuid') return { kind: 'uuid' };
+    const charset = named(raw, 'generate', r);
+    return charset && { kind: 'chars', charset, length: 32 };
+  }
+  if (!isPlainMap(raw)) return void r.problem('generate', `must be uuid, a character set (${charsets}) or a map { length: 32, charset: alnum }, got ${kindOf(raw)}`);
+  const sub = new MapReader(r.yaml, [...r.path, 'generate'], r.field('generate'), raw, r.problems);
+  sub.unknownKeys(['length', 'charset']);
+  const given = sub.string('charset') ?? 'alnum';
+  if (given === 'uuid') return void sub.problem('charset', 'a uuid has its own length and characters; write "generate: uuid"');
+  const charset = named(given, 'charset', sub);
+  const length = sub.number('length', { integer: true }) ?? 32;
+  if (length < GENERATE_MIN_LENGTH || length > GENERATE_MAX_LENGTH) return void sub.problem('length', `must be from ${GENERATE_MIN_LENGTH} to ${GENERATE_MAX_LENGTH}, got ${length}`);
+  return charset && { kind: 'chars', charset, length };
+}
+
+/** What a generated value is made of must pass the question's own length and character rules. */
+function readGenerate(r: MapReader, q: Question): void {
+  if (r.obj.generate === undefined || r.obj.generate === null) return;
+  const spec = parseGenerate(r);
+  if (!spec) return;
+  if (!SECRET_TYPES.has(q.type)) return r.problem('generate', `only password and secret questions are generated (their answers are encrypted); this one is type ${q.type}`, 'key');
+  if (r.obj.default !== undefined && r.obj.default !== null) return r.problem('default', 'a generated question has no default: every stack gets its own value; remove the default or generate', 'key');
+  const [length, chars] = spec.kind === 'uuid' ? [UUID_LENGTH, UUID_CHARS] : [spec.length, charsetOf(spec.charset)];
+  const what = spec.kind === 'uuid' ? 'a uuid' : `${spec.length} characters of ${spec.charset}`;
+  if (q.min_length !== undefined && length < q.min_length) return r.problem('generate', `makes ${what}, shorter than min_length ${q.min_length}`);
+  if (q.max_length !== undefined && length > q.max_length) return r.problem('generate', `makes ${what}, longer than max_length ${q.max_length}`);
+  const outside = [...chars].filter((c) => (q.valid_chars !== undefined && !q.valid_chars.includes(c)) || q.invalid_chars?.includes(c));
+  if (outside.length) return r.problem('generate', `makes ${what}, which may hold ${JSON.stringify([...new Set(outside)].join(''))} that valid_chars or invalid_chars refuse; pick another charset`);
+  q.generate = spec;
+}
+
 function readDefault(r: MapReader, q: Question): void {
   const raw = r.obj.default;
   if (raw === undefined || raw === null) return;
@@ -98,6 +156,10 @@ function readQuestion(yaml: YamlFile, path: YamlPath, index: number, raw: unknow
   const options = readOptions(r, type);
   if (options && type === 'enum') q.options = options;
   readBounds(r, q);
+  readPattern(r, q);
+  const immutable = r.boolean('immutable');
+  if (immutable) q.immutable = true;
+  readGenerate(r, q);
   readDefault(r, q);
   return variable ? q : undefined;
 }

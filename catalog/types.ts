@@ -29,7 +29,32 @@ export interface Question {
   group?: string;
   /** `VAR=VALUE [&& VAR=VALUE]` or a bare `VAR` (truthy boolean). */
   show_if?: string;
+  /** A regular expression (RE2 syntax, checked in linear time) the whole answer must match. */
+  pattern?: string;
+  /** What to tell a person whose answer does not match `pattern`. */
+  pattern_message?: string;
+  /** Once deployed, a change of this answer is refused at plan time unless the stack file says `force_change`. */
+  immutable?: boolean;
+  /** password/secret questions: Berth makes the answer (once) when a stack has none. */
+  generate?: GenerateSpec;
 }
+
+/** Character sets a generated answer may be drawn from (catalog/generate.ts). */
+export const GENERATE_CHARSETS = ['alnum', 'alpha', 'lower', 'upper', 'digits', 'hex', 'base64url'] as const;
+export type GenerateCharset = (typeof GENERATE_CHARSETS)[number];
+
+/** `generate: uuid`, or `length` characters drawn uniformly from `charset`. */
+export type GenerateSpec = { kind: 'uuid' } | { kind: 'chars'; charset: GenerateCharset; length: number };
+
+/**
+ * One step of a version's `migrations:`: how an answer given to the version before becomes one to this version.
+ * `line` is where it is written in berth.yml, for lint.
+ */
+export type Migration =
+  | { op: 'rename'; from: string; to: string; line?: number }
+  | { op: 'map'; variable: string; values: Record<string, string>; line?: number }
+  | { op: 'compute'; variable: string; template: string; line?: number }
+  | { op: 'drop'; variable: string; line?: number };
 
 /** `templates/<name>/config.yml`. */
 export interface TemplateConfig {
@@ -56,6 +81,8 @@ export interface TemplateVersion {
   upgrade_from?: string;
   minimum_berth_version?: string;
   questions: Question[];
+  /** How answers given to the previous version become answers to this one, in order. */
+  migrations?: Migration[];
   compose: { file: string; kind: ComposeKind; source: string };
   releaseNotes?: string;
 }

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkAnswers } from '../catalog/answers.ts';
+import { generateValue } from '../catalog/generate.ts';
 import { modelToYaml } from '../catalog/compose-yaml.ts';
 import { checkStackName } from '../catalog/stack.ts';
 import { SECRET_TYPES, type AnswerValue, type Question } from '../catalog/types.ts';
@@ -111,6 +112,9 @@ export class ConsoleService {
       if ((given[q.variable] === undefined || given[q.variable] === '') && old !== undefined && old !== null) {
         kept.push(q.variable);
         given[q.variable] = await this.plain(q.variable, old);
+      } else if ((given[q.variable] === undefined || given[q.variable] === '') && q.generate) {
+        // Left blank, never answered: made here once, then kept like any other secret.
+        given[q.variable] = generateValue(q, `stack ${name}`);
       }
     }
     const { values, problems } = checkAnswers(version.questions, given);
