@@ -2,8 +2,9 @@
  * StackModel → a Compose document in long forms, every decision Berth made written out (empty lists and
  * maps left out). The document validates against the Compose schema and normalizes back to an equal model.
  */
-import { LineCounter, parseDocument, Scalar, stringify } from 'yaml';
+import { Scalar, stringify } from 'yaml';
 import { ValidationError } from '../lib/errors.ts';
+import { boundedToJS, parseBoundedChecked } from '../lib/yaml-bounded.ts';
 import { interpolateDocument } from './interpolate.ts';
 import { normalizeCompose } from './normalize.ts';
 import type { FileMountModel, FileObjectModel, MountModel, NetworkModel, PortModel, ServiceModel, StackModel, VolumeModel } from './model.ts';
@@ -57,15 +58,12 @@ export function modelToYaml(model: StackModel): string {
  * interpolated (the ledger's `${BERTH_SECRET_…}` placeholders), any other variable is an error.
  */
 export function yamlToModel(text: string, stack: string, file: string, vars: Record<string, string> = {}): StackModel {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length) {
-    throw new ValidationError('YAML_INVALID', `${file} is not valid YAML:`, doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] })));
-  }
+  const { doc, lineCounter: lines, problems: unreadable } = parseBoundedChecked(text, file);
+  if (!doc) throw new ValidationError('YAML_INVALID', `${file} cannot be read:`, unreadable);
   const given = { value: (name: string) => (Object.hasOwn(vars, name) ? vars[name] : undefined), known: (name: string) => Object.hasOwn(vars, name) };
   const problems = interpolateDocument(doc, given, file, (offset) => lines.linePos(offset).line);
   if (problems.length) throw new ValidationError('COMPOSE_INVALID', `${file} has unescaped variables:`, problems);
-  return normalizeCompose(doc.toJS(), stack, file);
+  return normalizeCompose(boundedToJS(doc), stack, file);
 }
 
 /** Block scalars cannot carry whitespace-only lines or a leading space exactly; such text is double-quoted. */

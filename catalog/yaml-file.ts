@@ -4,7 +4,7 @@
  */
 import { isMap, isScalar, isSeq, type Document } from 'yaml';
 import type { Problem } from '../lib/errors.ts';
-import { boundedToJS, parseBounded } from '../lib/yaml-bounded.ts';
+import { boundedToJS, parseBoundedChecked } from '../lib/yaml-bounded.ts';
 import { closest } from './resolve.ts';
 
 export type YamlPath = (string | number)[];
@@ -20,17 +20,9 @@ export interface YamlFile {
 }
 
 export function parseYamlFile(text: string, file: string): { yaml?: YamlFile; problems: Problem[] } {
-  const { doc, lineCounter, problems: bounds } = parseBounded(text, file);
+  const { doc, lineCounter, problems } = parseBoundedChecked(text, file);
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
-  if (!doc || bounds.length) return { problems: bounds };
-  if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e) => ({
-      file,
-      line: lineAt(e.pos[0]),
-      message: `is not valid YAML: ${e.message}; fix the syntax at this line`,
-    }));
-    return { problems };
-  }
+  if (!doc) return { problems };
   const yaml: YamlFile = {
     file,
     data: boundedToJS(doc),

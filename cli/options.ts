@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { Option } from 'commander';
 import { UserError, ValidationError } from '../lib/errors.ts';
+import { formatBytes, limits } from '../lib/limits.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 
 /** `--env DIR`, the same for every command: $BERTH_ENV, else the current folder. */
@@ -22,21 +23,39 @@ export function collectSet(value: string, previous: Record<string, string> = {})
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-/** Reads an answers file: a YAML mapping of variable → value. */
-export async function readAnswersFile(path: string): Promise<Record<string, unknown>> {
-  let text: string;
+/** At most `max` bytes of a file, pipe or device (`--answers /dev/stdin`); undefined when there is more. */
+async function readUpTo(file: string, max: number): Promise<string | undefined> {
+  const handle = await open(file, 'r');
   try {
-    text = await readFile(path, 'utf8');
+    const chunks: Buffer[] = [];
+    let got = 0;
+    for (;;) {
+      const { bytesRead, buffer } = await handle.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, null);
+      if (bytesRead === 0) return Buffer.concat(chunks).toString('utf8');
+      chunks.push(buffer.subarray(0, bytesRead));
+      if ((got += bytesRead) > max) return undefined;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads an answers file: a YAML mapping of variable → value, within the file and YAML bounds. */
+export async function readAnswersFile(path: string): Promise<Record<string, unknown>> {
+  const max = limits().fileBytes;
+  let text: string | undefined;
+  try {
+    text = await readUpTo(path, max);
   } catch (err) {
     throw new UserError('ANSWERS_FILE_UNREADABLE', `cannot read answers file ${path}: ${(err as Error).message}`, { hint: 'check the path given to --answers' });
   }
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ValidationError('ANSWERS_FILE_INVALID', `answers file ${path} is not valid YAML:`,
-      doc.errors.map((e) => ({ file: path, line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] })));
+  if (text === undefined) {
+    throw new UserError('ANSWERS_FILE_INVALID', `answers file ${path} is larger than the limit of ${formatBytes(max)}`, { hint: 'make it smaller, or raise BERTH_MAX_FILE_BYTES' });
   }
-  const value = doc.toJS() as unknown;
+  const { boundedToJS, parseBoundedChecked } = await import('../lib/yaml-bounded.ts');
+  const { doc, problems } = parseBoundedChecked(text, path);
+  if (!doc) throw new ValidationError('ANSWERS_FILE_INVALID', `answers file ${path} cannot be read:`, problems);
+  const value = boundedToJS(doc);
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError('ANSWERS_FILE_INVALID', `answers file ${path} must be a mapping of variable: value`, { hint: 'for example:\n  http_port: 8080\n  site_title: Demo' });

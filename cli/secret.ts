@@ -79,7 +79,7 @@ export function registerSecretCommands(program: Command): void {
       if (process.stdin.isTTY) process.stderr.write(`value of ${variable} (end with Ctrl-D):\n`);
       const value = valueFromInput(await readStdin());
       if (value === '') throw new UserError('SECRET_EMPTY', 'no value on stdin', { hint: `pipe it in: printf %s "$VALUE" | berth secret encrypt ${stack} ${variable}` });
-      await writeFile(file, await (await secrets()).encryptAnswerInFile(await readFile(file, 'utf8'), variable, value, recipients));
+      await writeFile(file, await (await secrets()).encryptAnswerInFile(await readFile(file, 'utf8'), variable, value, recipients, path.relative(process.cwd(), file) || file));
       process.stdout.write(`answers.${variable} of ${path.relative(process.cwd(), file) || file} is encrypted for ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}\n`);
     });
 }

@@ -3,11 +3,11 @@
  * host selector. An edit changes the existing document in place, so a person's comments and order survive,
  * and a secret nobody retyped keeps its encrypted value byte for byte.
  */
-import { Document, Scalar, YAMLMap, isMap, parseDocument } from 'yaml';
+import { Document, Scalar, YAMLMap, isMap } from 'yaml';
 import { SECRET_TYPES, type AnswerValue, type Question } from '../catalog/types.ts';
 import { isShown } from '../catalog/show-if.ts';
 import { UserError } from '../lib/errors.ts';
-import { AgeSecret, ageTag, encryptValue, secretYamlTags } from '../lib/secrets.ts';
+import { AgeSecret, ageTag, encryptValue, parseStackFile, secretYamlTags } from '../lib/secrets.ts';
 
 export interface StackFileInput {
   template: string;
@@ -24,11 +24,7 @@ export interface StackFileInput {
 }
 
 export function parseStackDocument(text: string, file: string): Document {
-  const doc = parseDocument(text, { customTags: secretYamlTags });
-  if (doc.errors.length || (doc.contents !== null && !isMap(doc.contents))) {
-    throw new UserError('STACK_FILE_INVALID', `${file} is not a YAML mapping: ${doc.errors[0]?.message ?? 'fix it in the repository first'}`);
-  }
-  return doc;
+  return parseStackFile(text, file);
 }
 
 /** The raw answers of a stack file, encrypted ones as AgeSecret. */

@@ -8,9 +8,9 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import path from 'node:path';
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import { parseDocument } from 'yaml';
 import { silentLogger, type Logger } from '../lib/log.ts';
-import { secretYamlTags } from '../lib/secrets.ts';
+import { parseStackFile } from '../lib/secrets.ts';
+import { boundedToJS } from '../lib/yaml-bounded.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { desiredStack, plainAnswers, type DesiredOptions } from '../engines/standalone/desired.ts';
 import type { EngineDriver } from '../engines/standalone/driver.ts';
@@ -123,7 +123,7 @@ async function secretValues(ctx: DesiredContext, spec: StackSpec, at: EnvAt | un
   const strings = (answers: Record<string, unknown>) => Object.fromEntries(Object.entries(answers).flatMap(([k, v]) => (v === null || v === undefined || typeof v === 'object' ? [] : [[k, String(v)]])));
   const now = strings((await plainAnswers(spec, desiredOptions(ctx))).answers);
   const text = await at?.text(spec.file);
-  const data = text === undefined ? undefined : (parseDocument(text, { customTags: secretYamlTags }).toJS() as { answers?: Record<string, unknown> } | null);
+  const data = text === undefined ? undefined : (boundedToJS(parseStackFile(text, spec.file)) as { answers?: Record<string, unknown> } | null);
   if (!data?.answers || typeof data.answers !== 'object') return now;
   return { ...now, ...strings((await plainAnswers({ ...spec, answers: data.answers }, desiredOptions(ctx))).answers) };
 }

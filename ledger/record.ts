@@ -3,8 +3,9 @@
  * it. The record holds only the state (so an identical state is an identical tree and makes no commit); the
  * volatile facts — why, when, which delivery — go in the message, with machine-readable trailers.
  */
-import { parseDocument, stringify } from 'yaml';
-import { UserError } from '../lib/errors.ts';
+import { stringify } from 'yaml';
+import { formatProblem, UserError } from '../lib/errors.ts';
+import { boundedToJS, parseBoundedChecked } from '../lib/yaml-bounded.ts';
 import { parseTrailers } from '../lib/git/index.ts';
 import { maskSecrets } from '../lib/secrets.ts';
 
@@ -95,10 +96,12 @@ export function recordFromYaml(text: string, file = 'deploy.yml'): LedgerRecord 
 }
 
 function parseRecord(text: string, file: string): LedgerRecord {
-  const doc = parseDocument(text, { prettyErrors: false });
-  const data = doc.toJS() as Partial<LedgerRecord> | null;
-  if (doc.errors.length || !data || typeof data !== 'object' || typeof data.stack !== 'string' || typeof data.template !== 'string' || !data.hosts) {
-    throw new UserError('LEDGER_RECORD_INVALID', `${file} on the ledger branch is not a Berth deploy record`, { hint: 'Restore the file from an earlier ledger commit (git revert the change that broke it).' });
+  // The ledger branch is a git branch anyone with push access can edit: read as hostile as a stack file.
+  const { doc, problems } = parseBoundedChecked(text, file);
+  const data = (doc ? boundedToJS(doc) : null) as Partial<LedgerRecord> | null;
+  if (!data || typeof data !== 'object' || typeof data.stack !== 'string' || typeof data.template !== 'string' || !data.hosts || typeof data.hosts !== 'object') {
+    const why = problems.length ? `: ${formatProblem(problems[0])}` : '';
+    throw new UserError('LEDGER_RECORD_INVALID', `${file} on the ledger branch is not a Berth deploy record${why}`, { data: { file }, hint: 'Restore the file from an earlier ledger commit (git revert the change that broke it).' });
   }
   return {
     stack: data.stack,

@@ -15,10 +15,11 @@
 import { readFile } from 'node:fs/promises';
 // age (and its crypto) loads only when a value is encrypted or decrypted: most runs never need it.
 const age = () => import('age-encryption');
-import { Scalar, isMap, parseDocument, type ScalarTag } from 'yaml';
+import { Scalar, isMap, type Document, type ScalarTag } from 'yaml';
 import { stringifyString } from 'yaml/util';
-import { UserError } from './errors.ts';
+import { formatProblem, UserError } from './errors.ts';
 import { mask, registerSecret } from './mask.ts';
+import { parseBoundedChecked } from './yaml-bounded.ts';
 
 const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----';
 
@@ -158,16 +159,27 @@ export async function decryptAnswers(answers: Record<string, unknown>, identitie
   return { values, secrets: [...secrets] };
 }
 
+const STACK_FILE_HINT = '`berth plan` lists every problem of the environment with its line.';
+
+/**
+ * A stack file as a YAML document whose encrypted answers are AgeSecret values, read within the YAML bounds (a
+ * stack file comes from a repository anyone with push access writes); STACK_FILE_INVALID naming file and line.
+ */
+export function parseStackFile(text: string, file: string): Document {
+  const { doc, problems } = parseBoundedChecked(text, file, { customTags: secretYamlTags });
+  if (!doc) throw new UserError('STACK_FILE_INVALID', formatProblem(problems[0]!), { data: { file, problems }, hint: STACK_FILE_HINT });
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    throw new UserError('STACK_FILE_INVALID', `${file} must be a map with template:, version: and answers:`, { data: { file }, hint: STACK_FILE_HINT });
+  }
+  return doc;
+}
+
 /**
  * Sets `answers.<variable>` in a stack file to the encrypted value, editing the YAML document in place so
  * comments, order and formatting elsewhere survive (this backs `berth secret encrypt`).
  */
-export async function encryptAnswerInFile(stackFileText: string, variable: string, plaintext: string, recipients: string[]): Promise<string> {
-  const doc = parseDocument(stackFileText, { customTags: secretYamlTags });
-  if (doc.errors.length > 0) {
-    throw new UserError('STACK_FILE_INVALID', `the stack file is not valid YAML: ${doc.errors[0]!.message}`);
-  }
-  if (doc.contents !== null && !isMap(doc.contents)) throw new UserError('STACK_FILE_INVALID', 'the stack file must be a mapping');
+export async function encryptAnswerInFile(stackFileText: string, variable: string, plaintext: string, recipients: string[], file = 'the stack file'): Promise<string> {
+  const doc = parseStackFile(stackFileText, file);
   const answers = doc.get('answers', true);
   if (answers !== undefined && answers !== null && !isMap(answers)) throw new UserError('STACK_FILE_INVALID', '`answers` must be a mapping');
   const node = new Scalar(new AgeSecret(await encryptValue(plaintext, recipients)));

@@ -134,6 +134,19 @@ export function parseBounded(text: string, file: string, opts: BoundedOptions = 
   return { doc, lineCounter, problems: dups };
 }
 
+/**
+ * parseBounded for a document that is usable or wrong: the document, or every problem — a bound, a syntax error,
+ * a duplicate key — with its file and line. `doc` is set only when there is no problem.
+ */
+export function parseBoundedChecked(text: string, file: string, opts: BoundedOptions = {}): BoundedDocument {
+  const parsed = parseBounded(text, file, opts);
+  const { doc, lineCounter } = parsed;
+  if (!doc || parsed.problems.length) return { lineCounter, problems: parsed.problems };
+  if (!doc.errors.length) return parsed;
+  const problems = doc.errors.map((e) => ({ file, line: lineCounter.linePos(e.pos[0]).line, message: `is not valid YAML: ${e.message.split('\n')[0]}; fix the syntax at this line` }));
+  return { lineCounter, problems };
+}
+
 /** `doc.toJS()` without the alias count limit: parseBounded already bounded the expanded size. */
 export function boundedToJS(doc: Document): unknown {
   return doc.toJS({ maxAliasCount: -1 });

@@ -4,12 +4,13 @@
  * shows only what Berth changed; the description renders both versions with the stack's answers and masks every
  * secret answer.
  */
-import { isMap, isScalar, parseDocument } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import { renderStack } from '../catalog/stack.ts';
 import { isPlainMap } from '../catalog/yaml-file.ts';
 import { SECRET_TYPES, type Catalog, type Question } from '../catalog/types.ts';
 import { UserError } from '../lib/errors.ts';
-import { decryptAnswers, isEncrypted, secretYamlTags } from '../lib/secrets.ts';
+import { decryptAnswers, isEncrypted, parseStackFile } from '../lib/secrets.ts';
+import { boundedToJS } from '../lib/yaml-bounded.ts';
 import { unifiedDiff } from './diff.ts';
 import { leftoverAnswers, type Upgrade } from './find.ts';
 import { upgradeDescription, upgradeTitle, type DescriptionInput } from './text.ts';
@@ -30,9 +31,7 @@ function invalid(file: string, message: string): UserError {
 
 /** Just what a proposal needs; loadEnvironment is where a stack file is checked in full. */
 export function parseStackText(name: string, file: string, text: string): StackAtHead {
-  const doc = parseDocument(text, { customTags: secretYamlTags });
-  if (doc.errors.length) throw invalid(file, `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-  const data = doc.toJS() as unknown;
+  const data = boundedToJS(parseStackFile(text, file));
   if (!isPlainMap(data)) throw invalid(file, 'must be a map with template:, version: and answers:');
   const { template, version, catalog, answers } = data;
   if (typeof template !== 'string' || !template) throw invalid(file, 'has no template:');
@@ -43,10 +42,9 @@ export function parseStackText(name: string, file: string, text: string): StackA
 }
 
 /** `version:` set (a number stays a number when the new version is one) and the new defaults added under `answers:`. */
-export function editStackFile(text: string, to: string, added: Record<string, unknown>): string {
-  const doc = parseDocument(text, { customTags: secretYamlTags });
-  if (doc.errors.length) throw new UserError('STACK_FILE_INVALID', `the stack file is not valid YAML: ${doc.errors[0].message}`);
-  if (!isMap(doc.contents)) throw new UserError('STACK_FILE_INVALID', 'the stack file must be a map with template:, version: and answers:');
+export function editStackFile(text: string, to: string, added: Record<string, unknown>, file = 'the stack file'): string {
+  const doc = parseStackFile(text, file);
+  if (!isMap(doc.contents)) throw new UserError('STACK_FILE_INVALID', `${file} must be a map with template:, version: and answers:`);
   const node = doc.get('version', true);
   if (isScalar(node)) node.value = typeof node.value === 'number' && /^\d+$/.test(to) ? Number(to) : to;
   else doc.set('version', to);
@@ -126,6 +124,6 @@ export async function proposalContent(input: ContentInput): Promise<ProposalCont
     title: upgradeTitle(u),
     description,
     draft: u.needsAnswers.length > 0 || leftover.length > 0,
-    stackText: editStackFile(input.text, u.to, u.addedAnswers),
+    stackText: editStackFile(input.text, u.to, u.addedAnswers, input.file),
   };
 }

@@ -3,9 +3,9 @@
  * under `services:`, old keys translated, Rancher's labels and rancher-compose.yml settings turned into compose
  * keys, Rancher-only services reported, load balancers converted (lb.ts).
  */
-import { parseDocument, type Document, type Node } from 'yaml';
+import { type Document, type Node } from 'yaml';
 import { UNSUPPORTED_KEYS } from '../../catalog/normalize-unsupported.ts';
-import { ImportError, type Findings } from './report-types.ts';
+import { catalogYamlDocument, ImportError, type Findings } from './report-types.ts';
 import type { Marker } from './skeleton.ts';
 import { emptyEffects, readLabel, type LabelEffects } from './labels.ts';
 import { readRancherService, type RancherServiceKeys, type Value } from './rancher-compose.ts';
@@ -43,11 +43,7 @@ const RANCHER_ONLY: Record<string, string> = {
 };
 
 export function convertCompose(input: ComposeInput): string {
-  const doc = parseDocument(input.skeleton, { uniqueKeys: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new ImportError(`the compose file is not YAML (once its template actions are set aside): ${e.message.split('\n')[0]}`, input.file);
-  }
+  const doc = catalogYamlDocument(input.skeleton, input.file, 'the compose file is not usable YAML (once its template actions are set aside): ');
   const root = doc.contents;
   if (!isMap(root)) throw new ImportError('the compose file is not a map of services', input.file);
   const services = servicesMap(doc, root, input);

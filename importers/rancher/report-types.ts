@@ -1,4 +1,6 @@
 /** What the importer tells a person about each template version it converted. */
+import type { Document } from 'yaml';
+import { boundedToJS, parseBoundedChecked } from '../../lib/yaml-bounded.ts';
 
 /** `approximated`: converted to the nearest equivalent, meaning differs; `decision`: left for a person to settle;
  * `note`: Rancher-only metadata with no meaning on Berth, dropped. */
@@ -53,4 +55,20 @@ export class ImportError extends Error {
   constructor(message: string, readonly file?: string, readonly line?: number) {
     super(message);
   }
+}
+
+/**
+ * A Rancher catalog file as a document, read within Berth's YAML bounds (a catalog is someone else's repository);
+ * its first problem — a bound, a syntax error — is an ImportError naming the file and line, after `context`.
+ * Duplicate keys pass, as Rancher let them.
+ */
+export function catalogYamlDocument(text: string, file: string, context = ''): Document {
+  const { doc, problems } = parseBoundedChecked(text, file, { uniqueKeys: false });
+  if (doc) return doc;
+  const why = problems[0].message.replace(/^is not valid YAML: /, '').replace(/; fix the syntax at this line$/, '');
+  throw new ImportError(`${context}${why}`, file, problems[0].line);
+}
+
+export function parseCatalogYaml(text: string, file: string): unknown {
+  return boundedToJS(catalogYamlDocument(text, file));
 }

@@ -1,6 +1,5 @@
 /** Where a Rancher catalog keeps its templates, and a template's config.yml as Berth's. */
-import { parseDocument } from 'yaml';
-import { ImportError, type Findings } from './report-types.ts';
+import { ImportError, parseCatalogYaml, type Findings } from './report-types.ts';
 import type { CatalogSource } from './source.ts';
 
 export const ICON = /^(catalogIcon-.+|icon)\.(svg|png)$/;
@@ -39,9 +38,7 @@ export async function readConfig(src: CatalogSource, dir: string, name: string, 
   const file = `${dir}/config.yml`;
   const text = await src.read(file);
   if (text === undefined) throw new ImportError('has no config.yml', dir);
-  const doc = parseDocument(text);
-  if (doc.errors.length) throw new ImportError(doc.errors[0].message.split('\n')[0], file, doc.errors[0].linePos?.[0].line);
-  const raw = doc.toJS() as Record<string, unknown> | null;
+  const raw = parseCatalogYaml(text, file) as Record<string, unknown> | null;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ImportError('is not a map', file);
   const config: Record<string, unknown> = { name, description: typeof raw.description === 'string' && raw.description.trim() ? raw.description : String(raw.name ?? name) };
   if (raw.name !== undefined && String(raw.name) !== name) findings.add('note', 'config.yml name', `the display name "${String(raw.name)}" became the template name "${name}" (its folder)`);

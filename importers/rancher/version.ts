@@ -2,14 +2,13 @@
  * One Rancher version folder → one Berth version: berth.yml from rancher-compose.yml's `.catalog` block, the
  * compose template (a Go template becomes Handlebars, a plain file keeps `${VAR}` interpolation), release notes.
  */
-import { parseDocument } from 'yaml';
 import semver from 'semver';
 import type { Question } from '../../catalog/types.ts';
 import { convertCompose, type ComposeInput } from './compose.ts';
 import { dollarsForInterpolation, dollarsToHbs } from './dollars.ts';
 import { GoTemplateError, parseGoTemplate } from './gotemplate.ts';
 import { convertQuestions } from './questions.ts';
-import { Findings, ImportError, type Finding } from './report-types.ts';
+import { Findings, ImportError, parseCatalogYaml, type Finding } from './report-types.ts';
 import { newNonce, restore, SkeletonBuilder } from './skeleton.ts';
 import { num, scalar, str, type Y } from './snippet.ts';
 import type { CatalogSource } from './source.ts';
@@ -42,15 +41,6 @@ export interface ConvertedVersion {
 }
 
 const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-
-function parseYaml(text: string, file: string): unknown {
-  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new ImportError(e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''), file, e.linePos?.[0].line);
-  }
-  return doc.toJS({ maxAliasCount: 100 });
-}
 
 /** The services block of rancher-compose.yml: `services:` in the v2 format, the top level in v1. */
 function rancherServices(rc: Record<string, unknown>): Record<string, unknown> {
@@ -135,7 +125,7 @@ export async function convertVersion(src: CatalogSource, dir: string, folder: st
   const findings = new Findings();
   const rcFile = `${at}/rancher-compose.yml`;
   const rcText = await src.read(rcFile);
-  const rc = rcText === undefined ? {} : obj(parseYaml(rcText, rcFile));
+  const rc = rcText === undefined ? {} : obj(parseCatalogYaml(rcText, rcFile));
   const catalog = obj(rc['.catalog'] ?? rc.catalog);
   const { version, meta } = readMeta(catalog, folder, findings);
   for (const key of ['uuid', 'name']) if (catalog[key] !== undefined) findings.add('note', key, `.catalog.${key} is Rancher's and was dropped`);
