@@ -27,7 +27,7 @@ export function normalizeDeploy(is: Issues, path: Path, svc: Raw): DeployModel {
     replicas: replicas(is, path, svc, mode === 'global'),
     placement: { constraints: constraints(is, [...at, 'placement', 'constraints'], obj(raw.placement).constraints) },
     update_config: updateConfig(is, [...at, 'update_config'], obj(raw.update_config)),
-    labels: dict(raw.labels),
+    labels: dict(raw.labels, 'empty', is, [...at, 'labels']),
   };
 }
 

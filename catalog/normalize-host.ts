@@ -48,7 +48,7 @@ export function normalizeHostKeys(is: Issues, path: Path, raw: Raw): HostFields 
     group_add: list(raw.group_add),
     cgroup_parent: raw.cgroup_parent === undefined ? undefined : text(raw.cgroup_parent),
     device_cgroup_rules: deviceRules(is, at('device_cgroup_rules'), raw.device_cgroup_rules),
-    storage_opt: raw.storage_opt === undefined ? undefined : dict(raw.storage_opt),
+    storage_opt: raw.storage_opt === undefined ? undefined : dict(raw.storage_opt, 'empty', is, at('storage_opt')),
     mac_address: checked(is, at('mac_address'), raw.mac_address, MAC, 'a MAC address (02:42:ac:11:00:02)'),
     label_file: list(raw.label_file),
     platform: checked(is, at('platform'), raw.platform, PLATFORM, 'a platform (os/arch[/variant], e.g. linux/amd64)'),

@@ -24,10 +24,10 @@ export function normalizeService(is: Issues, name: string, raw: Raw): ServiceMod
     image: text(raw.image),
     command: argv(is, at('command'), raw.command),
     entrypoint: argv(is, at('entrypoint'), raw.entrypoint),
-    environment: dict(raw.environment, 'drop'),
+    environment: dict(raw.environment, 'drop', is, at('environment')),
     environment_from_dotenv: valueless(raw.environment),
     env_file: envFiles(is, at('env_file'), raw.env_file),
-    labels: dict(raw.labels),
+    labels: dict(raw.labels, 'empty', is, at('labels')),
     ports: normalizePorts(is, at('ports'), raw.ports),
     expose: normalizeExpose(is, at('expose'), raw.expose),
     volumes: [...normalizeVolumes(is, at('volumes'), raw.volumes), ...normalizeTmpfs(is, at('tmpfs'), raw.tmpfs)],
@@ -46,11 +46,11 @@ export function normalizeService(is: Issues, name: string, raw: Raw): ServiceMod
     devices: devices(is, at('devices'), raw.devices),
     tty: bool(is, at('tty'), raw.tty, false),
     stdin_open: bool(is, at('stdin_open'), raw.stdin_open, false),
-    logging: raw.logging === undefined ? undefined : logging(obj(raw.logging)),
+    logging: raw.logging === undefined ? undefined : logging(is, at('logging'), obj(raw.logging)),
     stop_signal: optionalText(raw.stop_signal),
     stop_grace_period_ms: duration(is, at('stop_grace_period'), raw.stop_grace_period),
     ulimits: ulimits(is, at('ulimits'), raw.ulimits),
-    sysctls: dict(raw.sysctls),
+    sysctls: dict(raw.sysctls, 'empty', is, at('sysctls')),
     init: bool(is, at('init'), raw.init, false),
     ...normalizeLimits(is, p, raw),
     pull_policy: pullPolicy(is, at('pull_policy'), raw.pull_policy),
@@ -188,8 +188,8 @@ function devices(is: Issues, path: Path, v: unknown): ServiceModel['devices'] {
   });
 }
 
-function logging(raw: Raw): NonNullable<ServiceModel['logging']> {
-  return { ...(raw.driver === undefined ? {} : { driver: text(raw.driver) }), options: dict(raw.options) };
+function logging(is: Issues, path: Path, raw: Raw): NonNullable<ServiceModel['logging']> {
+  return { ...(raw.driver === undefined ? {} : { driver: text(raw.driver) }), options: dict(raw.options, 'empty', is, [...path, 'options']) };
 }
 
 function ulimits(is: Issues, path: Path, v: unknown): ServiceModel['ulimits'] {

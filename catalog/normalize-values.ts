@@ -71,17 +71,19 @@ export function strings(v: unknown): string[] {
  * from the host's environment" in compose; Berth renders on one machine and deploys on another, so for
  * environment it is dropped (`bare: 'drop'`), for labels and sysctls it is the empty string.
  */
-export function dict(v: unknown, bare: 'drop' | 'empty' = 'empty', sep = '='): Record<string, string> {
+export function dict(v: unknown, bare: 'drop' | 'empty', is: Issues, path: Path): Record<string, string> {
   const out: Record<string, string> = {};
   const put = (k: string, val: unknown): void => {
-    if (val === null || val === undefined) {
+    // A map key of that name is refused as the YAML is read; `- __proto__=x` would vanish here.
+    if (k === '__proto__') is.add(path, '"__proto__" cannot be a name (JavaScript reads it as an object\'s prototype); rename it');
+    else if (val === null || val === undefined) {
       if (bare === 'empty') out[k] = '';
     } else out[k] = text(val);
   };
   if (Array.isArray(v)) {
     for (const item of v) {
       const s = text(item);
-      const at = s.indexOf(sep);
+      const at = s.indexOf('=');
       if (at < 0) put(s, null);
       else put(s.slice(0, at), s.slice(at + 1));
     }

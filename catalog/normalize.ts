@@ -72,10 +72,10 @@ function network(is: Issues, path: Path, stack: string, key: string, raw: Raw): 
     name: hostName(stack, key, raw, ext),
     external: ext.external,
     driver: raw.driver === undefined ? 'bridge' : text(raw.driver),
-    driver_opts: dict(raw.driver_opts),
+    driver_opts: dict(raw.driver_opts, 'empty', is, [...path, 'driver_opts']),
     internal: bool(is, [...path, 'internal'], raw.internal, false),
     attachable: bool(is, [...path, 'attachable'], raw.attachable, false),
-    labels: dict(raw.labels),
+    labels: dict(raw.labels, 'empty', is, [...path, 'labels']),
     ...(raw.ipam === undefined ? {} : {
       ipam: {
         ...(ipam.driver === undefined ? {} : { driver: text(ipam.driver) }),
@@ -94,8 +94,8 @@ function volume(is: Issues, path: Path, stack: string, key: string, raw: Raw): V
     name: hostName(stack, key, raw, ext),
     external: ext.external,
     driver: raw.driver === undefined ? 'local' : text(raw.driver),
-    driver_opts: dict(raw.driver_opts),
-    labels: dict(raw.labels),
+    driver_opts: dict(raw.driver_opts, 'empty', is, [...path, 'driver_opts']),
+    labels: dict(raw.labels, 'empty', is, [...path, 'labels']),
   };
 }
 

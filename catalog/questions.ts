@@ -15,6 +15,18 @@ export const QUESTION_KEYS = [
 ] as const;
 
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Names every JavaScript object already has: an answer under `__proto__` vanishes when stored, and one under
+ * `constructor` or `prototype` would read as given when it was not. Refused as variables, so answers can't be lost.
+ */
+const RESERVED_VARIABLES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Why `name` cannot be a question's variable, or undefined when it can. */
+export function variableNameProblem(name: string): string | undefined {
+  if (!VARIABLE_NAME.test(name)) return `"${name}" is not a variable name; use letters, digits and _, not starting with a digit`;
+  if (RESERVED_VARIABLES.has(name)) return `"${name}" is reserved (every JavaScript object has it); choose another variable name`;
+  return undefined;
+}
 
 const TEXT_TYPES: ReadonlySet<QuestionType> = new Set(['string', 'password', 'multiline', 'secret', 'certificate', 'hostname', 'service', 'date']);
 
@@ -140,11 +152,11 @@ function readQuestion(yaml: YamlFile, path: YamlPath, index: number, raw: unknow
     push(problems, yaml, path, `questions[${index}]`, `must be a map with at least "variable", got ${kindOf(raw)}`);
     return undefined;
   }
-  const variable = typeof raw.variable === 'string' && VARIABLE_NAME.test(raw.variable) ? raw.variable : undefined;
+  const variable = typeof raw.variable === 'string' && !variableNameProblem(raw.variable) ? raw.variable : undefined;
   const r = new MapReader(yaml, path, variable ? `questions.${variable}` : `questions[${index}]`, raw, problems);
   if (!variable) {
     const given = r.string('variable', true);
-    if (given !== undefined) r.problem('variable', `"${given}" is not a variable name; use letters, digits and _, not starting with a digit`);
+    if (given !== undefined) r.problem('variable', variableNameProblem(given)!);
   }
   r.unknownKeys(QUESTION_KEYS);
   const type = readType(r);

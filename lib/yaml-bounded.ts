@@ -5,8 +5,9 @@
  *  - the size of the document once aliases are expanded — not the number of aliases, so `<<: *defaults` used by
  *    fifty services passes while a billion-laughs file is refused;
  *  - duplicate keys, found with one set per map (the parser's own check is quadratic in the number of keys).
+ * A `__proto__` key is refused in every document (see keyProblems).
  */
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Scalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 import type { Problem } from './errors.ts';
 import { formatBytes, limits, type Limits } from './limits.ts';
 
@@ -87,8 +88,14 @@ function expandedSize(w: Walk, node: unknown, depth: number): number {
   return size;
 }
 
-function duplicateKeys(doc: Document, file: string, lineAt: (offset: number) => number): Problem[] {
+/**
+ * Keys Berth refuses: `__proto__` anywhere (assigning it to a JavaScript object sets the object's prototype, so
+ * an environment variable, label or answer of that name would vanish or reshape what holds it), and, unless
+ * `unique` is false, a key written twice in one map.
+ */
+function keyProblems(doc: Document, file: string, lineAt: (offset: number) => number, unique: boolean): Problem[] {
   const problems: Problem[] = [];
+  const at = (key: Scalar) => (key.range ? { line: lineAt(key.range[0]) } : {});
   const stack: unknown[] = [doc.contents];
   while (stack.length) {
     const node = stack.pop();
@@ -97,9 +104,10 @@ function duplicateKeys(doc: Document, file: string, lineAt: (offset: number) => 
       for (const pair of node.items) {
         if (isScalar(pair.key)) {
           const key = String(pair.key.value);
-          if (seen.has(key) && key !== '<<') {
-            const offset = pair.key.range?.[0];
-            problems.push({ file, ...(offset !== undefined ? { line: lineAt(offset) } : {}), message: `the key "${key.slice(0, 80)}" appears twice in the same map; keep one` });
+          if (key === '__proto__') {
+            problems.push({ file, ...at(pair.key), message: '"__proto__" cannot be a key (JavaScript reads it as an object\'s prototype); rename it' });
+          } else if (unique && seen.has(key) && key !== '<<') {
+            problems.push({ file, ...at(pair.key), message: `the key "${key.slice(0, 80)}" appears twice in the same map; keep one` });
           }
           seen.add(key);
         }
@@ -130,8 +138,7 @@ export function parseBounded(text: string, file: string, opts: BoundedOptions = 
     const offset = (e.node as { range?: [number] } | null)?.range?.[0];
     return { lineCounter, problems: [{ file, ...(offset !== undefined ? { line: lineAt(offset) } : {}), message: `${e.reason}; simplify the document` }] };
   }
-  const dups = opts.uniqueKeys === false ? [] : duplicateKeys(doc, file, lineAt);
-  return { doc, lineCounter, problems: dups };
+  return { doc, lineCounter, problems: keyProblems(doc, file, lineAt, opts.uniqueKeys !== false) };
 }
 
 /**

@@ -34,15 +34,21 @@ const AGE_ARMOR = 'BEGIN AGE ENCRYPTED FILE';
 export type DesiredResult = { stack: string; desired: DesiredStack; error?: undefined } | { stack: string; error: unknown; desired?: undefined };
 
 /** compose's env file syntax: KEY=VALUE, `#` comments, optional `export `, quotes; a bare KEY takes the caller's environment. */
-export function parseEnvFile(text: string, processEnv: Record<string, string | undefined> = {}): Record<string, string> {
+export function parseEnvFile(text: string, processEnv: Record<string, string | undefined> = {}, problems?: string[]): Record<string, string> {
   const vars: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
+  for (const [n, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim().replace(/^export\s+/, '');
     if (line === '' || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     const key = (eq < 0 ? line : line.slice(0, eq)).trim();
+    // Stored under that name the value would vanish (it sets the object's prototype).
+    if (key === '__proto__') {
+      problems?.push(`line ${n + 1}: "__proto__" cannot be a name (JavaScript reads it as an object's prototype); rename it`);
+      continue;
+    }
     if (eq < 0) {
-      if (processEnv[key] !== undefined) vars[key] = processEnv[key]!;
+      // Own variables only: `constructor` or `toString` must not read what every object inherits.
+      if (Object.hasOwn(processEnv, key) && processEnv[key] !== undefined) vars[key] = processEnv[key]!;
       continue;
     }
     const value = line.slice(eq + 1).trim();
@@ -110,12 +116,20 @@ async function objectContent(r: Reader, obj: FileObjectModel | undefined, what: 
     if (!(r.env.allowEnv ?? []).includes(name)) {
       return void r.problems.push({ file: r.spec.file, message: `${what} comes from the environment variable ${name}, which berth.yml does not allow; add it under allow_env: in berth.yml if the stack may read it` });
     }
-    const value = r.processEnv[name];
+    const value = Object.hasOwn(r.processEnv, name) ? r.processEnv[name] : undefined;
     if (value === undefined) r.problems.push({ file: r.spec.file, message: `${what} comes from the environment variable ${name}, which is not set where Berth runs` });
     return value;
   }
   r.problems.push({ file: r.spec.file, message: `${what} is external, which needs Docker Swarm; give it file:, content: or environment:` });
   return undefined;
+}
+
+/** An env file (or label file) of a service, its problems on the stack's. */
+export function envFile(r: Reader, text: string, what: string, processEnv?: Record<string, string | undefined>): Record<string, string> {
+  const problems: string[] = [];
+  const vars = parseEnvFile(text, processEnv, problems);
+  for (const message of problems) r.problems.push({ file: r.spec.file, message: `${what}: ${message}` });
+  return vars;
 }
 
 /** The service with its env files merged under `environment`, and the contents of the configs and secrets it mounts. */
@@ -128,7 +142,7 @@ async function serviceInputs(r: Reader, model: StackModel, svc: ServiceModel) {
     }
   }
   const fromFiles: Record<string, string> = {};
-  for (const f of svc.env_file) Object.assign(fromFiles, parseEnvFile((await readPath(r, f, `service "${svc.name}" env_file`)) ?? '', r.processEnv));
+  for (const f of svc.env_file) Object.assign(fromFiles, envFile(r, (await readPath(r, f, `service "${svc.name}" env_file`)) ?? '', `service "${svc.name}" env_file ${f}`, r.processEnv));
   const merged: ServiceModel = { ...svc, environment: { ...fromFiles, ...svc.environment }, env_file: [] };
   const service = await withHostInputs(r, merged, fromFiles);
   const secretEnv = Object.keys(service.environment).filter((k) => !Object.hasOwn(svc.environment, k));

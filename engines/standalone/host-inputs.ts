@@ -8,7 +8,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { MountModel, ServiceModel } from '../../catalog/model.ts';
-import { parseEnvFile, readPath, readText, type Reader } from './desired.ts';
+import { envFile, parseEnvFile, readPath, readText, type Reader } from './desired.ts';
 
 /** `./data` and `../x` are relative to the environment root; `~/x` to the home of the user Berth runs as. */
 export function resolveBindSource(root: string, source: string): string {
@@ -51,7 +51,7 @@ async function fillValueless(r: Reader, svc: ServiceModel, fromFiles: Record<str
 
 async function labelFiles(r: Reader, svc: ServiceModel): Promise<Record<string, string>> {
   const labels: Record<string, string> = {};
-  for (const f of svc.label_file ?? []) Object.assign(labels, parseEnvFile((await readPath(r, f, `service "${svc.name}" label_file`)) ?? ''));
+  for (const f of svc.label_file ?? []) Object.assign(labels, envFile(r, (await readPath(r, f, `service "${svc.name}" label_file`)) ?? '', `service "${svc.name}" label_file ${f}`));
   return { ...labels, ...svc.labels };
 }
 

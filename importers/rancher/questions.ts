@@ -4,7 +4,7 @@
  * itself; a default Berth's rules refuse (a boolean "yes", an int "") is dropped and reported.
  */
 import { checkValue } from '../../catalog/answers.ts';
-import { VARIABLE_NAME } from '../../catalog/questions.ts';
+import { variableNameProblem } from '../../catalog/questions.ts';
 import { QUESTION_TYPES, type AnswerValue, type Question, type QuestionType } from '../../catalog/types.ts';
 import { ImportError, type Findings } from './report-types.ts';
 
@@ -72,7 +72,8 @@ function readNumbers(q: Question, raw: Record<string, unknown>, findings: Findin
 export function convertQuestion(raw: unknown, index: number, findings: Findings): Question {
   const o = obj(raw);
   const variable = typeof o.variable === 'string' ? o.variable.trim() : '';
-  if (!VARIABLE_NAME.test(variable)) throw new ImportError(`question ${index + 1}: "${variable}" is not a variable name Berth can use (letters, digits and _)`);
+  const unusable = variableNameProblem(variable);
+  if (unusable) throw new ImportError(`question ${index + 1}: ${unusable}`);
   const q: Question = { variable, label: variable, type: readType(o, variable, findings), required: o.required === true || o.required === 'true' };
   for (const key of TEXT_KEYS) {
     if (typeof o[key] === 'string' || typeof o[key] === 'number') q[key] = String(o[key]);
