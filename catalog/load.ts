@@ -8,6 +8,7 @@ import semver from 'semver';
 import { UserError, ValidationError, type Problem } from '../lib/errors.ts';
 import { ConfineError, confinedKind, readConfined } from '../lib/confine.ts';
 import { parseQuestions } from './questions.ts';
+import { parseMigrations } from './migrations.ts';
 import { berthVersion } from '../lib/version.ts';
 import { describeVersions } from './resolve.ts';
 import type { Catalog, ComposeKind, Template, TemplateConfig, TemplateVersion } from './types.ts';
@@ -17,7 +18,7 @@ export { berthVersion } from '../lib/version.ts';
 export { isSupported } from './resolve.ts';
 
 const CONFIG_KEYS = ['name', 'description', 'category', 'maintainer', 'license', 'projectURL', 'version', 'labels'] as const;
-const VERSION_KEYS = ['version', 'description', 'upgrade_from', 'minimum_berth_version', 'questions'] as const;
+const VERSION_KEYS = ['version', 'description', 'upgrade_from', 'minimum_berth_version', 'questions', 'migrations'] as const;
 const COMPOSE_FILES: [string, ComposeKind][] = [['docker-compose.yml.hbs', 'handlebars'], ['docker-compose.yml', 'interpolate']];
 const ICON = /^(catalogIcon-.+|icon)\.(svg|png)$/;
 const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -139,6 +140,9 @@ function parseVersionMeta(yaml: YamlFile, folder: string, problems: Problem[]) {
   const { questions, problems: found } = parseQuestions(yaml, r.obj.questions);
   problems.push(...found);
   meta.questions = questions;
+  const { migrations, problems: wrong } = parseMigrations(yaml, r.obj.migrations);
+  problems.push(...wrong);
+  if (migrations.length) meta.migrations = migrations;
   return meta;
 }
 

@@ -53,7 +53,7 @@ export type GenerateSpec = { kind: 'uuid' } | { kind: 'chars'; charset: Generate
 export type Migration =
   | { op: 'rename'; from: string; to: string; line?: number }
   | { op: 'map'; variable: string; values: Record<string, string>; line?: number }
-  | { op: 'compute'; variable: string; template: string; line?: number }
+  | { op: 'set'; variable: string; template: string; line?: number }
   | { op: 'drop'; variable: string; line?: number };
 
 /** `templates/<name>/config.yml`. */

@@ -7,11 +7,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { envOption } from './options.ts';
 import { UserError } from '../lib/errors.ts';
+import { parseRecipients, RECIPIENTS_FILE } from '../lib/secrets.ts';
 
 // age loads only when a secret command runs.
 const secrets = () => import('../lib/secrets.ts');
 
-const RECIPIENTS_FILE = '.berth-recipients';
 
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -24,10 +24,7 @@ export function valueFromInput(text: string): string {
   return text.replace(/\r?\n$/, '');
 }
 
-/** One recipient a line; `#` starts a comment. */
-export function parseRecipients(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
-}
+export { parseRecipients } from '../lib/secrets.ts';
 
 async function recipientsFor(envDir: string, given: string[]): Promise<string[]> {
   if (given.length) return given;

@@ -197,6 +197,14 @@ export async function encryptAnswerInFile(stackFileText: string, variable: strin
   return doc.toString({ flowCollectionPadding: false });
 }
 
+/** The environment repository's file listing the age recipients answers are encrypted for, one a line. */
+export const RECIPIENTS_FILE = '.berth-recipients';
+
+/** One recipient a line; `#` starts a comment. */
+export function parseRecipients(text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+}
+
 /**
  * Replaces every occurrence of every non-empty secret — these and every one Berth has registered — with
  * `******`, in each form lib/mask.ts knows (JSON-escaped, `$$`-escaped, each line of a multi-line secret).

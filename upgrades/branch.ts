@@ -8,6 +8,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import fs from 'node:fs';
 import { UserError } from '../lib/errors.ts';
+import { parseRecipients, RECIPIENTS_FILE } from '../lib/secrets.ts';
 import { commitFiles, fetchBranch, listCommits, pushBranch, readFilesAt, syncRepo, type Author } from '../lib/git/index.ts';
 import type { Logger } from '../lib/log.ts';
 
@@ -76,6 +77,12 @@ export async function stackFilesAtHead(repo: EnvRepo): Promise<Map<string, { fil
     if (m && !out.has(m[1])) out.set(m[1], { file: `stacks/${name}`, text });
   }
   return out;
+}
+
+/** The environment's age recipients as the target head lists them: generated answers are encrypted for these. */
+export async function recipientsAt(repo: EnvRepo): Promise<string[]> {
+  const blob = await git.readBlob({ fs, dir: repo.dir, oid: repo.head, filepath: RECIPIENTS_FILE }).catch(() => undefined);
+  return blob ? parseRecipients(Buffer.from(blob.blob).toString('utf8')) : [];
 }
 
 function remoteOpts(repo: EnvRepo, branch: string) {

@@ -4,13 +4,15 @@
  * shows only what Berth changed; the description renders both versions with the stack's answers and masks every
  * secret answer.
  */
-import { isMap, isScalar } from 'yaml';
 import { renderStack } from '../catalog/stack.ts';
 import { isPlainMap } from '../catalog/yaml-file.ts';
 import { SECRET_TYPES, type Catalog, type Question } from '../catalog/types.ts';
 import { UserError } from '../lib/errors.ts';
-import { decryptAnswers, isEncrypted, parseStackFile } from '../lib/secrets.ts';
+import { decryptAnswers, encryptValue, isEncrypted, parseStackFile, RECIPIENTS_FILE } from '../lib/secrets.ts';
 import { boundedToJS } from '../lib/yaml-bounded.ts';
+import { generateValue } from '../catalog/generate.ts';
+import { applyEdits } from '../catalog/migrate.ts';
+import { editStackFile } from './stack-edit.ts';
 import { unifiedDiff } from './diff.ts';
 import { leftoverAnswers, type Upgrade } from './find.ts';
 import { upgradeDescription, upgradeTitle, type DescriptionInput } from './text.ts';
@@ -41,19 +43,7 @@ export function parseStackText(name: string, file: string, text: string): StackA
   return { name, file, template, version: String(version), ...(typeof catalog === 'string' ? { catalog } : {}), answers: isPlainMap(answers) ? answers : {} };
 }
 
-/** `version:` set (a number stays a number when the new version is one) and the new defaults added under `answers:`. */
-export function editStackFile(text: string, to: string, added: Record<string, unknown>, file = 'the stack file'): string {
-  const doc = parseStackFile(text, file);
-  if (!isMap(doc.contents)) throw new UserError('STACK_FILE_INVALID', `${file} must be a map with template:, version: and answers:`);
-  const node = doc.get('version', true);
-  if (isScalar(node)) node.value = typeof node.value === 'number' && /^\d+$/.test(to) ? Number(to) : to;
-  else doc.set('version', to);
-  const answers = doc.get('answers', true);
-  if (Object.keys(added).length && !isMap(answers)) doc.set('answers', doc.createNode(added));
-  else for (const [k, v] of Object.entries(added)) doc.setIn(['answers', k], v);
-  // lineWidth 0: re-folding the operator's long strings would show up as changes they never asked for.
-  return doc.toString({ lineWidth: 0 });
-}
+export { editStackFile } from './stack-edit.ts';
 
 export interface ProposalContent {
   title: string;
@@ -73,6 +63,10 @@ export interface ContentInput {
   answers: Record<string, unknown>;
   /** age identities, to render stacks with encrypted answers; without them those render as unknown. */
   identities?: string[];
+  /** The environment's age recipients (.berth-recipients at the target head), to encrypt generated answers for. */
+  recipients?: string[];
+  /** The stack file on Berth's branch from an earlier run: a generated answer there is kept, never made again. */
+  previous?: string;
 }
 
 /** The clear answers to render with, and every value that must never reach the merge request. */
@@ -109,21 +103,54 @@ function composeDiff(input: ContentInput, oldValues: Record<string, unknown>, ne
   }
 }
 
+/**
+ * The armored value of each answer the upgrade generates: the one an earlier run of this proposal wrote, else a
+ * new one encrypted for the environment's recipients. The plaintext of a new value is never kept: the merge
+ * request renders with a stand-in (masked in the text, so the text is the same whichever value it saw).
+ */
+async function generatedAnswers(input: ContentInput): Promise<{ armored: Record<string, string>; standIns: Record<string, string> }> {
+  const u = input.upgrade;
+  const armored: Record<string, string> = {};
+  const standIns: Record<string, string> = {};
+  if (!u.generated.length) return { armored, standIns };
+  const earlier = input.previous === undefined ? {} : parseStackText(u.stack, input.file, input.previous).answers;
+  for (const q of u.generated) {
+    standIns[q.variable] = generateValue(q, `stack ${u.stack}`);
+    const kept = earlier[q.variable];
+    if (isEncrypted(kept)) {
+      armored[q.variable] = String(kept);
+      continue;
+    }
+    if (!input.recipients?.length) {
+      throw new UserError('SECRET_NO_RECIPIENTS', `${u.template} ${u.to} generates the answer ${q.variable} of stack ${u.stack}, and the environment has no ${RECIPIENTS_FILE} to encrypt it for`, {
+        data: { stack: u.stack, variable: q.variable },
+        hint: `Commit ${RECIPIENTS_FILE} (one age recipient a line; \`berth secret keygen\` prints one) to the environment repository, or answer ${q.variable} in ${input.file} yourself (berth secret encrypt).`,
+      });
+    }
+    armored[q.variable] = await encryptValue(generateValue(q, `stack ${u.stack}`), input.recipients);
+  }
+  return { armored, standIns };
+}
+
 export async function proposalContent(input: ContentInput): Promise<ProposalContent> {
   const u = input.upgrade;
   const leftover = leftoverAnswers(u, input.answers);
   const clear = await clearAnswers(input.answers, input.identities);
-  const newValues = { ...Object.fromEntries(Object.entries(clear.values).filter(([k]) => !leftover.includes(k))), ...u.addedAnswers };
+  const edits = u.migrations.map((m) => m.edit);
+  const migrated = applyEdits(clear.values, edits);
+  const generated = await generatedAnswers(input);
+  const newValues = { ...Object.fromEntries(Object.entries(migrated).filter(([k]) => !leftover.includes(k))), ...u.addedAnswers, ...generated.standIns };
   const secretValues = [
     ...clear.secrets,
     ...secretValuesOf(u.current?.questions ?? [], clear.values),
     ...secretValuesOf(u.version.questions, newValues),
+    ...Object.values(generated.armored),
   ];
   const description = upgradeDescription({ upgrade: u, stackFile: input.file, leftover, composeDiff: composeDiff(input, clear.values, newValues), secretValues });
   return {
     title: upgradeTitle(u),
     description,
     draft: u.needsAnswers.length > 0 || leftover.length > 0,
-    stackText: editStackFile(input.text, u.to, u.addedAnswers, input.file),
+    stackText: editStackFile(input.text, u.to, u.addedAnswers, input.file, { edits, encrypted: generated.armored }),
   };
 }

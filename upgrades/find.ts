@@ -8,6 +8,7 @@ import { checkAnswers } from '../catalog/answers.ts';
 import { compareVersions } from '../catalog/load.ts';
 import { findVersion, isSupported } from '../catalog/resolve.ts';
 import { isShown } from '../catalog/show-if.ts';
+import { migrateAnswers, migrationSteps, type AppliedMigration } from '../catalog/migrate.ts';
 import type { AnswerValue, Question, Template, TemplateVersion } from '../catalog/types.ts';
 import { berthVersion } from '../lib/version.ts';
 
@@ -29,6 +30,10 @@ export interface Upgrade {
   needsAnswers: Question[];
   /** Answers the upgrade adds: the defaults of new questions that have one and no answer yet. */
   addedAnswers: Record<string, AnswerValue>;
+  /** The `migrations:` of the versions passed, as the edits they make to this stack's answers. */
+  migrations: AppliedMigration[];
+  /** Questions of the new version Berth generates an answer for (no answer, even after the migrations). */
+  generated: Question[];
 }
 
 export interface InstalledStack {
@@ -65,6 +70,9 @@ export function findUpgrade(template: Template, stack: InstalledStack, running =
   const version = chooseVersion(template, stack.version, running);
   if (!version) return undefined;
   const current = findVersion(template, stack.version);
+  const between = template.versions.filter((v) => compareVersions(v, current ?? { folder: stack.version, version: stack.version }) > 0 && compareVersions(v, version) <= 0);
+  // Everything below reads the answers as the migrations leave them: a renamed answer is no new question to ask.
+  const { answers: migrated, applied } = migrateAnswers(template, migrationSteps(template, between), stack.answers, stack.name);
   // Without the installed version's questions, the stack's own answers say what it was asked.
   const before = new Set(current ? current.questions.map((q) => q.variable) : Object.keys(stack.answers));
   const after = new Set(version.questions.map((q) => q.variable));
@@ -72,12 +80,12 @@ export function findUpgrade(template: Template, stack: InstalledStack, running =
   const removedQuestions = current ? current.questions.filter((q) => !after.has(q.variable)) : [];
   const addedAnswers: Record<string, AnswerValue> = {};
   for (const q of newQuestions) {
-    if (!isAnswered(stack.answers[q.variable]) && q.default !== undefined && q.default !== null) addedAnswers[q.variable] = q.default;
+    if (!isAnswered(migrated[q.variable]) && q.default !== undefined && q.default !== null) addedAnswers[q.variable] = q.default;
   }
-  const answers = { ...Object.fromEntries(Object.entries(stack.answers).filter(([k]) => after.has(k))), ...addedAnswers };
+  const answers = { ...Object.fromEntries(Object.entries(migrated).filter(([k]) => after.has(k))), ...addedAnswers };
   const { values } = checkAnswers(version.questions, answers);
-  const needsAnswers = newQuestions.filter((q) => q.required && (q.default === undefined || q.default === null) && !isAnswered(stack.answers[q.variable]) && isShown(q, values));
-  const between = template.versions.filter((v) => compareVersions(v, current ?? { folder: stack.version, version: stack.version }) > 0 && compareVersions(v, version) <= 0);
+  const generated = version.questions.filter((q) => q.generate && !isAnswered(migrated[q.variable]) && isShown(q, values));
+  const needsAnswers = newQuestions.filter((q) => q.required && !q.generate && (q.default === undefined || q.default === null) && !isAnswered(migrated[q.variable]) && isShown(q, values));
   return {
     stack: stack.name,
     template: template.name,
@@ -90,13 +98,16 @@ export function findUpgrade(template: Template, stack: InstalledStack, running =
     removedQuestions,
     needsAnswers,
     addedAnswers,
+    migrations: applied,
+    generated,
   };
 }
 
-/** Answers to questions the new version no longer asks: the render of the new version rejects them. */
+/** Answers to questions the new version no longer asks that no migration moves or drops: the new version rejects them. */
 export function leftoverAnswers(upgrade: Upgrade, answers: Record<string, unknown>): string[] {
   const asked = new Set(upgrade.version.questions.map((q) => q.variable));
-  return Object.keys(answers).filter((k) => !asked.has(k));
+  const consumed = new Set(upgrade.migrations.flatMap((m) => (m.edit.kind === 'rename' ? [m.edit.from] : m.edit.kind === 'drop' ? [m.edit.variable] : [])));
+  return Object.keys(answers).filter((k) => !asked.has(k) && !consumed.has(k));
 }
 
 /** An upgrade must be a draft when merging it as is would fail the deploy. */

@@ -13,7 +13,7 @@ import { BerthError, UserError } from '../lib/errors.ts';
 import type { Author } from '../lib/git/index.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { catalogForStack, upgradeForStack, type AvailableUpgrade } from './available.ts';
-import { BRANCH_PREFIX, branchState, commitMessage, openEnvRepo, pushUpgrade, stackFilesAtHead, stackOfBranch, upgradeBranch, type EnvRepo, type RemoteSpec } from './branch.ts';
+import { BRANCH_PREFIX, branchState, commitMessage, openEnvRepo, pushUpgrade, recipientsAt, stackFilesAtHead, stackOfBranch, upgradeBranch, type EnvRepo, type RemoteSpec } from './branch.ts';
 import type { ForgeConfig } from './config.ts';
 import { parseStackText, proposalContent, type StackAtHead } from './content.ts';
 import { createForge, type Forge, type MergeRequest } from './forge.ts';
@@ -141,14 +141,18 @@ function summary(u: AvailableUpgrade, draft: boolean) {
 async function ensureProposal(run: Run, stack: StackAtHead, text: string, upgrade: AvailableUpgrade, listed: MergeRequest | undefined): Promise<ProposalResult> {
   const { repo, forge, log } = run;
   const catalog = (await catalogForStack(run.env, stack, run.catalogs))!;
-  const content = await proposalContent({ catalog, upgrade, file: stack.file, text, answers: stack.answers, identities: run.opts.identities });
-  const base = { stack: stack.name, upgrade: summary(upgrade, content.draft) };
   const branch = upgradeBranch(stack.name);
   const state = await branchState(repo, stack.name, stack.file);
   if (state.kind === 'foreign') {
     log.info({ stack: stack.name, branch, author: state.author }, 'upgrade branch has commits by someone else; leaving it alone');
-    return { ...base, action: 'skipped', reason: `${branch} has a commit by ${state.author}; Berth does not overwrite it` };
+    return { stack: stack.name, upgrade: summary(upgrade, upgrade.needsAnswers.length > 0), action: 'skipped', reason: `${branch} has a commit by ${state.author}; Berth does not overwrite it` };
   }
+  // A generated answer lives on in Berth's branch from the run that made it: generated once, never again.
+  const recipients = upgrade.generated.length ? await recipientsAt(repo) : [];
+  const content = await proposalContent({
+    catalog, upgrade, file: stack.file, text, answers: stack.answers, identities: run.opts.identities, recipients, ...(state.kind === 'berth' && state.text !== undefined ? { previous: state.text } : {}),
+  });
+  const base = { stack: stack.name, upgrade: summary(upgrade, content.draft) };
   let pushed = false;
   if (state.kind === 'missing' || state.text !== content.stackText) {
     const marker = `${upgrade.template} ${upgrade.from} -> ${upgrade.to}`;
