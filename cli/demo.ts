@@ -87,19 +87,17 @@ async function checkEngines(dir: string): Promise<void> {
   await requireEngines(env.hosts, (h) => new DockerHostDriver(h).ping());
 }
 
-/** `berth demo --once`: deploy through the ledger and say where to look. */
+/** `berth demo --once`: the same deploy as serve's and apply's (through the ledger), then where to look. */
 async function deployOnce(dir: string, opts: DemoOpts): Promise<void> {
-  const [{ loadEnvironment }, { driversFor }, { stackStatus }, { pinoSink, ttySink }, { createLogger }, { ledgerDeployer }] = await Promise.all([
-    import('../environment/environment.ts'), import('../controller/reconcile.ts'), import('../engines/standalone/status.ts'), import('../engines/events.ts'),
-    import('../lib/log.ts'), import('./ledger-actions.ts'),
+  const [{ loadEnvironment }, { deployStack }, { pinoSink, ttySink }, { createLogger }, { cliContext }] = await Promise.all([
+    import('../environment/environment.ts'), import('../controller/deploy.ts'), import('../engines/events.ts'), import('../lib/log.ts'), import('./context.ts'),
   ]);
   const env = await loadEnvironment(dir);
-  const drivers = driversFor(env.hosts);
   const log = createLogger();
   const events = process.stderr.isTTY ? ttySink(process.stderr) : pinoSink(log);
-  const deploy = await ledgerDeployer(env, log);
+  const ctx = { ...(await cliContext(env, log)), events };
   for (const spec of env.stacks) {
-    const o = await deploy!(spec, { drivers, events });
+    const o = await deployStack(ctx, spec, { kind: 'cli', why: 'cli' });
     if (o.error || o.outcome === 'failed') {
       const why = o.error?.message ?? Object.entries(o.result?.hosts ?? {}).map(([h, r]) => `${h}: ${r.error ?? r.outcome}`).join('; ');
       process.stderr.write(`stack ${spec.name} failed: ${why}\n`);
@@ -107,7 +105,7 @@ async function deployOnce(dir: string, opts: DemoOpts): Promise<void> {
       continue;
     }
     process.stdout.write(`stack ${spec.name} ${o.outcome === 'unchanged' ? 'already up to date: nothing changed' : 'deployed'}\n`);
-    if (o.desired && o.observed) for (const e of stackStatus(o.desired, o.observed).endpoints) process.stdout.write(`open ${e.url}\n`);
+    if (o.desired && o.observed) for (const e of ctx.engines.for(spec).status(o.desired, o.observed).endpoints) process.stdout.write(`open ${e.url}\n`);
   }
   process.stdout.write(`commit a change in ${opts.dir} and run berth demo --once again to redeploy; berth history static-site --env ${opts.dir} lists the deploys\n`);
 }

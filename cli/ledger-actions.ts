@@ -5,16 +5,9 @@ import git from 'isomorphic-git';
 import { UserError } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { berthVersion, builtinCatalogRoot } from '../lib/version.ts';
-import { deployStack, desiredNow } from '../controller/deploy.ts';
-import type { EngineDriver } from '../engines/standalone/driver.ts';
 import type { Environment } from '../environment/environment.ts';
-import type { EventSink } from '../engines/events.ts';
 import { DEFAULT_LEDGER_BRANCH, Ledger, type HistoryEntry } from '../ledger/ledger.ts';
 import type { Sources } from '../ledger/record.ts';
-import type { StackOutcome } from '../controller/reconcile.ts';
-import type { DesiredStack } from '../engines/standalone/types.ts';
-import type { StackSpec } from '../environment/types.ts';
-import type { Catalog } from '../catalog/types.ts';
 import { table } from './table.ts';
 
 async function repoOf(dir: string): Promise<string | undefined> {
@@ -46,27 +39,6 @@ export async function localSources(env: Environment): Promise<Sources> {
     if (sha) catalogs[c.name] = sha;
   }
   return { environment: (await head(env.root)) ?? 'working-tree', catalogs };
-}
-
-type Deploy = (spec: StackSpec, o: { drivers: Record<string, EngineDriver>; events?: EventSink; catalogs?: Map<string, Catalog> }) => Promise<StackOutcome>;
-
-/**
- * For `berth plan` and `berth status`: the desired state of each stack as a deploy would see it — a ledger
- * rollback in force included; undefined for a plain folder.
- */
-export async function ledgerDesired(env: Environment, log?: Logger): Promise<((spec: StackSpec, catalogs: Map<string, Catalog>) => Promise<DesiredStack>) | undefined> {
-  const ledger = await openLedger(env.root, log);
-  if (!ledger) return undefined;
-  const sources = await localSources(env);
-  return async (spec, catalogs) => (await desiredNow({ env, sources, ledger, catalogs }, spec)).desired;
-}
-
-/** For `berth apply`: deploy through the ledger when the environment is a git repository; undefined otherwise. */
-export async function ledgerDeployer(env: Environment, log?: Logger): Promise<Deploy | undefined> {
-  const ledger = await openLedger(env.root, log);
-  if (!ledger) return undefined;
-  const sources = await localSources(env);
-  return (spec, o) => deployStack({ env, sources, ledger, log, ...o }, spec, { kind: 'cli', why: 'cli' });
 }
 
 async function ledgerAt(envDir: string): Promise<Ledger> {

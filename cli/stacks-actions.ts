@@ -1,19 +1,16 @@
 /** What plan, apply and status do; cli/stacks.ts declares the commands and loads this only when one runs. */
 import { loadEnvironment, type Environment } from '../environment/environment.ts';
-import { desiredStack } from '../engines/standalone/desired.ts';
 import { formatPlan, planToJson } from '../engines/standalone/plan-format.ts';
-import { driversFor, observeStack, reconcileStack, type StackOutcome } from '../controller/reconcile.ts';
-import { stackStatus, type StackStatus } from '../engines/standalone/status.ts';
+import type { StackOutcome } from '../controller/reconcile.ts';
+import { deployStack, desiredNow, type DeployContext } from '../controller/deploy.ts';
+import type { StackStatus } from '../engines/engine.ts';
+import { cliContext } from './context.ts';
 import { pinoSink, ttySink } from '../engines/events.ts';
 import { settleAll } from '../engines/standalone/steps.ts';
 import { UserError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
-import type { Catalog } from '../catalog/types.ts';
-import type { DesiredStack } from '../engines/standalone/types.ts';
 import type { StackSpec } from '../environment/types.ts';
 import { availableUpgrades, type AvailableUpgrade } from '../upgrades/available.ts';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 
 /** Enough to overlap one stack's waits with another's Docker work without flooding a host's engine. */
 const STACK_CONCURRENCY = 4;
@@ -31,43 +28,32 @@ function pick(env: Environment, stack: string | undefined): StackSpec[] {
   return [spec];
 }
 
-async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): Promise<StackOutcome[]> {
+async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): Promise<{ ctx: DeployContext; outcomes: StackOutcome[] }> {
   const env = await loadEnvironment(opts.env);
-  const drivers = driversFor(env.hosts);
   const log = createLogger();
   // A person at a terminal sees progress lines; anything else (CI, a log collector) gets pino JSON.
   const events = opts.json ? () => {} : process.stderr.isTTY ? ttySink(process.stderr) : pinoSink(log);
-  const catalogs = new Map<string, Catalog>();
+  const ctx = { ...(await cliContext(env, log)), events };
   const specs = pick(env, stack);
   const outcomes: StackOutcome[] = new Array(specs.length);
-  // An environment kept in git has a ledger: apply records in it, and plan honours a rollback in force there.
-  // The ledger (and isomorphic-git) loads only then: a plain folder has none.
-  const ledger = inGitRepository(env.root) ? await import('./ledger-actions.ts') : undefined;
-  const deploy = dryRun || !ledger ? undefined : await ledger.ledgerDeployer(env, log);
-  const desiredOf = dryRun && ledger ? await ledger.ledgerDesired(env, log) : undefined;
   // Stacks run side by side (their progress lines name the stack); hosts within a stack run in parallel too.
+  // Apply records in the ledger (when there is one); plan honours a rollback in force there.
   await settleAll(specs.map((spec, i) => [spec, i] as const), async ([spec, i]) => {
-    if (deploy) return void (outcomes[i] = await deploy(spec, { drivers, events, catalogs }));
-    let desired: DesiredStack | undefined;
-    try {
-      desired = await desiredOf?.(spec, catalogs);
-    } catch (e) {
-      return void (outcomes[i] = { stack: spec.name, why: 'cli', outcome: 'failed', error: e as Error, startedAt: new Date().toISOString(), durationMs: 0 });
-    }
-    outcomes[i] = await reconcileStack(env, spec, { why: 'cli', drivers, events, log: dryRun ? undefined : log, dryRun, catalogs, desired });
+    outcomes[i] = await deployStack(ctx, spec, { kind: 'cli', why: 'cli' }, { dryRun });
   }, STACK_CONCURRENCY);
   if (outcomes.some((o) => o.error || o.outcome === 'failed')) process.exitCode = 1;
   // A plan that could not see a host is not a plan of what apply would do.
   else if (outcomes.some((o) => o.plan?.hosts.some((h) => h.error))) process.exitCode = 2;
-  return outcomes;
+  return { ctx, outcomes };
 }
 
-function describeOutcome(o: StackOutcome): string {
+function describeOutcome(ctx: DeployContext, o: StackOutcome): string {
   if (o.error) return `stack ${o.stack}: failed: ${o.error.message}`;
   const lines = [`stack ${o.stack} (${o.plan?.source}): ${o.outcome} in ${(o.durationMs / 1000).toFixed(1)}s`];
   for (const [host, h] of Object.entries(o.result?.hosts ?? {})) lines.push(`  host ${host}: ${h.outcome}${h.error ? `: ${h.error}` : ''}`);
   for (const h of o.plan?.hosts ?? []) if (h.error && !o.result) lines.push(`  host ${h.host}: unreachable: ${h.error.replace(/^unreachable:\s*/, '')}`);
-  if (o.desired && o.observed) for (const e of stackStatus(o.desired, o.observed).endpoints) lines.push(`  open ${e.url}  (${e.service} on ${e.host})`);
+  const spec = ctx.env.stacks.find((x) => x.name === o.stack);
+  if (o.desired && o.observed && spec) for (const e of ctx.engines.for(spec).status(o.desired, o.observed).endpoints) lines.push(`  open ${e.url}  (${e.service} on ${e.host})`);
   return lines.join('\n');
 }
 
@@ -102,7 +88,7 @@ function printFailure(stack: string, error: Error): void {
 }
 
 export async function planAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
-  const outcomes = await run(stack, opts, true);
+  const { outcomes } = await run(stack, opts, true);
   if (opts.json) return print(JSON.stringify(outcomes.map((o) => (o.plan ? planToJson(o.plan) : { stack: o.stack, error: o.error?.message })), null, 2));
   for (const o of outcomes) {
     if (o.plan) print(formatPlan(o.plan, { verbose: opts.verbose, color: process.stdout.isTTY }));
@@ -111,25 +97,24 @@ export async function planAction(stack: string | undefined, opts: EnvOpts): Prom
 }
 
 export async function applyAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
-  const outcomes = await run(stack, opts, false);
+  const { ctx, outcomes } = await run(stack, opts, false);
   if (opts.json) print(JSON.stringify(outcomes.map(outcomeJson), null, 2));
   else for (const o of outcomes) {
     if (o.error) printFailure(o.stack, o.error);
-    else print(describeOutcome(o));
+    else print(describeOutcome(ctx, o));
   }
 }
 
 export async function statusAction(stack: string | undefined, opts: EnvOpts): Promise<void> {
   const env = await loadEnvironment(opts.env);
-  const drivers = driversFor(env.hosts);
-  const catalogs = new Map<string, Catalog>();
+  const ctx = await cliContext(env);
   // Against what a deploy would run: a ledger rollback in force counts as desired, not as outdated.
-  const desiredOf = inGitRepository(env.root) ? await (await import('./ledger-actions.ts')).ledgerDesired(env) : undefined;
-  const desiredFor = (spec: StackSpec) => (desiredOf ? desiredOf(spec, catalogs) : desiredStack(env, spec, { catalogs }));
   // One stack that cannot render is reported on its own; the others' status still shows.
   const results = await Promise.all(pick(env, stack).map(async (spec) => {
     try {
-      return stackStatus(await desiredFor(spec), await observeStack(spec.name, drivers));
+      const engine = ctx.engines.for(spec);
+      const { desired } = await desiredNow(ctx, spec);
+      return engine.status(desired, await engine.observe(spec.name));
     } catch (e) {
       return { stack: spec.name, error: e instanceof Error ? e : new Error(String(e)) };
     }
@@ -138,17 +123,10 @@ export async function statusAction(stack: string | undefined, opts: EnvOpts): Pr
   const failures = results.filter((r): r is { stack: string; error: Error } => 'error' in r);
   if (opts.json) print(JSON.stringify(results.map((r) => ('error' in r ? { stack: r.stack, error: r.error.message } : r)), null, 2));
   else {
-    const upgrades = new Map((await availableUpgrades(env, { catalogs })).map((u) => [u.stack, u]));
+    const upgrades = new Map((await availableUpgrades(env, { catalogs: ctx.catalogs })).map((u) => [u.stack, u]));
     for (const s of statuses) print(formatStatus(s, upgrades.get(s.stack)));
     for (const f of failures) printFailure(f.stack, f.error);
   }
   if (failures.length) process.exitCode = 1;
   else if (statuses.some((s) => !s.converged)) process.exitCode = 3;
-}
-
-function inGitRepository(dir: string): boolean {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    if (existsSync(path.join(d, '.git'))) return true;
-    if (path.dirname(d) === d) return false;
-  }
 }

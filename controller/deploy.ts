@@ -1,8 +1,9 @@
 /**
- * One deploy of one stack, ledger included: read the ledger (a rollback may be in force), compute the desired
- * state (from the ledger, or rendered from the environment with its secrets decrypted), reconcile, and record
- * what runs. The record is written after every reconcile — also an unchanged one — so a crash between the
- * apply and the record leaves no deploy unrecorded.
+ * One deploy of one stack — the one path serve's loop, `berth apply|plan` and `berth demo` all take: read the
+ * ledger (a rollback may be in force), compute the desired state (from the ledger, or rendered from the
+ * environment with its secrets decrypted), reconcile through the stack's engine, and record what runs. The record
+ * is written after every reconcile — also an unchanged one — so a crash between the apply and the record leaves
+ * no deploy unrecorded. A plain folder (no git) has no ledger: it is reconciled without a record.
  */
 import { readFile as fsReadFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,11 +14,11 @@ import { parseStackFile } from '../lib/secrets.ts';
 import { boundedToJS } from '../lib/yaml-bounded.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { desiredStack, plainAnswers, type DesiredOptions } from '../engines/standalone/desired.ts';
-import type { EngineDriver } from '../engines/standalone/driver.ts';
+import type { Engines } from '../engines/registry.ts';
 import { assertUsable, type Environment } from '../environment/environment.ts';
 import type { EventSink } from '../engines/events.ts';
 import type { Ledger, RollbackInForce, StackState } from '../ledger/ledger.ts';
-import { secretPlaceholders } from '../ledger/pin.ts';
+import { ledgerDesired, secretPlaceholders } from '../ledger/pin.ts';
 import type { DeployMode, Sources, Trigger } from '../ledger/record.ts';
 import { reconcileStack, type StackOutcome } from './reconcile.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
@@ -27,8 +28,10 @@ export interface DeployContext {
   env: Environment;
   /** The environment commit and catalog commits `env` was loaded from. */
   sources: Sources;
-  drivers: Record<string, EngineDriver>;
-  ledger: Ledger;
+  /** The environment's engines; each stack's is picked from its target. */
+  engines: Engines;
+  /** Absent for a plain folder (no git): the stack is reconciled without a record. */
+  ledger?: Ledger;
   log?: Logger;
   events?: EventSink;
   signal?: AbortSignal;
@@ -37,13 +40,15 @@ export interface DeployContext {
   identities?: string[];
 }
 
-/** What reading a stack's desired state needs: a deploy's context without the hosts. */
+export type DeployTrigger = Trigger & { kind: 'push' | 'merge' | 'timer' | 'cli' | 'revert' | 'webhook' };
+
+/** What reading a stack's desired state needs: a deploy's context without the engines. */
 export type DesiredContext = Pick<DeployContext, 'env' | 'sources' | 'ledger' | 'catalogs' | 'identities'>;
 
 /** What a stack should run now: the ledger's state while a rollback is in force, else the environment rendered. */
 export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<{ desired: DesiredStack; state: StackState }> {
   assertUsable(spec);
-  const state = await ctx.ledger.stackState(spec.name, ctx.sources);
+  const state = ctx.ledger ? await ctx.ledger.stackState(spec.name, ctx.sources) : {};
   const desired = state.rollback ? await rollbackDesired(ctx, spec, state.rollback) : await desiredStack(ctx.env, spec, desiredOptions(ctx));
   return { desired, state };
 }
@@ -51,27 +56,32 @@ export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<
 /** `requested`: the run carried out a rollback a person just asked for on the ledger branch (so a timer run's changes are not drift). */
 export type DeployOutcome = StackOutcome & { ledgerCommit?: string | null; mode: DeployMode; requested?: boolean };
 
-export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: Trigger): Promise<DeployOutcome> {
+export type DeployFn = (ctx: DeployContext, spec: StackSpec, trigger: DeployTrigger) => Promise<DeployOutcome>;
+
+export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: Trigger, opts: { dryRun?: boolean } = {}): Promise<DeployOutcome> {
   const started = Date.now();
   const log = ctx.log ?? silentLogger;
   // An unreachable remote must not stop deploys: the local branch is the last known ledger.
-  await ctx.ledger.refresh().catch((e) => log.warn({ stack: spec.name, err: (e as Error).message }, 'ledger: cannot fetch the ledger branch; using the local copy'));
+  if (!opts.dryRun) await ctx.ledger?.refresh().catch((e) => log.warn({ stack: spec.name, err: (e as Error).message }, 'ledger: cannot fetch the ledger branch; using the local copy'));
   let state: StackState = {};
   let desired: DesiredStack;
   try {
     ({ desired, state } = await desiredNow(ctx, spec));
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
-    log.error({ stack: spec.name, why: trigger.why, err: error.message }, `stack ${spec.name}: ${error.message}`);
+    if (!opts.dryRun) log.error({ stack: spec.name, why: trigger.why, err: error.message }, `stack ${spec.name}: ${error.message}`);
     return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode: state.rollback ? 'rollback' : 'render', ledgerCommit: null };
   }
   const mode: DeployMode = state.rollback ? 'rollback' : 'render';
-  if (state.rollback) log.info({ stack: spec.name, restoredFrom: state.rollback.restoredFrom }, `stack ${spec.name}: rollback to ${state.rollback.restoredFrom.slice(0, 7)} in force`);
-  const outcome = await reconcileStack(ctx.env, spec, { why: trigger.why, drivers: ctx.drivers, events: ctx.events, log, signal: ctx.signal, catalogs: ctx.catalogs, desired });
+  if (state.rollback && !opts.dryRun) log.info({ stack: spec.name, restoredFrom: state.rollback.restoredFrom }, `stack ${spec.name}: rollback to ${state.rollback.restoredFrom.slice(0, 7)} in force`);
+  const outcome = await reconcileStack(ctx.env, spec, {
+    why: trigger.why, engines: ctx.engines, events: ctx.events, log: opts.dryRun ? undefined : log, signal: ctx.signal, catalogs: ctx.catalogs, desired, dryRun: opts.dryRun,
+  });
+  if (!ctx.ledger || opts.dryRun) return { ...outcome, ledgerCommit: null, mode };
   let ledgerCommit: string | null = null;
   try {
     ledgerCommit = await ctx.ledger.record(outcome, {
-      spec, drivers: ctx.drivers, sources: ctx.sources, trigger, mode, catalog: spec.catalog ?? ctx.env.catalogs[0]?.name,
+      spec, engine: ctx.engines.for(spec), sources: ctx.sources, trigger, mode, catalog: spec.catalog ?? ctx.env.catalogs[0]?.name,
       ...(state.rollback ? { rollback: { record: state.rollback.record, restoredFrom: state.rollback.restoredFrom } } : {}),
     });
     if (ledgerCommit) log.info({ stack: spec.name, commit: ledgerCommit, mode }, `stack ${spec.name}: recorded as ${ledgerCommit.slice(0, 7)} on ${ctx.ledger.branch}`);
@@ -93,7 +103,7 @@ async function rollbackDesired(ctx: DesiredContext, spec: StackSpec, rb: Rollbac
   const at = await envAt(ctx.env, rb.record.sources.environment);
   const needed = Object.values(rb.files).flatMap(secretPlaceholders);
   const secrets = needed.length ? await secretValues(ctx, spec, at) : {};
-  return ctx.ledger.desiredFromLedger(ctx.env, spec, rb.files, secrets, { ...desiredOptions(ctx), ...(at ? { readFile: at.readFile } : {}) });
+  return ledgerDesired(ctx.env, spec, rb.files, secrets, { ...desiredOptions(ctx), ...(at ? { readFile: at.readFile } : {}) });
 }
 
 interface EnvAt {

@@ -11,16 +11,17 @@ import { BerthError } from '../lib/errors.ts';
 import type { RepoSource } from '../lib/git/source.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Trigger } from '../webhooks/types.ts';
-import type { EngineDriver } from '../engines/standalone/driver.ts';
 import { formatEvent, type EventSink } from '../engines/events.ts';
 import { Metrics } from './metrics.ts';
 import { ReconcileQueue, type Job, type Reason, type TriggerKind } from './queue.ts';
-import { driversFor } from './reconcile.ts';
+import { Engines } from '../engines/registry.ts';
+import type { EngineDriver } from '../engines/standalone/driver.ts';
 import { Sources, type Snapshot } from '../environment/sources.ts';
 import { StackBook, revisionOf, type StackState } from './stack-state.ts';
 import { StackBackoff } from './backoff.ts';
 import type { BackoffOptions } from '../lib/git/watcher.ts';
-import { defaultDeploy, openLedger, type DeployFn, type DeployResult } from './deploy-adapter.ts';
+import { deployStack, type DeployFn, type DeployOutcome } from './deploy.ts';
+import { openLedger } from '../ledger/open.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Environment } from '../environment/environment.ts';
 import { availableUpgrades } from '../upgrades/available.ts';
@@ -59,7 +60,7 @@ export class Controller {
   private readonly backoff: StackBackoff;
   private readonly log: Logger;
   private readonly deploy: DeployFn;
-  private drivers?: { key: string; drivers: Record<string, EngineDriver> };
+  private registry?: { key: string; engines: Engines };
   /** Opened once, on the first synced environment; undefined for a plain folder (no git, no ledger). */
   private ledger?: Promise<Ledger | undefined>;
   private catalogs = new Map<string, Catalog>();
@@ -74,7 +75,7 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.log;
     this.metrics = opts.metrics ?? new Metrics();
-    this.deploy = opts.deploy ?? defaultDeploy;
+    this.deploy = opts.deploy ?? deployStack;
     this.backoff = new StackBackoff(opts.backoff);
     this.sources = new Sources({ env: opts.env, cacheDir: opts.cacheDir, log: opts.log, metrics: this.metrics, processEnv: opts.processEnv });
     this.queue = new ReconcileQueue({ work: (job) => this.reconcile(job), concurrency: opts.concurrency, deadlineMs: opts.deadlineMs, log: opts.log });
@@ -139,7 +140,7 @@ export class Controller {
 
   /** The engines of the environment's hosts, by host name (the ones reconciles use). */
   engines(): Record<string, EngineDriver> {
-    return this.drivers?.drivers ?? {};
+    return this.registry?.engines.standalone.drivers ?? {};
   }
 
   /** A person changed the environment or the ledger through the console: fetch now and reconcile every stack. */
@@ -228,7 +229,7 @@ export class Controller {
     }
   }
 
-  /** Takes in a fresh snapshot: stacks added and gone, new drivers when the hosts changed, the ledger once. */
+  /** Takes in a fresh snapshot: stacks added and gone, new engines when the hosts or swarms changed, the ledger once. */
   private async adopt(snap: Snapshot): Promise<void> {
     // Catalogs are reloaded per refresh: a path catalog can change without any commit to notice.
     this.catalogs = new Map();
@@ -241,8 +242,8 @@ export class Controller {
     }
     const ledger = await this.ledger;
     if (!snap.env) return;
-    const key = JSON.stringify(snap.env.hosts);
-    if (this.drivers?.key !== key) this.drivers = { key, drivers: driversFor(snap.env.hosts) };
+    const key = Engines.key(snap.env);
+    if (this.registry?.key !== key) this.registry = { key, engines: new Engines(snap.env) };
     const { added, gone } = this.book.sync(snap.env.stacks.map((s) => s.name));
     for (const name of gone) {
       this.metrics.forgetStack(name);
@@ -266,17 +267,17 @@ export class Controller {
     const snap = this.sources.current();
     const spec = snap.env?.stacks.find((s) => s.name === job.key);
     const run = this.book.begin(job, snap);
-    let result: DeployResult | undefined;
+    let result: DeployOutcome | undefined;
     let thrown: unknown;
     try {
       // A broken newest environment deploys nothing (not even the last good one): the operator's intent is the new commit.
       if (snap.error) throw snap.error;
       if (!spec) return void this.book.forget(job.key);
-      if (!snap.env || !this.drivers) throw new BerthError('NOT_READY', 'internal', 'reconcile before the environment was adopted');
+      if (!snap.env || !this.registry) throw new BerthError('NOT_READY', 'internal', 'reconcile before the environment was adopted');
       const kind = KIND_RANK.find((k) => job.reasons.some((r) => r.kind === k)) ?? 'timer';
       const trigger = { kind: kind === 'startup' ? ('timer' as const) : kind, why: run.why, deliveryId: run.deliveryIds[0] };
       result = await this.deploy({
-        env: snap.env, sources: { environment: snap.commit ?? 'unknown', catalogs: snap.catalogs }, drivers: this.drivers.drivers,
+        env: snap.env, sources: { environment: snap.commit ?? 'unknown', catalogs: snap.catalogs }, engines: this.registry.engines,
         ledger: await this.ledger, log: this.log, events: this.events(job.key), signal: job.signal, catalogs: this.catalogs,
       }, spec, trigger);
     } catch (e) {

@@ -1,20 +1,23 @@
 /**
- * The reconcile shell: desired → observe → plan → execute for one stack, knowing why it runs. Whatever
- * happens inside, the outcome is returned as data (never thrown) so callers can always record a truthful
- * status — Flux's "status written in a finally" habit.
+ * The reconcile shell: desired → observe → plan → apply for one stack, through whichever engine runs it, knowing
+ * why it runs. Whatever happens inside, the outcome is returned as data (never thrown) so callers can always
+ * record a truthful status — Flux's "status written in a finally" habit.
  */
 import type { Logger } from '../lib/log.ts';
 import { BerthError } from '../lib/errors.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { desiredStack } from '../engines/standalone/desired.ts';
-import { DockerHostDriver, type EngineDriver } from '../engines/standalone/driver.ts';
 import type { Environment } from '../environment/environment.ts';
-import { executePlan, type ApplyResult } from '../engines/standalone/execute.ts';
+import { isNoop, type ObservedState, type StackEngine } from '../engines/engine.ts';
 import { nullSink, type EventSink } from '../engines/events.ts';
-import { isNoop, planStack } from '../engines/standalone/plan.ts';
-import type { DesiredStack, ObservedStack, Plan } from '../engines/standalone/types.ts';
-import type { HostSpec, StackSpec } from '../environment/types.ts';
+import type { ApplyResult, Plan } from '../engines/plan-types.ts';
+import { Engines } from '../engines/registry.ts';
+import type { EngineDriver } from '../engines/standalone/driver.ts';
+import type { DesiredStack } from '../engines/standalone/types.ts';
+import type { StackSpec } from '../environment/types.ts';
 import { environmentIdentity } from '../environment/identity.ts';
+
+export { driversFor } from '../engines/registry.ts';
 
 export type Outcome = 'converged' | 'unchanged' | 'failed' | 'planned';
 
@@ -24,10 +27,10 @@ export interface StackOutcome {
   why: string;
   outcome: Outcome;
   desired?: DesiredStack;
-  observed?: ObservedStack;
+  observed?: ObservedState;
   plan?: Plan;
   result?: ApplyResult;
-  /** Set when the stack could not be planned or applied; per-host failures are in `result`. */
+  /** Set when the stack could not be planned or applied; per-target failures are in `result`. */
   error?: Error;
   startedAt: string;
   durationMs: number;
@@ -35,7 +38,10 @@ export interface StackOutcome {
 
 export interface ReconcileOptions {
   why: string;
-  drivers: Record<string, EngineDriver>;
+  /** The environment's engines; default: made here (standalone over `drivers` when given). */
+  engines?: Engines;
+  /** Standalone hosts' drivers, for callers that bring their own. */
+  drivers?: Record<string, EngineDriver>;
   events?: EventSink;
   log?: Logger;
   /** Plan only. */
@@ -46,38 +52,26 @@ export interface ReconcileOptions {
   desired?: DesiredStack;
 }
 
-/** One driver per host of the environment, made once and shared by every stack. */
-export function driversFor(hosts: HostSpec[]): Record<string, EngineDriver> {
-  return Object.fromEntries(hosts.map((h) => [h.name, new DockerHostDriver(h)]));
-}
-
-/**
- * Reads every host of the environment (not only the selected ones) so containers left on a deselected host are
- * seen. `images`, the desired references, are resolved too: the plan compares image IDs, not reference texts.
- */
-export async function observeStack(stack: string, drivers: Record<string, EngineDriver>, images?: string[]): Promise<ObservedStack> {
-  const entries = await Promise.all(Object.values(drivers).map(async (d) => [d.host.name, await d.observe(stack, images ? { images } : undefined)] as const));
-  return { name: stack, hosts: Object.fromEntries(entries) };
+export function engineOf(env: Environment, spec: StackSpec, opts: Pick<ReconcileOptions, 'engines' | 'drivers'>): StackEngine {
+  return (opts.engines ?? new Engines(env, { drivers: opts.drivers })).for(spec);
 }
 
 export async function reconcileStack(env: Environment, spec: StackSpec, opts: ReconcileOptions): Promise<StackOutcome> {
   const started = Date.now();
   const out: StackOutcome = { stack: spec.name, why: opts.why, outcome: 'failed', startedAt: new Date(started).toISOString(), durationMs: 0 };
   try {
+    const engine = engineOf(env, spec, opts);
     const desired = opts.desired ?? (await desiredStack(env, spec, { catalogs: opts.catalogs }));
+    // The owner label is what keeps two environments from fighting over one stack's containers.
     out.desired = desired.owner ? desired : { ...desired, owner: await environmentIdentity(env) };
-    out.observed = await observeStack(spec.name, opts.drivers, desiredImages(out.desired));
-    out.plan = planStack(out.desired, out.observed);
+    out.observed = await engine.observe(spec.name, desiredImages(out.desired));
+    out.plan = engine.plan(out.desired, out.observed);
     if (opts.dryRun) {
       out.outcome = 'planned';
     } else if (isNoop(out.plan) && out.plan.hosts.every((h) => !h.error)) {
       out.outcome = 'unchanged';
     } else {
-      out.result = await executePlan(out.plan, out.desired, opts.drivers, {
-        events: opts.events ?? nullSink,
-        signal: opts.signal,
-        registries: env.registries,
-      });
+      out.result = await engine.apply(out.plan, out.desired, { events: opts.events ?? nullSink, signal: opts.signal, registries: env.registries });
       const outcomes = Object.values(out.result.hosts).map((h) => h.outcome);
       out.outcome = outcomes.every((o) => o === 'unchanged') ? 'unchanged' : outcomes.every((o) => o === 'converged' || o === 'unchanged') ? 'converged' : 'failed';
     }

@@ -176,7 +176,7 @@ function verdict(result: Result | undefined, thrown: unknown, signal: AbortSigna
 
 function changes(result: Result | undefined): string[] {
   if (!result?.plan || result.outcome === 'unchanged') return [];
-  const describe = (op: Operation) => `${op.host} ${'service' in op ? `${op.service}#${op.number} ` : ''}${op.kind}: ${op.cause}`;
-  const all = result.plan.hosts.flatMap((h) => h.operations.filter((op) => op.kind !== 'keep').map(describe));
+  const describe = (op: Operation) => `${op.host} ${'number' in op ? `${op.service}#${op.number} ` : 'service' in op ? `${op.service} ` : ''}${op.kind}: ${op.cause}`;
+  const all = result.plan.hosts.flatMap((h) => h.operations.filter((op) => op.kind !== 'keep' && op.kind !== 'keep-service').map(describe));
   return all.length > MAX_CHANGES ? [...all.slice(0, MAX_CHANGES), `… and ${all.length - MAX_CHANGES} more`] : all;
 }

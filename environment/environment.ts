@@ -12,7 +12,8 @@ import { closest } from '../catalog/resolve.ts';
 import { MapReader, isPlainMap, kindOf, parseYamlFile, type YamlFile } from '../catalog/yaml-file.ts';
 import { satisfies } from '../engines/standalone/placement.ts';
 import { parseForgeConfig, type ForgeConfig } from '../upgrades/config.ts';
-import type { HostSpec, StackSpec } from './types.ts';
+import type { HostSpec, StackSpec, SwarmSpec } from './types.ts';
+import { parseSwarms } from './swarms.ts';
 
 export interface Environment {
   /** Absolute path of the environment folder. */
@@ -20,6 +21,8 @@ export interface Environment {
   /** The first is the default for stacks that name none. */
   catalogs: { name: string; root: string }[];
   hosts: HostSpec[];
+  /** Docker Swarms stacks can target (`swarm: NAME` in a stack file). */
+  swarms?: SwarmSpec[];
   registries: { server: string; username: string; passwordEnv: string }[];
   stacks: StackSpec[];
   /** Process variables stacks may read (`secrets.*.environment`, bare env-file keys); never BERTH_*. */
@@ -38,7 +41,7 @@ const OWNER_NAME = /^[A-Za-z0-9][A-Za-z0-9.:/_@-]{0,199}$/;
 const EXAMPLE = 'catalogs:\n  - name: main\n    path: ../catalog\nhosts:\n  - name: local\n    endpoint: unix:///var/run/docker.sock\n    labels: { role: web }';
 const START_HINT = `Create berth.yml in the environment folder, e.g.\n${EXAMPLE}\nthen one stacks/<name>.yml per stack (template, version, answers); see docs/environment.md.`;
 
-function present(r: MapReader, key: string): boolean {
+export function present(r: MapReader, key: string): boolean {
   return r.obj[key] !== undefined && r.obj[key] !== null;
 }
 
@@ -58,7 +61,7 @@ function scalarMap(r: MapReader, key: string): Record<string, string> | undefine
 }
 
 /** Readers for the maps of a list field; `undefined` when the field is absent. */
-function mapList(r: MapReader, key: string): MapReader[] | undefined {
+export function mapList(r: MapReader, key: string): MapReader[] | undefined {
   const v = r.obj[key];
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) {
@@ -73,7 +76,7 @@ function mapList(r: MapReader, key: string): MapReader[] | undefined {
   });
 }
 
-function duplicates(readers: MapReader[], key: string, what: string): void {
+export function duplicates(readers: MapReader[], key: string, what: string): void {
   const seen = new Set<unknown>();
   for (const r of readers) {
     const name = r.obj[key];
@@ -119,7 +122,7 @@ async function parseCatalogs(r: MapReader, root: string, resolve?: CatalogResolv
 }
 
 /** Why an endpoint can't be used, or undefined. `new URL` treats unix:, tcp: and ssh: as opaque-host schemes. */
-function endpointProblem(endpoint: string): string | undefined {
+export function endpointProblem(endpoint: string): string | undefined {
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -219,7 +222,7 @@ export function selectHosts(hosts: HostSpec[], selector: Record<string, string>)
 function parseStack(yaml: YamlFile, name: string, env: Omit<Environment, 'stacks'>, problems: Problem[]): StackSpec | undefined {
   if (!isPlainMap(yaml.data)) return void problems.push({ file: yaml.file, line: 1, message: `must be a map with template:, version: and answers:, got ${kindOf(yaml.data)}` });
   const r = new MapReader(yaml, [], '', yaml.data, problems);
-  r.unknownKeys(['template', 'version', 'catalog', 'answers', 'hosts', 'profiles']);
+  r.unknownKeys(['template', 'version', 'catalog', 'answers', 'hosts', 'profiles', 'swarm']);
   const template = r.string('template', true);
   const v = r.obj.version;
   const version = Number.isInteger(v) && !r.numberLosesText(['version'], v) ? String(v) : r.string('version', true);
@@ -230,13 +233,20 @@ function parseStack(yaml: YamlFile, name: string, env: Omit<Environment, 'stacks
   }
   if (present(r, 'answers') && !isPlainMap(r.obj.answers)) r.problem('answers', `must be a map of variable: value, got ${kindOf(r.obj.answers)}`);
   const hosts = scalarMap(r, 'hosts') ?? {};
-  if (env.hosts.length && selectHosts(env.hosts, hosts).length === 0) {
+  const swarm = r.string('swarm');
+  const swarms = env.swarms ?? [];
+  if (swarm !== undefined && present(r, 'hosts')) r.problem('hosts', 'a stack runs on a Swarm (swarm:) or on hosts (hosts:), not both; remove one');
+  if (swarm !== undefined && !swarms.some((s) => s.name === swarm)) {
+    const near = closest(swarm, swarms.map((s) => s.name));
+    r.problem('swarm', `names swarm "${swarm}", which berth.yml does not declare under swarms:${near ? `; did you mean "${near}"?` : ''}`);
+  }
+  if (swarm === undefined && env.hosts.length && selectHosts(env.hosts, hosts).length === 0) {
     r.problem('hosts', `selects no host; hosts are ${env.hosts.map((h) => `${h.name} {${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(', ')}}`).join(', ')}`);
   }
   const profiles = stackProfiles(r);
   if (template === undefined || version === undefined) return undefined;
   const answers = isPlainMap(r.obj.answers) ? r.obj.answers : {};
-  return { name, file: yaml.file, template, version, answers, hosts, ...(catalog !== undefined ? { catalog } : {}), ...(profiles ? { profiles } : {}) };
+  return { name, file: yaml.file, template, version, answers, hosts, ...(catalog !== undefined ? { catalog } : {}), ...(profiles ? { profiles } : {}), ...(swarm !== undefined ? { swarm } : {}) };
 }
 
 /** `profiles: [debug, tools]`: compose's --profile, the services with one of these profiles run too. */
@@ -303,12 +313,15 @@ export async function loadEnvironment(root: string, opts: { processEnv?: Record<
   if (parsed.yaml && !isPlainMap(data)) problems.push({ file: 'berth.yml', line: 1, message: `must be a map with catalogs:, hosts: and registries:, got ${kindOf(data)}` });
   if (parsed.yaml && isPlainMap(data)) {
     const r = new MapReader(parsed.yaml, [], '', data, problems);
-    r.unknownKeys(['name', 'catalogs', 'hosts', 'registries', 'forge', 'allow_env']);
+    r.unknownKeys(['name', 'catalogs', 'hosts', 'swarms', 'registries', 'forge', 'allow_env']);
     const forge = parseForgeConfig(r);
     const allowEnv = parseAllowEnv(r);
     const name = r.string('name', false);
     if (name !== undefined && !OWNER_NAME.test(name)) r.problem('name', `"${name.slice(0, 80)}" is not a usable environment name; use up to 200 letters, digits and ".:/_@-"`);
-    const base = { root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env), registries: parseRegistries(r), allowEnv, ...(forge ? { forge } : {}), ...(name !== undefined ? { name } : {}) };
+    const base = {
+      root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env),
+      swarms: parseSwarms(r, abs), registries: parseRegistries(r), allowEnv, ...(forge ? { forge } : {}), ...(name !== undefined ? { name } : {}),
+    };
     // Stack files fail one by one (StackSpec.invalid); only berth.yml itself fails the whole environment.
     if (problems.length === 0) return { ...base, stacks: await loadStacks(base) };
   }

@@ -14,6 +14,15 @@ export interface HostSpec {
   labels: Record<string, string>;
 }
 
+/** A Docker Swarm (berth.yml `swarms:`): its managers are tried in order, so one manager down is no outage. */
+export interface SwarmSpec {
+  name: string;
+  /** Endpoints as for hosts: `unix://…`, `tcp://…` (with `tls`), `ssh://…` (with `ssh`). */
+  managers: string[];
+  tls?: HostSpec['tls'];
+  ssh?: HostSpec['ssh'];
+}
+
 export interface StackSpec {
   name: string;
   /** Path relative to the environment root, e.g. `stacks/shop.yml`. */
@@ -23,7 +32,7 @@ export interface StackSpec {
   template: string;
   version: string;
   answers: Record<string, unknown>;
-  /** Label selector over hosts (all must match); empty: every host. */
+  /** Label selector over hosts (all must match); empty: every host. Unused when `swarm` is set. */
   hosts: Record<string, string>;
   /** Active compose profiles: services with `profiles:` run only when one of theirs is listed (`*` = all). */
   profiles?: string[];
@@ -32,4 +41,6 @@ export interface StackSpec {
    * stays listed — it fails alone, the others converge — and nothing renders or deploys it (docs/security.md).
    */
   invalid?: Error;
+  /** The Swarm (berth.yml `swarms:`) the stack runs on, instead of standalone hosts. */
+  swarm?: string;
 }

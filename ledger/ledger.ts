@@ -266,7 +266,7 @@ export class Ledger {
   async record(outcome: StackOutcome, ctx: RecordContext): Promise<string | null> {
     const desired = outcome.desired;
     if (!desired || !outcome.observed || outcome.outcome === 'planned') return null;
-    const hosts = await observeHosts(outcome, desired, ctx.drivers, this.log);
+    const hosts = await observeHosts(outcome, desired, ctx.engine, this.log);
     const fingerprint = stateFingerprint(desired, hosts, ctx);
     return this.serial(() => this.retrying(async () => {
       const head = await this.ensureReadme(await this.head());

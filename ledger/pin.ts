@@ -6,40 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import type { StackModel } from '../catalog/model.ts';
 import { modelToYaml, yamlToModel } from '../catalog/compose-yaml.ts';
-import type { EngineDriver, ImageIdentity } from '../engines/standalone/driver.ts';
-import { unpinnedRef } from '../engines/standalone/hash.ts';
 import { UserError } from '../lib/errors.ts';
 import { assembleDesired, type DesiredOptions } from '../engines/standalone/desired.ts';
-import { selectHosts, type Environment } from '../environment/environment.ts';
+import type { Environment } from '../environment/environment.ts';
+import { stackTargets } from '../engines/targets.ts';
 import type { HashAs } from '../engines/standalone/hash.ts';
-import { recordFromYaml, type ServiceRecord } from './record.ts';
+import { recordFromYaml } from './record.ts';
 import type { PlacedReplica } from '../engines/standalone/placement.ts';
-import type { DesiredHost, DesiredStack, ObservedHost } from '../engines/standalone/types.ts';
+import type { DesiredHost, DesiredStack } from '../engines/standalone/types.ts';
 import type { HostSpec, StackSpec } from '../environment/types.ts';
 
 export const SECRET_PREFIX = 'BERTH_SECRET_';
 
-/** `docker.io/library/nginx`, `library/nginx` and `nginx` are one repository. */
-function normalRepo(repo: string): string {
-  return repo.replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, '').replace(/^library\//, '');
-}
-
-/** `localhost:5000/app:1` → `localhost:5000/app` (a colon before the last slash is a port, not a tag). */
-export function repoOf(ref: string): string {
-  return unpinnedRef(ref).replace(/@sha256:.*$/, '').replace(/:[^/:]*$/, '');
-}
-
-/**
- * The reference that names exactly the running image: `repo:tag@<repo digest>` when the image came from (or went
- * to) the reference's repository, else the image ID — a locally loaded image has no repo digest.
- */
-export function pinnedRef(ref: string, image: ImageIdentity | undefined): { ref: string; digest?: string } {
-  if (!image) return { ref };
-  const base = unpinnedRef(ref);
-  const repo = normalRepo(repoOf(base));
-  const digest = base.startsWith('sha256:') ? undefined : image.repoDigests.find((d) => normalRepo(d.split('@')[0]) === repo)?.split('@')[1];
-  return digest ? { ref: `${base}@${digest}`, digest } : { ref: image.id };
-}
+export { pinnedRef, repoOf } from '../engines/docker/pinned.ts';
 
 /** The services of `model` named, with the networks, volumes, secrets and configs they use. */
 export function modelFor(model: StackModel, services: string[]): StackModel {
@@ -80,33 +59,6 @@ export function composeText(model: StackModel, secretAnswers: Record<string, str
 /** Variables a ledger compose file asks for. */
 export function secretPlaceholders(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{BERTH_SECRET_([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]))].sort();
-}
-
-/**
- * What each service placed on the host runs now, read back after the apply: its image ID (the running
- * containers' — the one the desired reference resolves to when replicas disagree mid-rollout) and repo digests.
- */
-/** `seen`: the host as just observed, when nothing has changed on it since (spares the engine a second look). */
-export async function runningImages(driver: EngineDriver, stack: string, d: DesiredHost, seen?: ObservedHost): Promise<Record<string, ServiceRecord & { pinned: string }>> {
-  const refs = Object.values(d.services).map((s) => s.model.image);
-  const observed = seen?.reachable && refs.every((r) => seen.images?.[r] !== undefined) ? seen : await driver.observe(stack, { images: refs });
-  const chosen: Record<string, string | undefined> = {};
-  for (const [name, svc] of Object.entries(d.services)) {
-    const ids = [...new Set(observed.containers.filter((c) => c.service === name && c.state === 'running').map((c) => c.imageId))];
-    const wanted = observed.images?.[svc.model.image];
-    chosen[name] = ids.includes(wanted ?? '') ? wanted : (ids[0] ?? wanted);
-  }
-  const ids = Object.values(chosen).filter((x): x is string => !!x);
-  const identities = driver.imageDigests ? await driver.imageDigests(ids) : Object.fromEntries(ids.map((id) => [id, { id, repoDigests: [] }]));
-  const out: Record<string, ServiceRecord & { pinned: string }> = {};
-  for (const [name, svc] of Object.entries(d.services)) {
-    const image = chosen[name] ? identities[chosen[name]!] ?? { id: chosen[name]!, repoDigests: [] } : undefined;
-    const original = typeof svc.config.image === 'string' ? svc.config.image : unpinnedRef(svc.model.image);
-    const pin = pinnedRef(original, image);
-    const replicas = d.replicas.filter((r) => r.service === name).map((r) => r.number);
-    out[name] = { image: original, ...(pin.digest ? { digest: pin.digest } : {}), ...(image ? { image_id: image.id } : {}), replicas, pinned: pin.ref };
-  }
-  return out;
 }
 
 /** A pinned image never changes: pulling it again is pointless, and impossible for a bare image ID. */
@@ -153,8 +105,10 @@ export async function ledgerDesired(env: Environment, spec: StackSpec, files: Re
   const vars = Object.fromEntries(needed.map((v) => [`${SECRET_PREFIX}${v}`, secrets[v]]));
   const source = `${record.template}@${record.version}`;
   const parts: DesiredStack[] = [];
+  // The stack's targets now: its Swarm, or every host (a host the selector dropped still gets its recorded share).
+  const targets = spec.swarm === undefined ? env.hosts : stackTargets(env, spec);
   for (const [file, text] of composes) {
-    const host = env.hosts.find((h) => h.name === file.slice(0, -COMPOSE.length));
+    const host = targets.find((h) => h.name === file.slice(0, -COMPOSE.length));
     if (!host) continue;
     const recorded = record.hosts[host.name]?.services ?? {};
     const model = yamlToModel(text, spec.name, `ledger:stacks/${spec.name}/${file}`, vars);
@@ -166,5 +120,5 @@ export async function ledgerDesired(env: Environment, spec: StackSpec, files: Re
     }
     parts.push(neverRepull(await assembleDesired(env, spec, { model, source, secretAnswers: used, hosts: [host], placement, hashAs }, opts)));
   }
-  return merge(spec, source, parts, selectHosts(env.hosts, spec.hosts));
+  return merge(spec, source, parts, stackTargets(env, spec));
 }

@@ -5,8 +5,8 @@
  */
 import type { Logger } from '../lib/log.ts';
 import { maskSecrets } from '../lib/secrets.ts';
-import type { EngineDriver } from '../engines/standalone/driver.ts';
-import { composeText, modelFor, runningImages } from './pin.ts';
+import type { RunningService, StackEngine } from '../engines/engine.ts';
+import { composeText, modelFor } from './pin.ts';
 import {
   commitMessage, recordFromYaml, recordToYaml, type DeployMode, type HostOutcome, type LedgerRecord, type ServiceRecord, type Sources, type Trigger,
 } from './record.ts';
@@ -17,7 +17,8 @@ import type { StackSpec } from '../environment/types.ts';
 
 export interface RecordContext {
   spec: StackSpec;
-  drivers: Record<string, EngineDriver>;
+  /** The engine that runs the stack: it reads back what runs. */
+  engine: StackEngine;
   /** The environment and catalog commits current now (trailers; for a render also the record's sources). */
   sources: Sources;
   trigger: Trigger;
@@ -32,7 +33,7 @@ export interface HostState {
   outcome: HostOutcome;
   error?: string;
   /** Undefined when the host could not be read: the ledger keeps what it had for it. */
-  services?: Record<string, ServiceRecord & { pinned: string }>;
+  services?: Record<string, RunningService>;
 }
 
 /** The reconcile's word for a host, in the ledger's three outcomes ('unchanged' is converged). */
@@ -41,19 +42,18 @@ function hostOutcome(o: StackOutcome, host: string, secrets: string[]): { outcom
   const r = o.result?.hosts[host];
   if (r) return r.outcome === 'unchanged' ? { outcome: 'converged' } : { outcome: r.outcome, ...(r.error ? { error: mask(r.error) } : {}) };
   const planned = o.plan?.hosts.find((h) => h.host === host);
-  if (planned?.error || o.observed?.hosts[host]?.reachable === false) return { outcome: 'unreachable', error: mask(planned?.error ?? o.observed?.hosts[host]?.error) };
+  if (planned?.error) return { outcome: 'unreachable', error: mask(planned.error) };
   return o.error ? { outcome: 'failed', error: mask(o.error.message) } : { outcome: 'converged' };
 }
 
-export async function observeHosts(o: StackOutcome, desired: DesiredStack, drivers: Record<string, EngineDriver>, log: Logger): Promise<Record<string, HostState>> {
-  const entries = await Promise.all(Object.entries(desired.hosts).map(async ([name, dh]): Promise<[string, HostState]> => {
+export async function observeHosts(o: StackOutcome, desired: DesiredStack, engine: StackEngine, log: Logger): Promise<Record<string, HostState>> {
+  const entries = await Promise.all(Object.keys(desired.hosts).map(async (name): Promise<[string, HostState]> => {
     const state = hostOutcome(o, name, desired.secrets);
-    const driver = drivers[name];
-    if (state.outcome === 'unreachable' || !driver) return [name, state];
+    if (state.outcome === 'unreachable') return [name, state];
     // A reconcile that found nothing to do observed exactly what runs; one that acted must look again.
-    const seen = !o.result && o.outcome === 'unchanged' ? o.observed?.hosts[name] : undefined;
+    const seen = !o.result && o.outcome === 'unchanged' ? o.observed : undefined;
     try {
-      return [name, { ...state, services: await runningImages(driver, desired.name, dh, seen) }];
+      return [name, { ...state, services: await engine.running(desired, name, seen) }];
     } catch (e) {
       log.warn({ stack: desired.name, host: name, err: maskSecrets((e as Error).message, desired.secrets) }, 'ledger: cannot read the images running on the host; keeping its previous record');
       return [name, state];

@@ -14,9 +14,10 @@ import { secretVariables } from '../../catalog/answers.ts';
 import { renderStack } from '../../catalog/stack.ts';
 import { activateProfiles } from '../../catalog/profiles.ts';
 import { withHostInputs } from './host-inputs.ts';
-import { assertUsable, selectHosts, type Environment } from '../../environment/environment.ts';
+import { assertUsable, type Environment } from '../../environment/environment.ts';
 import { serviceConfig, type HashAs } from './hash.ts';
-import { placeStack, type PlacedReplica } from './placement.ts';
+import type { PlacedReplica } from './placement.ts';
+import { placeOnTargets } from '../targets.ts';
 import type { DesiredHost, DesiredService, DesiredStack } from './types.ts';
 import type { HostSpec, StackSpec } from '../../environment/types.ts';
 
@@ -189,9 +190,8 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
     return value === null || value === undefined || value === '' || typeof value === 'object' ? [] : [[v, String(value)]];
   }));
   refuseSecretKeys(spec, rendered.model, secretAnswers);
-  const hosts = selectHosts(env.hosts, spec.hosts);
   const model = activateProfiles(rendered.model, spec.profiles ?? [], spec.file);
-  const { placement, errors } = placeStack(model, hosts);
+  const { targets: hosts, placement, errors } = placeOnTargets(env, spec, model);
   if (errors.length) {
     throw new ValidationError('PLACEMENT_FAILED', `Stack ${spec.name} cannot be placed on its hosts:`, errors.map((message) => ({ file: spec.file, message })),
       'Change the constraints (answers), the hosts: selector of the stack, or the host labels in berth.yml so every service has a host.');

@@ -4,6 +4,7 @@
  * errors keep the engine's own message with the host named.
  */
 import { Writable, type Readable } from 'node:stream';
+import type { ImageIdentity } from '../docker/pinned.ts';
 import type Docker from 'dockerode';
 import { BerthError } from '../../lib/errors.ts';
 import type { NetworkModel, VolumeModel } from '../../catalog/model.ts';
@@ -34,11 +35,7 @@ export interface EngineDriver extends HostDriver {
   imageDigests?(refs: string[]): Promise<Record<string, ImageIdentity>>;
 }
 
-export interface ImageIdentity {
-  id: string;
-  /** `repo@sha256:…` per registry the image was pulled from or pushed to; empty for a locally loaded image. */
-  repoDigests: string[];
-}
+export type { ImageIdentity } from '../docker/pinned.ts';
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 

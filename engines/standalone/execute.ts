@@ -17,18 +17,9 @@ import {
   waitNew, type HostContext,
 } from './steps.ts';
 import type { DesiredStack, HostPlan, Operation, Plan } from './types.ts';
+import type { ApplyResult, HostResult } from '../plan-types.ts';
 
-export interface HostResult {
-  outcome: 'converged' | 'failed' | 'unreachable' | 'unchanged';
-  error?: string;
-  /** Operations carried out (keeps are not operations). */
-  operations: number;
-}
-
-export interface ApplyResult {
-  stack: string;
-  hosts: Record<string, HostResult>;
-}
+export type { ApplyResult, HostResult } from '../plan-types.ts';
 
 export interface ExecuteOptions {
   events: EventSink;

@@ -22,11 +22,19 @@ const MARK: Record<OperationKind, { symbol: string; verb: string; color: number 
   remove: { symbol: '-', verb: 'remove', color: 31 },
   'remove-network': { symbol: '-', verb: 'network', color: 31 },
   keep: { symbol: '=', verb: 'keep', color: 2 },
+  'create-service': { symbol: '+', verb: 'service', color: 32 },
+  'update-service': { symbol: '~', verb: 'update', color: 33 },
+  'remove-service': { symbol: '-', verb: 'service', color: 31 },
+  'keep-service': { symbol: '=', verb: 'keep', color: 2 },
+  'create-object': { symbol: '+', verb: 'object', color: 32 },
+  'remove-object': { symbol: '-', verb: 'object', color: 31 },
 };
 
 /** Changes shown under a recreate; past this a count stands in, so one big edit doesn't bury the rest. */
 const MAX_CHANGES = 10;
 const MIN_WIDTH = 32;
+
+const isKeep = (op: Operation) => op.kind === 'keep' || op.kind === 'keep-service';
 
 function paint(text: string, code: number, on: boolean): string {
   return on ? `\x1b[${code}m${text}\x1b[0m` : text;
@@ -40,6 +48,14 @@ function target(op: Operation): string {
       return op.volume.name;
     case 'remove-network':
       return op.network;
+    case 'create-object':
+    case 'remove-object':
+      return `${op.object} ${op.name}`;
+    case 'create-service':
+    case 'update-service':
+    case 'remove-service':
+    case 'keep-service':
+      return op.service;
     default:
       return `${op.service} #${op.number}`;
   }
@@ -50,13 +66,13 @@ function head(op: Operation): string {
 }
 
 function shown(plan: Plan, verbose: boolean): Operation[] {
-  return plan.hosts.flatMap((h) => h.operations).filter((op) => verbose || op.kind !== 'keep');
+  return plan.hosts.flatMap((h) => h.operations).filter((op) => verbose || !isKeep(op));
 }
 
 function opLines(op: Operation, width: number, opts: FormatOptions): string[] {
   const color = opts.color === true;
   const lines = [`    ${paint(head(op).padEnd(width), MARK[op.kind].color, color)}${op.cause}`];
-  if (op.kind !== 'recreate') return lines;
+  if (op.kind !== 'recreate' && op.kind !== 'update-service') return lines;
   const limit = opts.verbose ? op.changes.length : MAX_CHANGES;
   for (const c of op.changes.slice(0, limit)) lines.push(`        ${c.field}: ${c.from} → ${c.to}`);
   if (op.changes.length > limit) lines.push(`        … and ${op.changes.length - limit} more changes`);
@@ -91,7 +107,7 @@ export function formatPlan(plan: Plan, opts: FormatOptions = {}): string {
   const lines = [`stack ${plan.stack} (${plan.source})`];
   for (const e of plan.errors) lines.push(`  ${paint(`error: ${e}`, 31, opts.color === true)}`);
   for (const h of plan.hosts) {
-    const ops = h.operations.filter((op) => verbose || op.kind !== 'keep');
+    const ops = h.operations.filter((op) => verbose || !isKeep(op));
     if (h.error) lines.push(`  host ${h.host}: ${paint(h.error, 31, opts.color === true)}`);
     else if (ops.length === 0) lines.push(`  host ${h.host}: no changes`);
     else lines.push(`  host ${h.host}`, ...ops.flatMap((op) => opLines(op, width, opts)));

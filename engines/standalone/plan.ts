@@ -11,7 +11,10 @@ import { recoverReplica } from './recovery.ts';
 import type { DesiredHost, DesiredStack, FieldChange, HostPlan, ObservedContainer, ObservedHost, ObservedStack, Operation, Plan } from './types.ts';
 
 export type OperationKind = Operation['kind'];
-export const OPERATION_KINDS: readonly OperationKind[] = ['create-network', 'create-volume', 'finish', 'restore', 'create', 'recreate', 'start', 'remove', 'remove-network', 'keep'];
+export const OPERATION_KINDS: readonly OperationKind[] = [
+  'create-network', 'create-volume', 'finish', 'restore', 'create', 'recreate', 'start', 'remove', 'remove-network', 'keep',
+  'create-service', 'update-service', 'remove-service', 'keep-service', 'create-object', 'remove-object',
+];
 
 /** What the whole stack needs to decide a removal's cause: where each replica lives now and how many there are. */
 interface Context {
@@ -185,7 +188,7 @@ function containerOps(ctx: Context, host: string, d: DesiredHost | undefined, o:
   for (const cs of groups.values()) for (const c of cs) ops.push(strayOp(ctx, host, c));
   followPeers(ctx.desired.model, ops);
   const rank = (s: string) => ctx.rank.get(s) ?? ctx.rank.size;
-  const sortKey = (op: Operation) => ('service' in op ? [rank(op.service), op.service, op.number] as const : [0, '', 0] as const);
+  const sortKey = (op: Operation) => ('number' in op ? [rank(op.service), op.service, op.number] as const : [0, '', 0] as const);
   return ops.sort((a, b) => {
     const [ka, kb] = [sortKey(a), sortKey(b)];
     return ka[0] - kb[0] || ka[1].localeCompare(kb[1]) || ka[2] - kb[2];
@@ -262,7 +265,4 @@ export function summarize(plan: Plan): Record<OperationKind, number> {
   return counts;
 }
 
-/** Nothing to do: every operation is `keep`. Errors and unreachable hosts are reported apart, not counted as work. */
-export function isNoop(plan: Plan): boolean {
-  return plan.hosts.every((h) => h.operations.every((op) => op.kind === 'keep'));
-}
+export { isNoop } from '../engine.ts';

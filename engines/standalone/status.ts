@@ -1,31 +1,9 @@
 /** Desired against running, per host and service: what `berth status` and `/api/stacks` show. */
+import type { TargetStatus as HostStatus, StackStatus } from '../engine.ts';
 import type { DesiredStack, ObservedStack } from './types.ts';
 import type { HostSpec } from '../../environment/types.ts';
 
-export interface ServiceStatus {
-  service: string;
-  desired: number;
-  running: number;
-  /** Running containers whose config hash is the desired one. */
-  upToDate: number;
-  unhealthy: number;
-}
-
-export interface HostStatus {
-  host: string;
-  reachable: boolean;
-  error?: string;
-  services: ServiceStatus[];
-}
-
-export interface StackStatus {
-  stack: string;
-  source: string;
-  converged: boolean;
-  hosts: HostStatus[];
-  /** Where a person can reach the stack: one URL per published TCP port. */
-  endpoints: { service: string; host: string; url: string }[];
-}
+export type { ServiceStatus, StackStatus, TargetStatus as HostStatus } from '../engine.ts';
 
 export function stackStatus(desired: DesiredStack, observed: ObservedStack): StackStatus {
   const hosts: HostStatus[] = [];
@@ -52,7 +30,7 @@ export function stackStatus(desired: DesiredStack, observed: ObservedStack): Sta
     });
   }
   const converged = hosts.every((h) => h.reachable && h.services.every((s) => s.desired === s.running && s.upToDate === s.desired && s.unhealthy === 0));
-  return { stack: desired.name, source: desired.source, converged, hosts, endpoints: endpoints(desired) };
+  return { stack: desired.name, source: desired.source, engine: 'standalone', converged, hosts, endpoints: endpoints(desired) };
 }
 
 function endpoints(desired: DesiredStack): StackStatus['endpoints'] {

@@ -108,54 +108,8 @@ export interface ObservedStack {
 
 // ---------- plan ----------
 
-export interface FieldChange {
-  /** Dotted path in the service config, e.g. `environment.MSG` or `image`. */
-  field: string;
-  from: string;
-  to: string;
-}
-
-interface OpBase {
-  host: string;
-  /** Why this operation is planned, in words a person reads: "not found", "config changed: image", "scale 3 → 2", "orphan: service removed from the stack". */
-  cause: string;
-}
-
-export type Operation =
-  | (OpBase & { kind: 'create-network'; network: NetworkModel })
-  | (OpBase & { kind: 'create-volume'; volume: VolumeModel })
-  | (OpBase & { kind: 'create'; service: string; number: number })
-  | (OpBase & { kind: 'recreate'; service: string; number: number; containerId: string; changes: FieldChange[] })
-  | (OpBase & { kind: 'start'; service: string; number: number; containerId: string })
-  | (OpBase & { kind: 'remove'; service: string; number: number; containerId: string })
-  | (OpBase & { kind: 'remove-network'; network: string })
-  | (OpBase & { kind: 'keep'; service: string; number: number; containerId: string })
-  /** An update a crash interrupted, whose replacement runs: wait until it is ready, then remove the old container. */
-  | (OpBase & { kind: 'finish'; service: string; number: number; containerId: string; asideId: string; asideName: string })
-  /**
-   * An update a crash interrupted, whose replacement never came up: remove it (`removeIds`), give the old
-   * container its name back (`asideId` → `name`) and start it when `start`. The replica's own operation follows.
-   */
-  | (OpBase & { kind: 'restore'; service: string; number: number; asideId: string; asideName: string; name: string; removeIds: string[]; start: boolean });
-
-export interface HostPlan {
-  host: string;
-  /** Unreachable host, or one whose copy of the stack another environment owns: no operations, this error. */
-  error?: string;
-  /** The other environment that owns the stack on this host (then `error` says so and nothing is touched). */
-  ownedBy?: string;
-  operations: Operation[];
-  /** Decisions apply makes beyond the operations: image pulls, start-first falling back to stop-first. */
-  notes?: string[];
-}
-
-export interface Plan {
-  stack: string;
-  source: string;
-  hosts: HostPlan[];
-  /** Problems that stop the whole stack (e.g. a constraint no host satisfies). */
-  errors: string[];
-}
+// The plan's vocabulary is shared by every engine (engines/plan-types.ts); re-exported for the standalone modules.
+export type { FieldChange, HostPlan, Operation, Plan } from '../plan-types.ts';
 
 // ---------- host driver ----------
 

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { dockerGate } from '../harness/env.ts';
 import { useHarnessStacks, World, type TemplateDef } from './converge-fixtures.ts';
-import { ledgerDeployer } from '../../cli/ledger-actions.ts';
-import { driversFor } from '../../controller/reconcile.ts';
+import { cliContext } from '../../cli/context.ts';
+import { deployStack } from '../../controller/deploy.ts';
 import { loadEnvironment } from '../../environment/environment.ts';
 import { assertKilled, containersOf, describeEvent, followSteps, git, killAtEvent, killAtFailpoint, ledgerRecords, startBerth, type Killed } from './crash-fixtures.ts';
 import { LEDGER_FAILPOINTS } from '../../lib/failpoint.ts';
@@ -63,8 +63,8 @@ async function commitStack(w: World, stack: string, order: string, v: string): P
 /** What `berth apply STACK` does (deploy and record), in this process: the machine is shared, processes are slow to start. */
 async function apply(w: World, stack: string): Promise<void> {
   const env = await loadEnvironment(w.envDir);
-  const deploy = (await ledgerDeployer(env))!;
-  const o = await deploy(env.stacks.find((s) => s.name === stack)!, { drivers: driversFor(env.hosts), events: () => {}, catalogs: new Map() });
+  const ctx = await cliContext(env);
+  const o = await deployStack(ctx, env.stacks.find((s) => s.name === stack)!, { kind: 'cli', why: 'cli' });
   const failed = Object.entries(o.result?.hosts ?? {}).filter(([, h]) => h.error).map(([h, r]) => `${h}: ${r.error}`);
   assert.ok(!o.error && (o.outcome === 'converged' || o.outcome === 'unchanged'), `apply ${stack}: ${o.outcome} ${o.error?.message ?? ''} ${failed.join('\n')}`);
 }

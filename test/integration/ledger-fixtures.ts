@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { deployStack, type DeployOutcome } from '../../controller/deploy.ts';
 import { loadEnvironment, type Environment } from '../../environment/environment.ts';
 import { Ledger } from '../../ledger/ledger.ts';
-import { driversFor } from '../../controller/reconcile.ts';
+import { Engines } from '../../engines/registry.ts';
 import { syncRepo } from '../../lib/git/index.ts';
 import { encryptAnswerInFile, generateKey } from '../../lib/secrets.ts';
 import { startGitServer, type GitServer } from '../harness/git-server.ts';
@@ -88,7 +88,7 @@ export class LedgerWorld {
   async deploy(stack: string, kind = 'push'): Promise<DeployOutcome> {
     const env = await this.load();
     const spec = env.stacks.find((s) => s.name === stack)!;
-    const ctx = { env, sources: { environment: this.commit, catalogs: {} }, drivers: driversFor(env.hosts), ledger: this.ledger, identities: [this.identity] };
+    const ctx = { env, sources: { environment: this.commit, catalogs: {} }, engines: new Engines(env), ledger: this.ledger, identities: [this.identity] };
     return deployStack(ctx, spec, { kind, why: `${kind} ${this.commit.slice(0, 7)}`, deliveryId: `delivery-${stack}` });
   }
 

@@ -1,6 +1,7 @@
 // The ledger against a real smart-HTTP remote (fake engines: no Docker needed): a failed push keeps the commit
 // and sends it with the next refresh, and when a person pushed meanwhile, the remote wins and the state is
 // recorded again on top of their commit.
+import { StandaloneEngine } from '../../engines/standalone/engine.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -51,7 +52,7 @@ function outcome(version: string): StackOutcome {
 }
 
 const spec = { name: 'web', file: 'stacks/web.yml', template: 'acme', version: '1', answers: {}, hosts: {} };
-const ctx = (id: string) => ({ spec, drivers: drivers(id), sources: { environment: 'e'.repeat(40), catalogs: {} }, trigger: { kind: 'timer', why: 'timer' }, mode: 'render' as const });
+const ctx = (id: string) => ({ spec, engine: new StandaloneEngine(drivers(id)), sources: { environment: 'e'.repeat(40), catalogs: {} }, trigger: { kind: 'timer', why: 'timer' }, mode: 'render' as const });
 const ID = (c: string) => `sha256:${c.repeat(64)}`;
 
 async function git(args: string[], cwd?: string): Promise<string> {

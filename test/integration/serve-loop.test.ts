@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { startGitServer, type GitServer } from '../harness/git-server.ts';
 import { waitFor } from '../harness/env.ts';
 import { Controller } from '../../controller/loop.ts';
-import type { DeployContext, DeployFn, DeployTrigger } from '../../controller/deploy-adapter.ts';
+import type { DeployContext, DeployFn, DeployTrigger } from '../../controller/deploy.ts';
 import type { StackSpec } from '../../environment/types.ts';
 import { assertUsable } from '../../environment/environment.ts';
 import { UserError } from '../../lib/errors.ts';

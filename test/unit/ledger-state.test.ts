@@ -1,6 +1,7 @@
 // The Ledger on a local repository with a fake engine: records and their no-op repeats, a person's revert read
 // as a rollback in force, Berth's rollback kept until the sources move, `berth rollback` (revert and --to), and a
 // host that could not be read keeping its previous compose.
+import { StandaloneEngine } from '../../engines/standalone/engine.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -56,7 +57,7 @@ function outcome(d: DesiredStack, unreachable: string[] = []): StackOutcome {
 }
 
 const ledger = () => new Ledger({ dir });
-const ctx = (running: Record<string, string>, over: Partial<RecordContext> = {}): RecordContext => ({ spec, drivers: drivers(running), sources: S1, trigger: { kind: 'push', why: 'push' }, mode: 'render', catalog: 'main', ...over });
+const ctx = (running: Record<string, string>, over: Partial<RecordContext> = {}): RecordContext => ({ spec, engine: new StandaloneEngine(drivers(running)), sources: S1, trigger: { kind: 'push', why: 'push' }, mode: 'render', catalog: 'main', ...over });
 const head = () => git.resolveRef({ fs, dir, ref: 'berth/deployed' });
 
 let first = '';

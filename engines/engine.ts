@@ -1,0 +1,92 @@
+/**
+ * The stack-level engine seam. A stack runs on one kind of target — standalone Docker hosts, where Berth places
+ * and rolls out containers itself, or a Docker Swarm, which places, rolls out and reschedules on its own — and
+ * the loop, the queue, the ledger, the CLI and the HTTP API reach it only through this interface:
+ * observe (reads only) → plan (pure, every operation with its cause) → apply (writes only, no decisions),
+ * status for people, and what runs for the ledger. Docker's own types stay behind each engine.
+ */
+import type { EventSink } from './events.ts';
+import type { RegistryCredential } from './docker/pull.ts';
+import type { ApplyResult, Plan } from './plan-types.ts';
+import type { DesiredStack, ObservedStack } from './standalone/types.ts';
+import type { SwarmObserved } from './swarm/types.ts';
+
+export type EngineKind = 'standalone' | 'swarm';
+
+/** What an engine read of a stack; only the engine that read it looks inside. */
+export type ObservedState = ObservedStack | SwarmObserved;
+
+export interface ApplyOptions {
+  events: EventSink;
+  signal?: AbortSignal;
+  registries?: readonly RegistryCredential[];
+}
+
+/** One service as the ledger records it: the reference rendered, what it is pinned to, where its replicas are. */
+export interface RunningService {
+  /** The reference as rendered (never pinned), e.g. `nginx:1.27-alpine`. */
+  image: string;
+  /** The repo digest the pinned compose names, when the image has one. */
+  digest?: string;
+  /** The image ID the service runs. */
+  image_id?: string;
+  /** Replica numbers placed on the target (a Swarm: 1..replicas). */
+  replicas: number[];
+  /** The reference that names exactly the running image: `repo:tag@digest`, else the image ID. */
+  pinned: string;
+}
+
+/** Per service: desired and running replicas, and what a person needs to see on the target. */
+export interface ServiceStatus {
+  service: string;
+  desired: number;
+  running: number;
+  /** Running replicas whose config is the desired one. */
+  upToDate: number;
+  unhealthy: number;
+  /** Swarm: each task with its node, state and error. */
+  tasks?: { node: string; slot?: number; state: string; desiredState: string; error?: string }[];
+  /** Swarm: the state of the last service update (`updating`, `completed`, `rollback_completed`, …) and its message. */
+  update?: { state: string; message?: string };
+}
+
+export interface TargetStatus {
+  /** A host's name, or a Swarm's. */
+  host: string;
+  reachable: boolean;
+  error?: string;
+  services: ServiceStatus[];
+}
+
+export interface StackStatus {
+  stack: string;
+  source: string;
+  engine: EngineKind;
+  converged: boolean;
+  hosts: TargetStatus[];
+  /** Where a person can reach the stack: one URL per published TCP port. */
+  endpoints: { service: string; host: string; url: string }[];
+}
+
+export interface StackEngine {
+  readonly kind: EngineKind;
+  /** Reads only. `images` are the desired references, resolved too: plans compare image IDs, not texts. */
+  observe(stack: string, images?: string[]): Promise<ObservedState>;
+  /** Pure: the same desired and observed state always give the same plan. */
+  plan(desired: DesiredStack, observed: ObservedState): Plan;
+  /** Carries out exactly the plan; one target failing fails only its part. */
+  apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult>;
+  status(desired: DesiredStack, observed: ObservedState): StackStatus;
+  /**
+   * What each service runs on `target` now, read back after an apply for the ledger. `seen`: the state just
+   * observed, when nothing has changed since (spares the engine a second look).
+   */
+  running(desired: DesiredStack, target: string, seen?: ObservedState): Promise<Record<string, RunningService>>;
+  /** Every stack found on the engine's targets (for status and orphan stacks). */
+  listStacks(): Promise<string[]>;
+}
+
+/** Nothing to do: every operation keeps what runs. Errors and unreachable targets are reported apart. */
+export function isNoop(plan: Plan): boolean {
+  return plan.hosts.every((h) => h.operations.every((op) => op.kind === 'keep' || op.kind === 'keep-service'));
+}
