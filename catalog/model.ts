@@ -141,6 +141,8 @@ export interface DeployModel {
     monitor_ms: number;
   };
   labels: Record<string, string>;
+  /** Swarm only: `vip` (Swarm's default) or `dnsrr`. */
+  endpoint_mode?: 'vip' | 'dnsrr';
 }
 
 /** `node.labels.role == web` → { label: 'role', op: '==', value: 'web' }. `node.hostname` is label `hostname`. */

@@ -28,7 +28,19 @@ export function normalizeDeploy(is: Issues, path: Path, svc: Raw): DeployModel {
     placement: { constraints: constraints(is, [...at, 'placement', 'constraints'], obj(raw.placement).constraints) },
     update_config: updateConfig(is, [...at, 'update_config'], obj(raw.update_config)),
     labels: dict(raw.labels, 'empty', is, [...at, 'labels']),
+    ...endpointMode(is, [...at, 'endpoint_mode'], raw.endpoint_mode),
   };
+}
+
+/** Swarm's service discovery mode; standalone hosts refuse it (engines/standalone/swarm-only.ts). */
+function endpointMode(is: Issues, path: Path, v: unknown): Pick<DeployModel, 'endpoint_mode'> {
+  if (v === undefined) return {};
+  const mode = text(v);
+  if (mode !== 'vip' && mode !== 'dnsrr') {
+    is.add(path, `endpoint_mode must be "vip" or "dnsrr", got ${show(v)}`);
+    return {};
+  }
+  return { endpoint_mode: mode };
 }
 
 function replicas(is: Issues, path: Path, svc: Raw, global: boolean): number {

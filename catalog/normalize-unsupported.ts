@@ -29,7 +29,6 @@ export const UNSUPPORTED_KEYS: readonly { key: string; reason: string }[] = [
     'cpu_period', 'cpu_rt_period', 'cpu_rt_runtime', 'cpuset', 'memswap_limit',
     'oom_kill_disable', 'oom_score_adj', 'pull_refresh_after', 'runtime', 'userns_mode',
   ].map((k) => ({ key: `services.*.${k}`, reason: NOT_MODELLED })),
-  { key: 'services.*.deploy.endpoint_mode', reason: 'swarm load balancing; Docker\'s DNS answers with every replica' },
   { key: 'services.*.deploy.rollback_config', reason: 'a failed update rolls back as update_config.failure_action says' },
   { key: 'services.*.deploy.placement.preferences', reason: 'Berth places replicas by constraints only' },
   { key: 'services.*.deploy.placement.max_replicas_per_node', reason: NOT_MODELLED },

@@ -4,7 +4,7 @@
  * record a truthful status — Flux's "status written in a finally" habit.
  */
 import type { Logger } from '../lib/log.ts';
-import { BerthError } from '../lib/errors.ts';
+import { BerthError, ValidationError } from '../lib/errors.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { desiredStack } from '../engines/standalone/desired.ts';
 import type { Environment } from '../environment/environment.ts';
@@ -66,6 +66,10 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
     out.desired = desired.owner ? desired : { ...desired, owner: await environmentIdentity(env) };
     out.observed = await engine.observe(spec.name, desiredImages(out.desired));
     out.plan = engine.plan(out.desired, out.observed);
+    if (out.plan.errors.length) {
+      throw new ValidationError('PLAN_INVALID', `Stack ${spec.name} cannot run on its ${engine.kind === 'swarm' ? 'Swarm' : 'hosts'}:`, out.plan.errors.map((message) => ({ file: spec.file, message })),
+        'Change the template or its answers so every key is one the target honours (docs/environment.md lists them).');
+    }
     if (opts.dryRun) {
       out.outcome = 'planned';
     } else if (isNoop(out.plan) && out.plan.hosts.every((h) => !h.error)) {

@@ -9,6 +9,7 @@ import type { HostSpec, SwarmSpec } from '../environment/types.ts';
 import type { EngineKind, StackEngine } from './engine.ts';
 import { DockerHostDriver, type EngineDriver } from './standalone/driver.ts';
 import { StandaloneEngine } from './standalone/engine.ts';
+import { SwarmEngine } from './swarm/engine.ts';
 
 /** One driver per host of the environment, made once and shared by every stack. */
 export function driversFor(hosts: HostSpec[]): Record<string, EngineDriver> {
@@ -22,7 +23,7 @@ export interface EnginesOptions {
 
 export class Engines {
   private standaloneEngine?: StandaloneEngine;
-  private readonly swarmEngines = new Map<string, StackEngine>();
+  private readonly swarmEngines = new Map<string, SwarmEngine>();
 
   constructor(private readonly env: Pick<Environment, 'hosts' | 'swarms'>, private readonly opts: EnginesOptions = {}) {}
 
@@ -35,12 +36,12 @@ export class Engines {
     return (this.standaloneEngine ??= new StandaloneEngine(this.opts.drivers ?? driversFor(this.env.hosts)));
   }
 
-  swarm(name: string): StackEngine {
+  swarm(name: string): SwarmEngine {
     let engine = this.swarmEngines.get(name);
     if (!engine) {
       const spec = this.env.swarms?.find((s) => s.name === name);
       if (!spec) throw new UserError('SWARM_NOT_DECLARED', `swarm "${name}" is not declared in berth.yml`, { hint: 'Add it under swarms: with its managers, or change swarm: in the stack file.' });
-      this.swarmEngines.set(name, (engine = makeSwarmEngine(spec)));
+      this.swarmEngines.set(name, (engine = new SwarmEngine(spec)));
     }
     return engine;
   }
@@ -60,7 +61,3 @@ export class Engines {
   }
 }
 
-/** Until the Swarm engine lands, a stack on a Swarm is refused with a clear reason (never deployed elsewhere). */
-function makeSwarmEngine(spec: SwarmSpec): StackEngine {
-  throw new UserError('SWARM_ENGINE_MISSING', `swarm "${spec.name}": this Berth has no Swarm engine yet`, { hint: 'Target standalone hosts (hosts:) until it does.' });
-}

@@ -174,7 +174,9 @@ function defaultHost(env: Record<string, string | undefined>): HostSpec {
 function parseHosts(r: MapReader, root: string, env: Record<string, string | undefined>): HostSpec[] {
   const readers = mapList(r, 'hosts');
   if (!readers) return [defaultHost(env)];
-  if (readers.length === 0 && Array.isArray(r.obj.hosts)) r.problem('hosts', 'lists no hosts; add one or remove "hosts:" to use the local Docker');
+  // An environment of Swarms alone may say `hosts: []`.
+  const swarms = Array.isArray(r.obj.swarms) && r.obj.swarms.length > 0;
+  if (readers.length === 0 && Array.isArray(r.obj.hosts) && !swarms) r.problem('hosts', 'lists no hosts; add one or remove "hosts:" to use the local Docker');
   duplicates(readers, 'name', 'host');
   return readers.map((h) => parseHost(h, root)).filter((h): h is HostSpec => h !== undefined);
 }

@@ -18,6 +18,7 @@ import { assertUsable, type Environment } from '../../environment/environment.ts
 import { serviceConfig, type HashAs } from './hash.ts';
 import type { PlacedReplica } from './placement.ts';
 import { placeOnTargets } from '../targets.ts';
+import { refuseSwarmOnlyKeys } from './swarm-only.ts';
 import type { DesiredHost, DesiredService, DesiredStack } from './types.ts';
 import type { HostSpec, StackSpec } from '../../environment/types.ts';
 
@@ -191,6 +192,7 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
   }));
   refuseSecretKeys(spec, rendered.model, secretAnswers);
   const model = activateProfiles(rendered.model, spec.profiles ?? [], spec.file);
+  if (spec.swarm === undefined) refuseSwarmOnlyKeys(model, spec);
   const { targets: hosts, placement, errors } = placeOnTargets(env, spec, model);
   if (errors.length) {
     throw new ValidationError('PLACEMENT_FAILED', `Stack ${spec.name} cannot be placed on its hosts:`, errors.map((message) => ({ file: spec.file, message })),

@@ -11,10 +11,7 @@ import { recoverReplica } from './recovery.ts';
 import type { DesiredHost, DesiredStack, FieldChange, HostPlan, ObservedContainer, ObservedHost, ObservedStack, Operation, Plan } from './types.ts';
 
 export type OperationKind = Operation['kind'];
-export const OPERATION_KINDS: readonly OperationKind[] = [
-  'create-network', 'create-volume', 'finish', 'restore', 'create', 'recreate', 'start', 'remove', 'remove-network', 'keep',
-  'create-service', 'update-service', 'remove-service', 'keep-service', 'create-object', 'remove-object',
-];
+export const OPERATION_KINDS: readonly OperationKind[] = ['create-network', 'create-volume', 'finish', 'restore', 'create', 'recreate', 'start', 'remove', 'remove-network', 'keep'];
 
 /** What the whole stack needs to decide a removal's cause: where each replica lives now and how many there are. */
 interface Context {
@@ -261,7 +258,7 @@ export function planStack(desired: DesiredStack, observed: ObservedStack): Plan 
 
 export function summarize(plan: Plan): Record<OperationKind, number> {
   const counts = Object.fromEntries(OPERATION_KINDS.map((k) => [k, 0])) as Record<OperationKind, number>;
-  for (const h of plan.hosts) for (const op of h.operations) counts[op.kind]++;
+  for (const h of plan.hosts) for (const op of h.operations) counts[op.kind] = (counts[op.kind] ?? 0) + 1;
   return counts;
 }
 

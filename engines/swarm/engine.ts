@@ -1,0 +1,74 @@
+/**
+ * The Swarm engine: a stack as Swarm services, deployed as `docker stack deploy` would (names, labels) through the
+ * Engine API. Swarm places, rolls out, rolls back and reschedules; Berth plans per service, applies, waits for
+ * convergence and reports.
+ */
+import type { SwarmSpec } from '../../environment/types.ts';
+import { pinnedRef } from '../docker/pinned.ts';
+import type { ApplyOptions, ObservedState, RunningService, StackEngine, StackStatus } from '../engine.ts';
+import type { ApplyResult, Plan } from '../plan-types.ts';
+import { unpinnedRef } from '../standalone/hash.ts';
+import type { DesiredStack } from '../standalone/types.ts';
+import { applySwarm } from './apply.ts';
+import { SwarmClient } from './client.ts';
+import { observeSwarm, swarmStacks } from './observe.ts';
+import { planSwarm } from './plan.ts';
+import { swarmStatus } from './status.ts';
+import type { ObservedNode, SwarmObserved } from './types.ts';
+
+function swarmState(o: ObservedState): SwarmObserved {
+  if (!('engine' in o) || o.engine !== 'swarm') throw new TypeError('the Swarm engine was handed another engine\'s observation');
+  return o;
+}
+
+export class SwarmEngine implements StackEngine {
+  readonly kind = 'swarm' as const;
+  readonly client: SwarmClient;
+
+  constructor(readonly swarm: SwarmSpec) {
+    this.client = new SwarmClient(swarm);
+  }
+
+  observe(stack: string, images?: string[]): Promise<SwarmObserved> {
+    return observeSwarm(this.client, stack, images);
+  }
+
+  plan(desired: DesiredStack, observed: ObservedState): Plan {
+    return planSwarm(desired, swarmState(observed));
+  }
+
+  apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult> {
+    return applySwarm(this.client, plan, desired, opts);
+  }
+
+  status(desired: DesiredStack, observed: ObservedState): StackStatus {
+    return swarmStatus(desired, swarmState(observed));
+  }
+
+  /** Each service's image pinned to what the manager holds under its reference (a registry digest, else the ID). */
+  async running(desired: DesiredStack, target: string, seen?: ObservedState): Promise<Record<string, RunningService>> {
+    const share = desired.hosts[target];
+    if (!share) return {};
+    const refs = Object.values(share.services).map((s) => s.model.image);
+    const ids = seen && refs.every((r) => swarmState(seen).images[r]) ? swarmState(seen).images : (await this.observe(desired.name, refs)).images;
+    const identities = await this.client.call(async (docker) => Object.fromEntries(await Promise.all([...new Set(Object.values(ids))].map(async (id) =>
+      [id, await docker.getImage(id).inspect().then((i) => ({ id: i.Id, repoDigests: i.RepoDigests ?? [] }), () => ({ id, repoDigests: [] }))] as const))));
+    const out: Record<string, RunningService> = {};
+    for (const [name, svc] of Object.entries(share.services)) {
+      const original = typeof svc.config.image === 'string' ? svc.config.image : unpinnedRef(svc.model.image);
+      const id = ids[svc.model.image];
+      const pin = pinnedRef(original, id ? identities[id] : undefined);
+      out[name] = { image: original, ...(pin.digest ? { digest: pin.digest } : {}), ...(id ? { image_id: id } : {}), replicas: share.replicas.filter((r) => r.service === name).map((r) => r.number), pinned: pin.ref };
+    }
+    return out;
+  }
+
+  listStacks(): Promise<string[]> {
+    return swarmStacks(this.client);
+  }
+
+  /** The Swarm's nodes (for `bundle load --swarm` and status): names, roles, states, addresses, labels. */
+  async nodes(): Promise<ObservedNode[]> {
+    return (await this.observe('')).nodes;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Reads a stack on a Swarm — services, their tasks, networks, configs, secrets, nodes — by the stack label
+ * `docker stack deploy` puts on all of them. Reads only; dockerode's types end here.
+ */
+import type Docker from 'dockerode';
+import { BerthError } from '../../lib/errors.ts';
+import type { SwarmSpecJson } from '../plan-types.ts';
+import type { SwarmClient } from './client.ts';
+import { NAMESPACE_LABEL, SPEC_HASH_LABEL } from './spec.ts';
+import type { ObservedNode, ObservedObject, ObservedSwarmService, ObservedTask, SwarmObserved } from './types.ts';
+
+interface RawService {
+  ID: string;
+  Version?: { Index?: number };
+  Spec?: SwarmSpecJson & { Name?: string; Labels?: Record<string, string>; Mode?: { Replicated?: { Replicas?: number } } };
+  UpdateStatus?: { State?: string; Message?: string };
+}
+
+interface RawTask {
+  ID: string;
+  ServiceID: string;
+  NodeID?: string;
+  Slot?: number;
+  Version?: { Index?: number };
+  Status?: { State?: string; Err?: string; Message?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string } };
+  DesiredState?: string;
+  Spec?: { ContainerSpec?: { Image?: string } };
+}
+
+const labelFilter = (stack?: string) => JSON.stringify({ label: [stack ? `${NAMESPACE_LABEL}=${stack}` : NAMESPACE_LABEL] });
+
+/** Swarm keeps the networks a service joins by ID; Berth plans by name. */
+function networksByName(spec: SwarmSpecJson, names: Map<string, string>): SwarmSpecJson {
+  const task = spec.TaskTemplate as { Networks?: { Target: string }[] } | undefined;
+  if (!task?.Networks) return spec;
+  return { ...spec, TaskTemplate: { ...task, Networks: task.Networks.map((n) => ({ ...n, Target: names.get(n.Target) ?? n.Target })) } };
+}
+
+function service(raw: RawService, stack: string, networks: Map<string, string>): ObservedSwarmService {
+  const spec = networksByName(raw.Spec ?? {}, networks) as NonNullable<RawService['Spec']>;
+  const name = spec.Name ?? raw.ID;
+  const replicas = spec.Mode?.Replicated?.Replicas;
+  return {
+    id: raw.ID, name, service: name.startsWith(`${stack}_`) ? name.slice(stack.length + 1) : name, version: raw.Version?.Index ?? 0,
+    ...(spec.Labels?.[SPEC_HASH_LABEL] ? { hash: spec.Labels[SPEC_HASH_LABEL] } : {}), spec,
+    ...(raw.UpdateStatus?.State ? { updateState: raw.UpdateStatus.State, updateMessage: raw.UpdateStatus.Message } : {}),
+    ...(replicas === undefined ? {} : { replicas }),
+  };
+}
+
+function task(raw: RawTask, services: Map<string, string>, nodes: Map<string, string>): ObservedTask {
+  const s = raw.Status ?? {};
+  return {
+    id: raw.ID, serviceId: raw.ServiceID, service: services.get(raw.ServiceID) ?? raw.ServiceID, ...(raw.Slot ? { slot: raw.Slot } : {}),
+    nodeId: raw.NodeID ?? '', node: nodes.get(raw.NodeID ?? '') ?? raw.NodeID ?? '(unassigned)', state: s.State ?? 'unknown', desiredState: raw.DesiredState ?? 'unknown',
+    ...(s.Err ? { error: s.Err } : {}), ...(s.Message ? { message: s.Message } : {}), ...(s.ContainerStatus?.ContainerID ? { containerId: s.ContainerStatus.ContainerID } : {}),
+    ...(raw.Version?.Index ? { version: raw.Version.Index } : {}), timestamp: s.Timestamp ?? '',
+  };
+}
+
+function objects(list: { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> }; Name?: string; Labels?: Record<string, string> }[]): ObservedObject[] {
+  return list.map((o) => ({ id: o.ID, name: o.Spec?.Name ?? o.Name ?? o.ID, labels: o.Spec?.Labels ?? o.Labels ?? {} })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function nodesOf(list: unknown[]): ObservedNode[] {
+  return (list as { ID: string; Description?: { Hostname?: string }; Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> }; Status?: { State?: string; Addr?: string } }[])
+    .map((n) => ({ id: n.ID, hostname: n.Description?.Hostname ?? n.ID, role: n.Spec?.Role ?? '', state: n.Status?.State ?? 'unknown', availability: n.Spec?.Availability ?? '', addr: n.Status?.Addr ?? '', labels: n.Spec?.Labels ?? {} }))
+    .sort((a, b) => a.hostname.localeCompare(b.hostname));
+}
+
+/** Image reference → ID on the manager (the ledger pins it; every node must hold the same image). */
+async function imageIds(docker: Docker, refs: string[]): Promise<Record<string, string>> {
+  const found = await Promise.all(refs.map((r) => docker.getImage(r).inspect().then((i) => i.Id, () => undefined)));
+  return Object.fromEntries(refs.flatMap((r, i) => (found[i] ? [[r, found[i]]] : [])));
+}
+
+export async function observeSwarm(client: SwarmClient, stack: string, images: string[] = []): Promise<SwarmObserved> {
+  const empty: SwarmObserved = { engine: 'swarm', stack, swarm: client.swarm.name, reachable: false, services: [], tasks: [], networks: [], configs: [], secrets: [], nodes: [], images: {} };
+  try {
+    return await client.call(async (docker) => {
+      const filters = labelFilter(stack);
+      const [rawServices, allNetworks, configs, secrets, rawNodes] = await Promise.all([
+        docker.listServices({ filters }) as Promise<RawService[]>, docker.listNetworks(), docker.listConfigs({ filters }), docker.listSecrets({ filters }), docker.listNodes(),
+      ]);
+      const networks = allNetworks.filter((n) => n.Labels?.[NAMESPACE_LABEL] === stack);
+      const netNames = new Map(allNetworks.map((n) => [n.Id, n.Name]));
+      const services = rawServices.map((s) => service(s, stack, netNames)).sort((a, b) => a.name.localeCompare(b.name));
+      const nodes = nodesOf(rawNodes);
+      const rawTasks = services.length ? ((await docker.listTasks({ filters: JSON.stringify({ service: services.map((s) => s.id) }) })) as RawTask[]) : [];
+      const byId = new Map(services.map((s) => [s.id, s.service]));
+      const nodeNames = new Map(nodes.map((n) => [n.id, n.hostname]));
+      const tasks = rawTasks.map((t) => task(t, byId, nodeNames)).sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0) || b.timestamp.localeCompare(a.timestamp));
+      return {
+        ...empty, reachable: true, services, tasks, nodes, images: await imageIds(docker, [...new Set(images)]),
+        networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })).sort((a, b) => a.name.localeCompare(b.name)),
+        configs: objects(configs as never), secrets: objects(secrets as never),
+      };
+    });
+  } catch (e) {
+    if (!(e instanceof BerthError) || e.kind !== 'unreachable') throw e;
+    return { ...empty, error: e.message };
+  }
+}
+
+/** Every stack on the Swarm (services, networks, configs and secrets carry the stack label). */
+export async function swarmStacks(client: SwarmClient): Promise<string[]> {
+  return client.call(async (docker) => {
+    const filters = labelFilter();
+    const [services, networks] = await Promise.all([docker.listServices({ filters }) as Promise<RawService[]>, docker.listNetworks({ filters })]);
+    const labels = [...services.map((s) => s.Spec?.Labels), ...networks.map((n) => n.Labels)];
+    return [...new Set(labels.map((l) => l?.[NAMESPACE_LABEL]).filter((s): s is string => !!s))].sort();
+  });
+}
