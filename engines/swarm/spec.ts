@@ -30,7 +30,32 @@ const FIELDS: Record<keyof ServiceModel, Handling> = {
   network_mode: (s) => (s.network_mode === undefined ? undefined : 'network_mode is not supported by Swarm services; attach the service to networks instead'),
   privileged: (s) => (s.privileged ? 'privileged is not supported by Swarm services; grant the capabilities it needs with cap_add' : undefined),
   devices: (s) => (s.devices.length ? 'devices are not supported by Swarm services' : undefined),
+  dns: 'mapped', dns_search: 'mapped', dns_opt: 'mapped', read_only: 'mapped', pids_limit: 'mapped', mem_reservation_bytes: 'mapped',
+  cpus_reservation: 'mapped', group_add: 'mapped', restart_delay_ms: 'mapped', restart_window_ms: 'mapped',
+  profiles: { ignored: 'profiles are applied before mapping: only active services reach the Swarm' },
+  environment_from_dotenv: refuse('environment_from_dotenv', 'variables without a value (filled from .env) are not supported on a Swarm yet; give each a value'),
+  label_file: refuse('label_file', 'label files are not supported on a Swarm yet; write the labels in the template'),
+  container_name: refuse('container_name', 'Swarm names the tasks of a service itself'),
+  links: refuse('links', 'legacy links do not exist on Swarm; services on a shared network reach each other by name'),
+  external_links: refuse('external_links', 'legacy links do not exist on Swarm; attach the service to the other stack\'s network'),
+  volumes_from: refuse('volumes_from', 'Swarm services cannot share another container\'s volumes; share a named volume'),
+  domainname: refuse('domainname', 'Swarm services have no domainname setting'),
+  security_opt: refuse('security_opt', 'Swarm services take no security options (Docker 20.10)'),
+  shm_size_bytes: refuse('shm_size_bytes', 'shm_size is not supported by Swarm services; mount a tmpfs at /dev/shm'),
+  pid: refuse('pid', 'Swarm services cannot share a PID namespace'),
+  ipc: refuse('ipc', 'Swarm services cannot share an IPC namespace'),
+  uts: refuse('uts', 'Swarm services cannot share a UTS namespace'),
+  mem_swappiness: refuse('mem_swappiness', 'Swarm services have no swappiness setting'),
+  cgroup_parent: refuse('cgroup_parent', 'Swarm places task cgroups itself'),
+  device_cgroup_rules: refuse('device_cgroup_rules', 'Swarm services have no device cgroup rules'),
+  storage_opt: refuse('storage_opt', 'Swarm services have no storage options'),
+  mac_address: refuse('mac_address', 'Swarm tasks get their addresses from the overlay network'),
+  platform: refuse('platform', 'Swarm places tasks on nodes of the image\'s platforms itself; remove platform'),
 };
+
+function refuse(key: keyof ServiceModel, why: string): (svc: ServiceModel) => string | undefined {
+  return (svc) => (isEmpty(svc[key]) ? undefined : why);
+}
 
 /** Why Swarm cannot run the service as written, per key; empty when it can. */
 export function swarmProblems(svc: ServiceModel): { key: string; message: string }[] {
@@ -53,11 +78,14 @@ export function objectName(stack: string, key: string, content: string): string 
 
 export const serviceName = (stack: string, service: string) => `${stack}_${service}`;
 
+const nanoCpus = (cpus?: number) => (cpus === undefined ? undefined : Math.round(cpus * 1e9));
+
 function restartPolicy(svc: ServiceModel): SwarmSpecJson {
-  if (svc.restart === 'no') return { Condition: 'none' };
+  const timing = dropEmpty({ Delay: svc.restart_delay_ms === undefined ? undefined : svc.restart_delay_ms * NS, Window: svc.restart_window_ms === undefined ? undefined : svc.restart_window_ms * NS });
+  if (svc.restart === 'no') return { Condition: 'none', ...timing };
   const m = /^on-failure(?::(\d+))?$/.exec(svc.restart);
-  if (m) return { Condition: 'on-failure', ...(m[1] ? { MaxAttempts: Number(m[1]) } : {}) };
-  return { Condition: 'any' };
+  if (m) return { Condition: 'on-failure', ...(m[1] ? { MaxAttempts: Number(m[1]) } : {}), ...timing };
+  return { Condition: 'any', ...timing };
 }
 
 function mounts(svc: ServiceModel, model: StackModel): SwarmSpecJson[] {
@@ -102,6 +130,9 @@ function containerSpec(svc: ServiceModel, model: StackModel, stack: string, file
     StopSignal: svc.stop_signal,
     StopGracePeriod: svc.stop_grace_period_ms === undefined ? undefined : svc.stop_grace_period_ms * NS,
     Init: svc.init || undefined,
+    ReadOnly: svc.read_only || undefined,
+    Groups: svc.group_add,
+    DNSConfig: dropEmpty({ Nameservers: svc.dns, Search: svc.dns_search, Options: svc.dns_opt }),
     CapabilityAdd: svc.cap_add,
     CapabilityDrop: svc.cap_drop,
     Sysctls: svc.sysctls,
@@ -114,7 +145,10 @@ function containerSpec(svc: ServiceModel, model: StackModel, stack: string, file
 function taskTemplate(svc: ServiceModel, model: StackModel, stack: string, files: Record<string, string>): SwarmSpecJson {
   return dropEmpty({
     ContainerSpec: containerSpec(svc, model, stack, files),
-    Resources: dropEmpty({ Limits: dropEmpty({ NanoCPUs: svc.cpus === undefined ? undefined : Math.round(svc.cpus * 1e9), MemoryBytes: svc.mem_limit_bytes }) }),
+    Resources: dropEmpty({
+      Limits: dropEmpty({ NanoCPUs: nanoCpus(svc.cpus), MemoryBytes: svc.mem_limit_bytes, Pids: svc.pids_limit }),
+      Reservations: dropEmpty({ NanoCPUs: nanoCpus(svc.cpus_reservation), MemoryBytes: svc.mem_reservation_bytes }),
+    }),
     RestartPolicy: restartPolicy(svc),
     Placement: dropEmpty({ Constraints: svc.deploy.placement.constraints.map((c) => c.text) }),
     Networks: Object.keys(svc.networks).sort().filter((k) => model.networks[k]).map((k) => ({ Target: model.networks[k].name, Aliases: [svc.name, ...svc.networks[k].aliases] })),
