@@ -21,6 +21,7 @@ import type { Ledger, RollbackInForce, StackState } from '../ledger/ledger.ts';
 import { ledgerDesired, secretPlaceholders } from '../ledger/pin.ts';
 import type { DeployMode, Sources, Trigger } from '../ledger/record.ts';
 import { reconcileStack, type StackOutcome } from './reconcile.ts';
+import { assertImmutable } from '../upgrades/immutable.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
 import type { StackSpec } from '../environment/types.ts';
 
@@ -50,6 +51,8 @@ export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<
   assertUsable(spec);
   const state = ctx.ledger ? await ctx.ledger.stackState(spec.name, ctx.sources) : {};
   const desired = state.rollback ? await rollbackDesired(ctx, spec, state.rollback) : await desiredStack(ctx.env, spec, desiredOptions(ctx));
+  // A rollback restores what ran; a render must not change what the last deploy made immutable.
+  if (!state.rollback) assertImmutable(spec, desired, state);
   return { desired, state };
 }
 

@@ -12,6 +12,7 @@ import { closest } from '../catalog/resolve.ts';
 import { MapReader, isPlainMap, kindOf, parseYamlFile, type YamlFile } from '../catalog/yaml-file.ts';
 import { satisfies } from '../engines/standalone/placement.ts';
 import { parseForgeConfig, type ForgeConfig } from '../upgrades/config.ts';
+import { parseForceChange } from '../upgrades/immutable.ts';
 import type { HostSpec, StackSpec, SwarmSpec } from './types.ts';
 import { parseSwarms } from './swarms.ts';
 
@@ -224,7 +225,7 @@ export function selectHosts(hosts: HostSpec[], selector: Record<string, string>)
 function parseStack(yaml: YamlFile, name: string, env: Omit<Environment, 'stacks'>, problems: Problem[]): StackSpec | undefined {
   if (!isPlainMap(yaml.data)) return void problems.push({ file: yaml.file, line: 1, message: `must be a map with template:, version: and answers:, got ${kindOf(yaml.data)}` });
   const r = new MapReader(yaml, [], '', yaml.data, problems);
-  r.unknownKeys(['template', 'version', 'catalog', 'answers', 'hosts', 'profiles', 'swarm']);
+  r.unknownKeys(['template', 'version', 'catalog', 'answers', 'hosts', 'profiles', 'swarm', 'force_change']);
   const template = r.string('template', true);
   const v = r.obj.version;
   const version = Number.isInteger(v) && !r.numberLosesText(['version'], v) ? String(v) : r.string('version', true);
@@ -246,9 +247,10 @@ function parseStack(yaml: YamlFile, name: string, env: Omit<Environment, 'stacks
     r.problem('hosts', `selects no host; hosts are ${env.hosts.map((h) => `${h.name} {${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(', ')}}`).join(', ')}`);
   }
   const profiles = stackProfiles(r);
+  const forceChange = parseForceChange(r);
   if (template === undefined || version === undefined) return undefined;
   const answers = isPlainMap(r.obj.answers) ? r.obj.answers : {};
-  return { name, file: yaml.file, template, version, answers, hosts, ...(catalog !== undefined ? { catalog } : {}), ...(profiles ? { profiles } : {}), ...(swarm !== undefined ? { swarm } : {}) };
+  return { name, file: yaml.file, template, version, answers, hosts, ...(catalog !== undefined ? { catalog } : {}), ...(profiles ? { profiles } : {}), ...(swarm !== undefined ? { swarm } : {}), ...(forceChange ? { force_change: forceChange } : {}) };
 }
 
 /** `profiles: [debug, tools]`: compose's --profile, the services with one of these profiles run too. */

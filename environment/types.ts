@@ -36,6 +36,8 @@ export interface StackSpec {
   hosts: Record<string, string>;
   /** Active compose profiles: services with `profiles:` run only when one of theirs is listed (`*` = all). */
   profiles?: string[];
+  /** Immutable answers allowed to change in the next deploy (upgrades/immutable.ts). */
+  force_change?: string[];
   /**
    * Why this stack's file cannot be used (YAML, unknown key, selector, …), with the file and line. Such a stack
    * stays listed — it fails alone, the others converge — and nothing renders or deploys it (docs/security.md).

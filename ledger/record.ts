@@ -46,6 +46,8 @@ export interface LedgerRecord {
   restored_from?: string;
   /** Where the recorded state was rendered from (for a rollback: the restored state's sources). */
   sources: Sources;
+  /** Answers to the version's `immutable` questions (a secret one as a fingerprint): upgrades/immutable.ts compares. */
+  answers?: Record<string, string | number | boolean>;
   hosts: Record<string, HostRecord>;
 }
 
@@ -69,6 +71,7 @@ export function recordToYaml(r: LedgerRecord): string {
     mode: r.mode,
     restored_from: r.restored_from,
     sources: { environment: r.sources.environment, catalogs: sortedKeys(r.sources.catalogs) },
+    answers: r.answers && Object.keys(r.answers).length ? sortedKeys(r.answers) : undefined,
     hosts: Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, dropUndefined({
       outcome: h.outcome,
       error: h.error,
@@ -111,8 +114,16 @@ function parseRecord(text: string, file: string): LedgerRecord {
     mode: data.mode === 'rollback' ? 'rollback' : 'render',
     ...(data.restored_from ? { restored_from: String(data.restored_from) } : {}),
     sources: { environment: String(data.sources?.environment ?? ''), catalogs: { ...(data.sources?.catalogs ?? {}) } },
+    ...(recordedAnswers(data.answers) ? { answers: recordedAnswers(data.answers) } : {}),
     hosts: Object.fromEntries(Object.entries(data.hosts).map(([name, h]) => [name, { ...h, services: h.services ?? {} }])),
   };
+}
+
+/** Only scalars survive: a hand-edited ledger must not hand the immutable check a map or a list. */
+function recordedAnswers(v: unknown): Record<string, string | number | boolean> | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const out = Object.fromEntries(Object.entries(v).filter(([, x]) => ['string', 'number', 'boolean'].includes(typeof x))) as Record<string, string | number | boolean>;
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** Hosts that run something of the stack or were meant to. */

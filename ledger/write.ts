@@ -90,6 +90,7 @@ function newRecord(desired: DesiredStack, ctx: RecordContext): LedgerRecord {
     mode: ctx.mode,
     ...(rb ? { restored_from: rb.restoredFrom } : {}),
     sources: rb ? rb.record.sources : ctx.sources,
+    ...((rb ? rb.record.answers : desired.immutable) ? { answers: rb ? rb.record.answers : desired.immutable } : {}),
     hosts: {},
   };
 }

@@ -14,6 +14,7 @@ import { secretVariables } from '../../catalog/answers.ts';
 import { renderStack } from '../../catalog/stack.ts';
 import { activateProfiles } from '../../catalog/profiles.ts';
 import { withHostInputs } from './host-inputs.ts';
+import { immutableAnswers } from '../../upgrades/immutable.ts';
 import { assertUsable, type Environment } from '../../environment/environment.ts';
 import { serviceConfig, type HashAs } from './hash.ts';
 import type { PlacedReplica } from './placement.ts';
@@ -199,7 +200,8 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
       'Change the constraints (answers), the hosts: selector of the stack, or the host labels in berth.yml so every service has a host.');
   }
   const source = `${rendered.template.name}@${rendered.version.version}`;
-  return assembleDesired(env, spec, { model, source, secretAnswers, hosts, placement }, opts);
+  const immutable = immutableAnswers(spec.name, rendered.version.questions, rendered.values);
+  return { ...(await assembleDesired(env, spec, { model, source, secretAnswers, hosts, placement }, opts)), ...(immutable ? { immutable } : {}) };
 }
 
 /**

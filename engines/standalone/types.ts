@@ -56,6 +56,8 @@ export interface DesiredStack {
   project?: { working_dir: string; config_files: string };
   /** The deploying environment's identity (environment/identity.ts): labelled on every container made. */
   owner?: string;
+  /** Answers to `immutable` questions as the ledger records them (upgrades/immutable.ts). */
+  immutable?: Record<string, string | number | boolean>;
 }
 
 // ---------- observed ----------
