@@ -11,7 +11,7 @@ import { sampleValue } from '../catalog/lint.ts';
 import { defaultVersion } from '../catalog/resolve.ts';
 import { renderVersion } from '../catalog/render.ts';
 import type { Catalog, Template, TemplateVersion } from '../catalog/types.ts';
-import type { Environment } from '../environment/environment.ts';
+import { catalogRoot, type Environment } from '../environment/environment.ts';
 import { plainAnswers } from '../engines/standalone/desired.ts';
 import { UserError } from '../lib/errors.ts';
 import { chooseVersion } from '../upgrades/find.ts';
@@ -72,7 +72,8 @@ export async function environmentContents(env: Environment, opts: { stacks?: str
   const catalogOf = async (name: string) => {
     const c = env.catalogs.find((x) => x.name === name);
     if (!c) throw new UserError('BUNDLE_CATALOG_UNKNOWN', `berth.yml declares no catalog ${name}`, { hint: `catalogs: ${env.catalogs.map((x) => x.name).join(', ')}` });
-    if (!loaded.has(name)) loaded.set(name, { ref: { name, root: c.root, builtin: c.root === opts.builtinRoot }, catalog: await loadCatalogOrThrow(c.root) });
+    const root = catalogRoot(c);
+    if (!loaded.has(name)) loaded.set(name, { ref: { name, root, builtin: root === opts.builtinRoot }, catalog: await loadCatalogOrThrow(root) });
     return loaded.get(name)!;
   };
   for (const name of opts.catalogs ?? []) await catalogOf(name);

@@ -35,6 +35,7 @@ export async function localSources(env: Environment): Promise<Sources> {
   };
   const catalogs: Record<string, string> = {};
   for (const c of env.catalogs) {
+    if (c.unavailable) continue;
     const sha = path.resolve(c.root) === path.resolve(builtinCatalogRoot()) ? `berth-${berthVersion()}` : await head(c.root);
     if (sha) catalogs[c.name] = sha;
   }

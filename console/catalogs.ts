@@ -39,7 +39,8 @@ export class CatalogView {
     const env = snap.env;
     if (!env) return [];
     const fresh = new Map<string, Promise<Catalog>>();
-    const out = await Promise.all(env.catalogs.map(async (c) => {
+    // A url: catalog that never synced offers no templates until it does.
+    const out = await Promise.all(env.catalogs.flatMap((c) => (c.unavailable ? [] : [c])).map(async (c) => {
       const key = `${c.root}@${snap.catalogs[c.name] ?? snap.loadedAt ?? ''}`;
       const loading = this.cache.get(key) ?? loadCatalog(c.root).then((r) => r.catalog);
       fresh.set(key, loading);

@@ -64,8 +64,8 @@ export type DeployFn = (ctx: DeployContext, spec: StackSpec, trigger: DeployTrig
 export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: Trigger, opts: { dryRun?: boolean } = {}): Promise<DeployOutcome> {
   const started = Date.now();
   const log = ctx.log ?? silentLogger;
-  // An unreachable remote must not stop deploys: the local branch is the last known ledger.
-  if (!opts.dryRun) await ctx.ledger?.refresh().catch((e) => log.warn({ stack: spec.name, err: (e as Error).message }, 'ledger: cannot fetch the ledger branch; using the local copy'));
+  // An unreachable remote must not stop deploys: the local branch is the last known ledger (the ledger logs it).
+  if (!opts.dryRun) await ctx.ledger?.refresh().catch(() => undefined);
   let state: StackState = {};
   let desired: DesiredStack;
   try {

@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError, ValidationError, type Problem } from '../lib/errors.ts';
+import { UnreachableError, UserError, ValidationError, type Problem } from '../lib/errors.ts';
 import { ConfineError, readConfined } from '../lib/confine.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 import { closest } from '../catalog/resolve.ts';
@@ -20,7 +20,7 @@ export interface Environment {
   /** Absolute path of the environment folder. */
   root: string;
   /** The first is the default for stacks that name none. */
-  catalogs: { name: string; root: string }[];
+  catalogs: CatalogRef[];
   hosts: HostSpec[];
   /** Docker Swarms stacks can target (`swarm: NAME` in a stack file). */
   swarms?: SwarmSpec[];
@@ -32,6 +32,26 @@ export interface Environment {
   forge?: ForgeConfig;
   /** berth.yml `name:`: the identity its deploys are labelled with (environment/identity.ts); absent: derived. */
   name?: string;
+}
+
+/**
+ * A declared catalog: its folder, or — for a url: catalog never synced (its server unreachable, the repository
+ * refused) — why it has none. Such a catalog fails only the stacks that use it (stackCatalog), when they deploy.
+ */
+export type CatalogRef = { name: string; root: string; unavailable?: undefined } | { name: string; root?: undefined; unavailable: Error };
+
+/** The folder of a declared catalog; throws when the catalog could not be synced (`stack`: who needed it). */
+export function catalogRoot(ref: CatalogRef, stack?: string): string {
+  if (ref.unavailable === undefined) return ref.root;
+  throw new UnreachableError('CATALOG_UNAVAILABLE', `${stack ? `stack ${stack} uses catalog` : 'catalog'} ${ref.name}, which cannot be synced: ${ref.unavailable.message}`, {
+    data: { catalog: ref.name }, hint: 'Berth keeps trying and deploys once the catalog syncs; stacks on other catalogs are not held up.',
+  });
+}
+
+/** The catalog a stack uses (its `catalog:`, else the first declared), undefined when undeclared; see catalogRoot. */
+export function stackCatalog(env: Pick<Environment, 'catalogs'>, spec: Pick<StackSpec, 'name' | 'catalog'>): { name: string; root: string } | undefined {
+  const ref = env.catalogs.find((c) => c.name === (spec.catalog ?? env.catalogs[0]?.name));
+  return ref && { name: ref.name, root: catalogRoot(ref, spec.name) };
 }
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -114,8 +134,8 @@ async function parseCatalogs(r: MapReader, root: string, resolve?: CatalogResolv
     if (abs !== undefined && given === 1 && !missingOk && !(await isDir(abs))) c.problem('path', `no folder at ${abs}`);
     if (name !== undefined && given === 1 && url === undefined) out.push({ name, root: abs ?? builtinCatalogRoot() });
     if (name !== undefined && given === 1 && url !== undefined && resolve) {
-      const synced = await resolve({ name, url, branch }).catch((e: Error) => void c.problem('url', `cannot sync catalog ${name}: ${e.message}`));
-      if (synced !== undefined) out.push({ name, root: synced });
+      // Not a problem of berth.yml: the stacks using this catalog fail when they deploy, the others go on.
+      out.push(await resolve({ name, url, branch }).then((synced) => ({ name, root: synced }), (e: unknown) => ({ name, unavailable: e instanceof Error ? e : new Error(String(e)) })));
     }
   }
   duplicates(readers, 'name', 'catalog');

@@ -106,6 +106,7 @@ export class Sources {
         },
       });
       for (const c of env.catalogs) {
+        if (c.unavailable) continue;
         const label = catalogs[c.name] ?? (await folderLabel(c.root));
         if (label) catalogs[c.name] = label;
       }

@@ -185,7 +185,12 @@ export class Ledger {
   refresh(): Promise<void> {
     this.waitingRefresh ??= this.serial(() => {
       this.waitingRefresh = undefined;
-      return this.pull().then(() => void (this.offline = false), (e) => {
+      return this.pull().then(() => {
+        if (this.offline) this.log.info({ branch: this.branch }, 'ledger: the remote is reachable again');
+        this.offline = false;
+      }, (e) => {
+        // Said once when the remote goes away, not on every reconcile of every stack while it stays away.
+        if (!this.offline) this.log.warn({ branch: this.branch, err: (e as Error).message }, 'ledger: cannot fetch the ledger branch; using the local copy until the remote is back');
         this.offline = true;
         throw e;
       });

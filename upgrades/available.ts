@@ -4,7 +4,7 @@
  */
 import { assertTemplateLoads, loadCatalogForStacks } from '../catalog/load.ts';
 import type { Catalog } from '../catalog/types.ts';
-import type { Environment } from '../environment/environment.ts';
+import { stackCatalog, type Environment } from '../environment/environment.ts';
 import type { StackSpec } from '../environment/types.ts';
 import { findUpgrade, needsDraft, type Upgrade } from './find.ts';
 
@@ -22,8 +22,8 @@ export interface AvailableUpgrade extends Upgrade {
   draft: boolean;
 }
 
-export async function catalogForStack(env: Environment, spec: Pick<StackSpec, 'catalog' | 'template'>, cache: Map<string, Catalog>): Promise<Catalog | undefined> {
-  const ref = env.catalogs.find((c) => c.name === (spec.catalog ?? env.catalogs[0]?.name));
+export async function catalogForStack(env: Environment, spec: Pick<StackSpec, 'name' | 'catalog' | 'template'>, cache: Map<string, Catalog>): Promise<Catalog | undefined> {
+  const ref = stackCatalog(env, spec);
   if (!ref) return undefined;
   let catalog = cache.get(ref.root);
   if (!catalog) cache.set(ref.root, (catalog = await loadCatalogForStacks(ref.root)));

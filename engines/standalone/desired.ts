@@ -15,7 +15,7 @@ import { renderStack } from '../../catalog/stack.ts';
 import { activateProfiles } from '../../catalog/profiles.ts';
 import { withHostInputs } from './host-inputs.ts';
 import { immutableAnswers } from '../../upgrades/immutable.ts';
-import { assertUsable, type Environment } from '../../environment/environment.ts';
+import { assertUsable, stackCatalog, type Environment } from '../../environment/environment.ts';
 import { serviceConfig, type HashAs } from './hash.ts';
 import type { PlacedReplica } from './placement.ts';
 import { placeOnTargets } from '../targets.ts';
@@ -63,7 +63,7 @@ export function parseEnvFile(text: string, processEnv: Record<string, string | u
 }
 
 async function catalogFor(env: Environment, spec: StackSpec, cache: Map<string, Catalog>): Promise<Catalog> {
-  const ref = env.catalogs.find((c) => c.name === (spec.catalog ?? env.catalogs[0]?.name));
+  const ref = stackCatalog(env, spec);
   if (!ref) throw new ValidationError('ENVIRONMENT_INVALID', `stack ${spec.name} names no usable catalog:`, [{ file: spec.file, field: 'catalog', message: `catalog "${spec.catalog ?? ''}" is not declared in berth.yml` }]);
   let catalog = cache.get(ref.root);
   if (!catalog) cache.set(ref.root, (catalog = await loadCatalogForStacks(ref.root)));

@@ -23,6 +23,8 @@ export interface GitServerOptions {
   onPush?: (e: PushEvent) => void | Promise<void>;
   /** log each request and http-backend's stderr */
   verbose?: boolean;
+  /** listen on this port (a server brought back where a closed one was); default: any free port */
+  port?: number;
 }
 
 export interface BareRepo {
@@ -226,7 +228,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

@@ -102,3 +102,26 @@ test('a person pushed while a commit was pending: the remote wins, and the state
   assert.deepEqual(log.map((c) => c.sha).slice(0, 2), [again, theirs], 'rebuilt on the remote head, the pending commit dropped');
   assert.equal(server.revParse('env', `refs/heads/${BRANCH}`), again);
 });
+
+test('an unreachable remote is warned about once, however many reconciles refresh the ledger meanwhile; its return once', async () => {
+  const lines: Array<{ level: string; msg: string }> = [];
+  const at = (level: string) => (_: unknown, msg: string) => void lines.push({ level, msg });
+  const log = { warn: at('warn'), info: at('info'), error: at('error'), debug: () => {} } as never;
+  // A closed port on this machine: the fetch is refused at once.
+  const gone = await startGitServer({ root: path.join(tmp.path, 'gone') });
+  const url = gone.repoUrl('env');
+  await gone.close();
+  const ledger = new Ledger({ dir, remote: { url, token: TOKEN }, log });
+  for (let i = 0; i < 5; i++) await assert.rejects(ledger.refresh());
+  assert.deepEqual(lines.map((l) => `${l.level} ${l.msg}`), ['warn ledger: cannot fetch the ledger branch; using the local copy until the remote is back']);
+  const back = await startGitServer({ root: path.join(tmp.path, 'gone'), port: Number(new URL(url).port) });
+  try {
+    back.createBareRepo('env');
+    back.commitFiles('env', { 'berth.yml': 'hosts: []\n' }, { message: 'env' });
+    await ledger.refresh();
+    await ledger.refresh();
+    assert.deepEqual(lines.slice(1).map((l) => `${l.level} ${l.msg}`), ['info ledger: the remote is reachable again']);
+  } finally {
+    await back.close();
+  }
+});

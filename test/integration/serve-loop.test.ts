@@ -96,7 +96,7 @@ test('startup syncs the environment and its url: catalog with the token, then re
   assert.equal(ok.ctx.sources.environment, git.revParse('env', 'refs/heads/main'));
   assert.deepEqual(ok.ctx.sources.catalogs, { remote: git.revParse('catalog', 'refs/heads/main') });
   const root = ok.ctx.env.catalogs.find((c) => c.name === 'remote')!.root;
-  assert.ok(root.startsWith(path.join(work, 'cache', 'catalogs')), root);
+  assert.ok(root?.startsWith(path.join(work, 'cache', 'catalogs')), root);
   assert.equal(state('ok').desiredCommit, ok.ctx.sources.environment);
 });
 
