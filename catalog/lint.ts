@@ -5,6 +5,7 @@
 import { ValidationError, type Problem } from '../lib/errors.ts';
 import { checkAnswers } from './answers.ts';
 import { generateValue } from './generate.ts';
+import { lintMigrations } from './lint-migrations.ts';
 import { loadCatalog } from './load.ts';
 import { renderVersion } from './render.ts';
 import type { AnswerValue, Catalog, Question, Template, TemplateVersion } from './types.ts';
@@ -75,6 +76,7 @@ export async function lintCatalog(root: string): Promise<{ problems: Problem[]; 
   for (const template of catalog.templates.values()) {
     for (const version of template.versions) {
       problems.push(...lintVersion(catalog, template, version));
+      problems.push(...lintMigrations(catalog, template, version, sampleAnswers));
       checked.push({ template: template.name, version: version.version });
     }
   }
