@@ -56,6 +56,7 @@ export function stackCatalog(env: Pick<Environment, 'catalogs'>, spec: Pick<Stac
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const CATALOG_NAME = HOST_NAME;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** An environment's name travels in a Docker label and in logs: printable, short, no spaces. */
 const OWNER_NAME = /^[A-Za-z0-9][A-Za-z0-9.:/_@-]{0,199}$/;
@@ -124,6 +125,8 @@ async function parseCatalogs(r: MapReader, root: string, resolve?: CatalogResolv
   for (const c of readers) {
     c.unknownKeys(['name', 'path', 'url', 'branch', 'builtin']);
     const name = c.string('name', true);
+    // A catalog's name goes into every ledger commit's trailers (Berth-Catalog-Commit: NAME=sha).
+    if (name !== undefined && !CATALOG_NAME.test(name)) c.problem('name', `${JSON.stringify(name.slice(0, 80))} is not a usable catalog name; use letters, digits, ".", "_" and "-"`);
     const [dir, url, builtin] = [c.string('path'), c.string('url'), c.boolean('builtin') === true];
     const branch = c.string('branch');
     const given = [dir, url, builtin || undefined].filter((x) => x !== undefined).length;
