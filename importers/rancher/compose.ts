@@ -5,8 +5,10 @@
  */
 import { type Document, type Node } from 'yaml';
 import { UNSUPPORTED_KEYS } from '../../catalog/normalize-unsupported.ts';
+import { SERVICE_KEYS } from '../../catalog/normalize-service.ts';
 import { catalogYamlDocument, ImportError, type Findings } from './report-types.ts';
 import type { Marker } from './skeleton.ts';
+import { blocksAt } from './snippet.ts';
 import { emptyEffects, readLabel, type LabelEffects } from './labels.ts';
 import { readRancherService, type RancherServiceKeys, type Value } from './rancher-compose.ts';
 import { emit, map, num, scalar, seq, str, wrapBetween, type Wrap, type Y } from './snippet.ts';
@@ -28,13 +30,22 @@ export interface ComposeInput {
   hasToken(s: string): boolean;
   /** The Handlebars variable a value is exactly, when it is one answer. */
   variableOf(s: string): string | undefined;
+  /** A token that prints one expression, as a Handlebars parameter (`X`, `(default X "d")`); absent for plain files. */
+  exprOf?(token: string): string | undefined;
   rancher: Record<string, unknown>;
   findings: Findings;
   file: string;
 }
 
+/** Compose keys that hold a map: an answer standing as their whole value was YAML text Rancher spliced in. */
+const MAP_KEYS = new Set(['driver_opts', 'labels', 'environment', 'options', 'sysctls', 'ulimits', 'extra_hosts', 'annotations', 'deploy', 'logging', 'healthcheck', 'resources', 'limits', 'reservations', 'placement', 'update_config']);
+
 /** Service keys Berth refuses, with the reason; the importer drops them and says so. */
 const UNSUPPORTED_SERVICE_KEYS = new Map(UNSUPPORTED_KEYS.filter((k) => /^services\.\*\.[a-z_]+$/.test(k.key)).map((k) => [k.key.split('.')[2], k.reason]));
+/** Every service key compose (and so Berth) knows, read or refused. */
+const COMPOSE_SERVICE_KEYS = new Set<string>([...SERVICE_KEYS, ...UNSUPPORTED_SERVICE_KEYS.keys(), 'links', 'volumes_from']);
+/** rancher-compose.yml's service keys, which Rancher also read from docker-compose.yml. */
+const RANCHER_SERVICE_KEYS = ['health_check', 'upgrade_strategy', 'lb_config', 'metadata', 'retain_ip', 'start_on_create', 'drain_timeout_ms'];
 /** Rancher API objects with no container of their own. */
 const RANCHER_ONLY: Record<string, string> = {
   'rancher/dns-service': 'a DNS alias of other services; point clients at the service itself, or add a network alias',
@@ -76,13 +87,19 @@ class Converter {
   private readonly namedVolumes = new Map<string, string | undefined>();
   private readonly rancherKeys = new Map<string, RancherServiceKeys>();
   private readonly lbs = new Set<string>();
-  /** Answers that name a mount's source: a volume when the answer is not a path. */
-  private readonly answerVolumes = new Set<string>();
+  /**
+   * Mount sources named by answers (`{{X}}`, `{{PFX}}-db`), by their text: `guard` is the condition under which
+   * the source is a host path, not a volume; `wraps` are the template blocks around each mount of it.
+   */
+  private readonly answerVolumes = new Map<string, { source: string; guard?: string; driver?: string; wraps: (Wrap | null | undefined)[] }>();
 
   constructor(private readonly doc: Document, private readonly services: YAMLMap, private readonly input: ComposeInput) {}
 
   run(): void {
+    this.lastKeyWins(this.doc.contents, []);
+    this.splicedYaml(this.doc.contents, []);
     const entries = this.services.items.filter((p) => isMap(p.value)) as (Pair & { value: YAMLMap })[];
+    for (const pair of entries) this.rancherKeysInCompose(keyOf(pair) ?? '?', pair.value);
     for (const pair of entries) this.translateKeys(keyOf(pair) ?? '?', pair.value);
     for (const pair of entries) this.readLabels(pair);
     for (const pair of [...entries]) this.rancherOnly(pair);
@@ -96,6 +113,74 @@ class Converter {
     this.declareVolumes();
   }
 
+  /**
+   * A key written twice in one map: Rancher's YAML reader (and docker-compose's) kept the last. Only keys in the
+   * same template branch are duplicates; keys in different branches never meet in one rendered file.
+   */
+  private lastKeyWins(node: unknown, at: string[]): void {
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => this.lastKeyWins(item, [...at, String(i)]));
+      return;
+    }
+    if (!isMap(node)) return;
+    const branch = (p: Pair): string => JSON.stringify(blocksAt(this.input.skeleton, (p.key as Node | null)?.range?.[0] ?? 0, this.input.nonce, this.input.markers));
+    const last = new Map<string, Pair>();
+    for (const p of [...node.items].reverse()) {
+      const key = keyOf(p);
+      if (key === undefined || this.input.hasToken(key)) continue;
+      const id = `${branch(p)}\u0000${key}`;
+      if (!last.has(id)) {
+        last.set(id, p);
+        continue;
+      }
+      removePair(node, p);
+      this.findings.add('approximated', 'duplicate key', `${[...at, key].join('.')} is written twice; the last one was kept, as Rancher's YAML reader did`);
+    }
+    for (const p of node.items) this.lastKeyWins(p.value, [...at, keyOf(p) ?? '?']);
+  }
+
+  /**
+   * `driver_opts: {{.Values.X}}`: Rancher pasted the answer into the file and read it as YAML. Berth never reads
+   * an answer as YAML, so the key exists only when X is answered, and a person writes the map in the template.
+   */
+  private splicedYaml(node: unknown, at: string[]): void {
+    if (isSeq(node)) node.items.forEach((item, i) => this.splicedYaml(item, [...at, String(i)]));
+    if (!isMap(node)) return;
+    for (const p of [...node.items]) {
+      const key = keyOf(p) ?? '?';
+      const text = isScalar(p.value) && p.value.type === 'PLAIN' ? scalarText(p.value) : undefined;
+      const variable = text !== undefined ? this.input.variableOf(text) : undefined;
+      if (!variable || !MAP_KEYS.has(key)) {
+        this.splicedYaml(p.value, [...at, key]);
+        continue;
+      }
+      const open = this.marker(`{{#if ${variable}}}`, 'open');
+      const close = this.marker('{{/if}}', 'close');
+      const snippet = snippetPairs(emit({ kind: 'map', entries: [{ key, value: scalar(text!), wrap: { open: [open], close: [close] } }] }, this.input.nonce));
+      const i = node.items.indexOf(p);
+      const before = isScalar(p.key) ? p.key.commentBefore : undefined;
+      const first = snippet.pairs[0].key;
+      if (before && isScalar(first)) first.commentBefore = [before, first.commentBefore].filter(Boolean).join('\n');
+      node.items.splice(i, 1, ...snippet.pairs);
+      const next = node.items[i + snippet.pairs.length];
+      if (next && isScalar(next.key)) next.key.commentBefore = [snippet.trailing, next.key.commentBefore].filter(Boolean).join('\n');
+      else node.comment = [snippet.trailing, node.comment].filter(Boolean).join('\n');
+      this.findings.add('decision', key, `${[...at, key].join('.')} was the answer ${variable} pasted in as YAML; Berth never reads an answer as YAML: the key is left out while ${variable} is empty, and its entries must be written into the template to use it`);
+    }
+  }
+
+  /** Rancher merged a service's rancher-compose.yml entry over its docker-compose.yml one: its keys may be in either. */
+  private rancherKeysInCompose(name: string, svc: YAMLMap): void {
+    for (const key of RANCHER_SERVICE_KEYS) {
+      const pair = findPair(svc, key);
+      if (!pair) continue;
+      const own = (this.input.rancher[name] ?? {}) as Record<string, unknown>;
+      const value = (pair.value as Node | null)?.toJSON?.() ?? pair.value;
+      this.input.rancher = { ...this.input.rancher, [name]: { [key]: value, ...own } };
+      removePair(svc, pair);
+    }
+  }
+
   private get findings(): Findings {
     return this.input.findings;
   }
@@ -103,6 +188,7 @@ class Converter {
   /** Keys compose no longer has, or Berth cannot honour. */
   private translateKeys(name: string, svc: YAMLMap): void {
     const where = { service: name };
+    const volumeDriver = scalarText(findPair(svc, 'volume_driver')?.value);
     for (const pair of [...svc.items]) {
       const key = keyOf(pair);
       if (key === 'net') {
@@ -110,7 +196,7 @@ class Converter {
       } else if (key === 'log_driver' || key === 'log_opt') {
         this.logging(svc, pair, key);
       } else if (key === 'volume_driver') {
-        const driver = scalarText(pair.value);
+        const driver = volumeDriver;
         for (const v of stringItems(findPair(svc, 'volumes')?.value)) this.noteVolume(v, driver);
         removePair(svc, pair);
         this.findings.add('approximated', 'volume_driver', `became the driver of each named volume the service mounts (${driver})`, where);
@@ -125,10 +211,46 @@ class Converter {
       } else if (key !== undefined && UNSUPPORTED_SERVICE_KEYS.has(key)) {
         removePair(svc, pair);
         this.findings.add('approximated', key, `dropped: Berth cannot honour it (${UNSUPPORTED_SERVICE_KEYS.get(key)})`, where);
+      } else if (key !== undefined && !COMPOSE_SERVICE_KEYS.has(key) && !this.input.hasToken(key)) {
+        removePair(svc, pair);
+        this.findings.add('decision', key, `"${key}" is not a compose key (Rancher read it for itself); it was dropped`, where);
       }
     }
     for (const v of stringItems(findPair(svc, 'volumes')?.value)) this.noteVolume(v, undefined);
+    const mounts = findPair(svc, 'volumes')?.value;
+    if (isSeq(mounts)) for (const item of mounts.items) if (isScalar(item) && typeof item.value === 'string') this.noteAnswerVolume(item.value, item.range?.[0] ?? 0, volumeDriver);
     this.mountOptions(name, findPair(svc, 'volumes')?.value);
+    // Rancher's YAML reader made every argument a string; an answer that is a number stays one word of text.
+    for (const key of ['command', 'entrypoint']) {
+      const args = findPair(svc, key)?.value;
+      if (isSeq(args)) for (const item of args.items) if (isScalar(item) && item.type === 'PLAIN' && typeof item.value === 'string' && this.input.hasToken(item.value)) item.type = 'QUOTE_DOUBLE';
+    }
+  }
+
+  /**
+   * A mount whose source holds an answer names a volume unless it renders to a path: declared under that name,
+   * inside the template blocks that hold the mount, and unless the answer it starts with is a path.
+   */
+  private noteAnswerVolume(spec: string, offset: number, driver: string | undefined): void {
+    if (!this.input.token || !spec.includes(':')) return;
+    const source = spec.split(':')[0];
+    if (!this.input.hasToken(source)) return;
+    const literal = source.replace(new RegExp(`${this.input.nonce}t\\d+x`, 'g'), '');
+    if (literal.includes('/') || /^[.~]/.test(source) || !/^[A-Za-z0-9_.-]*$/.test(literal)) return;
+    const lead = new RegExp(`^${this.input.nonce}t\\d+x`).exec(source)?.[0];
+    let guard: string | undefined;
+    if (lead) {
+      const expr = this.input.exprOf?.(lead);
+      if (expr === undefined) return;
+      guard = Converter.notVolume(expr);
+    }
+    const wrap = wrapBetween(this.input.skeleton, 0, offset, this.input.nonce, this.input.markers);
+    const name = this.canonical(source);
+    const seen = this.answerVolumes.get(name);
+    if (seen) {
+      seen.wraps.push(wrap);
+      seen.driver ??= driver;
+    } else this.answerVolumes.set(name, { source, guard, driver, wraps: [wrap] });
   }
 
   /** Docker relabels named volumes itself (`:z` is for host paths); mount propagation is not Berth's to set. */
@@ -162,8 +284,6 @@ class Converter {
   /** A named volume (not a path, not an answer) must be declared at the top level in the current format. */
   private noteVolume(spec: string, driver: string | undefined): void {
     const source = spec.split(':')[0];
-    const variable = this.input.variableOf(source);
-    if (variable && this.input.token && spec.includes(':')) this.answerVolumes.add(variable);
     if (!spec.includes(':') || /^[./~]/.test(source) || this.input.hasToken(source) || source.includes('$')) return;
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(source)) return;
     if (driver !== undefined || !this.namedVolumes.has(source)) this.namedVolumes.set(source, driver ?? this.namedVolumes.get(source));
@@ -184,29 +304,60 @@ class Converter {
       const existing = findPair(declared, name);
       if (existing && (existing.value === null || (isScalar(existing.value) && existing.value.value === null))) existing.value = this.doc.createNode({});
       if (existing) continue;
-      prependPairs(declared, { pairs: [this.doc.createPair(name, driver && driver !== 'local' ? { driver } : {}) as Pair] });
+      prependPairs(declared, { pairs: [this.doc.createPair(name, driver && driver !== 'local' ? { driver: this.driverText(driver) } : {}) as Pair] });
     }
-    for (const variable of this.answerVolumes) this.declareAnswerVolume(declared, variable);
-    if (declared.items.length === this.answerVolumes.size && this.answerVolumes.size > 0) this.guardVolumes(root, volumes);
+    // A mount's blocks are repeated around its declaration only when something else keeps the map from being empty.
+    const fixed = declared.items.length > 0 || [...this.answerVolumes.values()].some((v) => !v.guard && this.oneWrap(v.wraps) === null);
+    const guarded: string[] = [];
+    // The template may declare the volume itself (under its own conditions): then it is not declared again.
+    const written = new Set(declared.items.map((p) => this.canonical(keyOf(p) ?? '')));
+    for (const v of [...this.answerVolumes.values()].reverse()) {
+      if (written.has(this.canonical(v.source))) continue;
+      const wrap = fixed ? this.oneWrap(v.wraps) : null;
+      this.declareAnswerVolume(declared, v.source, v.guard, wrap, v.driver);
+      if (v.guard) guarded.push(v.guard);
+    }
+    if (!fixed && guarded.length > 0 && guarded.length === this.answerVolumes.size) this.guardVolumes(root, volumes, guarded);
   }
 
-  /** The condition under which an answer names a volume, not a host path. */
-  private static notVolume(variable: string): string {
-    return `(or (not ${variable}) (hasPrefix ${variable} "/") (hasPrefix ${variable} ".") (hasPrefix ${variable} "~"))`;
+  /** Text with each token as the expression it prints: each `${X}` is its own token, the same name written twice is one. */
+  private canonical(text: string): string {
+    return text.replace(new RegExp(`${this.input.nonce}t\\d+x`, 'g'), (t) => `{{${this.input.exprOf?.(t) ?? t}}}`);
+  }
+
+  /** The blocks around every mount of a source, when they are the same blocks; else none (declared always). */
+  private oneWrap(wraps: (Wrap | null | undefined)[]): Wrap | null {
+    const blocks = (w: Wrap): string => w.open.map((i) => this.input.markers[i].hbs).join('\n');
+    const first = wraps[0];
+    if (!first) return null;
+    return wraps.every((w) => w && blocks(w) === blocks(first)) ? first : null;
+  }
+
+  /** The condition under which a mount source starting with `expr` is a host path (or nothing), not a volume. */
+  private static notVolume(expr: string): string {
+    return `(or (not ${expr}) (hasPrefix ${expr} "/") (hasPrefix ${expr} ".") (hasPrefix ${expr} "~"))`;
+  }
+
+  /** `volume_driver: ${X}` as a volume's driver: Docker's default when X is left unanswered. */
+  private driverText(driver: string): string {
+    const variable = this.input.variableOf(driver);
+    if (variable && this.input.token) return this.input.token(`{{default ${variable} "local"}}`);
+    return /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(driver) ? `${driver.slice(0, -1)}:-local}` : driver;
   }
 
   /** A volume named by an answer is declared under that name unless the answer is a host path. */
-  private declareAnswerVolume(declared: YAMLMap, variable: string): void {
-    const open = this.marker(`{{#unless ${Converter.notVolume(variable)}}}`, 'open');
-    const close = this.marker('{{/unless}}', 'close');
-    const key = this.input.token!(`{{${variable}}}`);
-    prependPairs(declared, snippetPairs(emit({ kind: 'map', entries: [{ key, value: map({}), wrap: { open: [open], close: [close] } }] }, this.input.nonce)));
-    this.findings.add('approximated', 'volumes', `the answer ${variable} names a volume or a host path; it is declared as a volume when it is not a path`);
+  private declareAnswerVolume(declared: YAMLMap, source: string, guard: string | undefined, wrap: Wrap | null, driver: string | undefined): void {
+    const open = [...(wrap?.open ?? []), ...(guard ? [this.marker(`{{#unless ${guard}}}`, 'open')] : [])];
+    const close = [...(guard ? [this.marker('{{/unless}}', 'close')] : []), ...(wrap?.close ?? [])];
+    const value = driver && driver !== 'local' ? map({ driver: scalar(this.driverText(driver)) }) : map({});
+    prependPairs(declared, snippetPairs(emit({ kind: 'map', entries: [{ key: source, value, ...(open.length ? { wrap: { open, close } } : {}) }] }, this.input.nonce)));
+    this.findings.add('approximated', 'volumes', guard
+      ? 'a mount source named by an answer is declared as a volume unless the answer is a host path'
+      : 'a volume named from an answer is declared under that name');
   }
 
   /** A top-level volumes map holding only answer-named volumes exists only when one of them is a volume. */
-  private guardVolumes(root: YAMLMap, volumes: Pair): void {
-    const conditions = [...this.answerVolumes].map((v) => Converter.notVolume(v));
+  private guardVolumes(root: YAMLMap, volumes: Pair, conditions: string[]): void {
     const all = conditions.length === 1 ? conditions[0] : `(and ${conditions.join(' ')})`;
     const open = this.marker(`{{#unless ${all}}}`, 'open');
     const close = this.marker('{{/unless}}', 'close');
@@ -367,9 +518,14 @@ class Converter {
   private sidekick(name: string, primary: string, svc: YAMLMap, additions: { key: string; value: Y; wrap?: Wrap }[]): void {
     const where = { service: name };
     const primaryMap = this.services.items.find((p) => keyOf(p) === primary)?.value as YAMLMap | undefined;
-    const refersTo = (key: string): boolean => stringItems(primaryMap && findPair(primaryMap, key)?.value).some((v) => v.split(':')[0] === name);
-    if (refersTo('volumes_from')) {
-      this.findings.add('approximated', 'io.rancher.sidekicks', `data sidekick of ${primary}, which mounts its volumes (volumes_from): that places them on the same host; it keeps its own network`, where);
+    const mounter = this.services.items.find((p) => isMap(p.value) && stringItems(findPair(p.value, 'volumes_from')?.value).some((v) => v.split(':')[0] === name));
+    if (mounter) {
+      this.findings.add('approximated', 'io.rancher.sidekicks', `data sidekick of ${primary}: ${keyOf(mounter)} mounts its volumes (volumes_from), which places them on the same host; it keeps its own network`, where);
+      return;
+    }
+    const cycle = this.pathBetween(primary, name);
+    if (cycle) {
+      this.findings.add('approximated', 'io.rancher.sidekicks', `sidekick of ${primary} keeps its own network: sharing ${primary}'s would make them wait on each other (${[...cycle, primary].join(' → ')}); it is not placed with ${primary} by Berth`, where);
       return;
     }
     const mode = findPair(svc, 'network_mode');
@@ -393,6 +549,40 @@ class Converter {
       if (target) this.movePorts(target, ports, primary, name);
     }
     this.findings.add('approximated', 'io.rancher.sidekicks', `sidekick of ${primary}: shares its network namespace (network_mode: service:${primary}), so it runs on the same host`, where);
+  }
+
+  /** Services a service starts after: links, depends_on, volumes_from and a shared network namespace. */
+  private dependencies(name: string): string[] {
+    const svc = this.services.items.find((p) => keyOf(p) === name)?.value;
+    if (!isMap(svc)) return [];
+    const dependsOn = findPair(svc, 'depends_on')?.value;
+    const out = [
+      ...stringItems(findPair(svc, 'links')?.value).map((v) => v.split(':')[0]),
+      ...(isMap(dependsOn) ? dependsOn.items.map((p) => keyOf(p) ?? '') : stringItems(dependsOn)),
+      ...stringItems(findPair(svc, 'volumes_from')?.value).map((v) => v.replace(/^service:/, '').split(':')[0]),
+      /^service:(.+)$/.exec(scalarText(findPair(svc, 'network_mode')?.value) ?? '')?.[1] ?? '',
+    ];
+    return out.filter((d) => d !== '' && d !== name);
+  }
+
+  /**
+   * A chain of dependencies from `from` to `to` (from, …, to), leaving out `from`'s own link to `to` (a primary's
+   * link to its sidekick is removed when they share a namespace); undefined when there is none.
+   */
+  private pathBetween(from: string, to: string): string[] | undefined {
+    const seen = new Set<string>([from]);
+    const walk = (at: string, trail: string[]): string[] | undefined => {
+      for (const next of this.dependencies(at)) {
+        if (at === from && next === to) continue;
+        if (next === to) return [...trail, to];
+        if (seen.has(next)) continue;
+        seen.add(next);
+        const found = walk(next, [...trail, next]);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    return walk(from, [from]);
   }
 
   /** The primary reaches a sidekick in its own network namespace at localhost, not through a link. */

@@ -8,11 +8,21 @@ import type { Arg, Pipe } from './gotemplate.ts';
 
 /** What names mean where an expression sits: inside `range`/`with`, Handlebars' context is the item. */
 export interface Scope {
-  /** Go variable name (without `$`) → Handlebars block parameter. */
-  vars: Map<string, string>;
+  /** Go variable name (without `$`) → Handlebars block parameter, or the pipeline a `{{$x := …}}` declared. */
+  vars: Map<string, string | Declared>;
   /** True inside range/with: `.` is the item, and root names need `@root.`. */
   nested: boolean;
+  /** How many range/with blocks are open. */
+  depth?: number;
+  /** A declared variable's pipeline written inside a block: its `.` was the root where Go evaluated it. */
+  rootDot?: boolean;
 }
+
+/**
+ * `{{$x := PIPELINE}}`: Handlebars has no variables, and Go's never change once declared (Rancher's Go had no
+ * `=`), so each use of `$x` is the pipeline itself, written where it is used.
+ */
+export interface Declared { pipe: Pipe; scope: Scope; name: string }
 
 export interface ExprContext {
   questions: ReadonlySet<string>;
@@ -33,7 +43,12 @@ export class ExprTranslator {
 
   /** `{{…}}` printing the pipeline's value. */
   output(pipe: Pipe, scope: Scope): string {
-    return `{{${unparen(this.pipe(pipe, scope, false))}}}`;
+    const p = unparen(this.pipe(pipe, scope, false));
+    // A literal prints itself: Handlebars would read `{{"x"}}` as the name x.
+    if (/^"(?:[^"\\]|\\.)*"$/.test(p)) return (JSON.parse(p) as string).replace(/\{\{/g, '\\{{');
+    if (/^-?\d+(?:\.\d+)?$/.test(p) || p === 'true' || p === 'false') return p;
+    if (p === 'null') return '';
+    return `{{${p}}}`;
   }
 
   /** A parameter usable as `{{#if P}}` or `{{#each P}}`. */
@@ -106,17 +121,26 @@ export class ExprTranslator {
       case 'func': return this.call(a.name, [], truth, line);
       case 'field':
         if (a.path.length === 0) {
-          if (!scope.nested) throw new ImportError('"." (the whole context) cannot be printed or compared', this.ctx.file, line);
+          if (!scope.nested || scope.rootDot) throw new ImportError('"." (the whole context) cannot be printed or compared', this.ctx.file, line);
           return 'this';
         }
-        if (scope.nested) throw new ImportError(`.${a.path.join('.')} inside range or with names a field of the item; write $.${a.path.join('.')}`, this.ctx.file, line);
+        if (scope.nested && !scope.rootDot) throw new ImportError(`.${a.path.join('.')} inside range or with names a field of the item; write $.${a.path.join('.')}`, this.ctx.file, line);
         return this.root(a.path, scope, line);
       case 'var':
         if (a.name === '') return this.root(a.path, scope, line);
         if (!scope.vars.has(a.name)) throw new ImportError(`undefined variable $${a.name}`, this.ctx.file, line);
         if (a.path.length) throw new ImportError(`fields of $${a.name} are not supported`, this.ctx.file, line);
-        return scope.vars.get(a.name)!;
+        return this.variable(scope.vars.get(a.name)!, scope, truth, line);
     }
+  }
+
+  private variable(v: string | Declared, scope: Scope, truth: boolean, line: number): Param {
+    if (typeof v === 'string') return v;
+    if (v.scope.nested && (v.scope.depth ?? 0) !== (scope.depth ?? 0)) {
+      throw new ImportError(`$${v.name}, declared inside range or with, is used inside another block; declare it where it is used`, this.ctx.file, line);
+    }
+    if (v.scope.nested) return this.pipe(v.pipe, v.scope, truth);
+    return this.pipe(v.pipe, { vars: v.scope.vars, nested: scope.nested, depth: scope.depth, rootDot: scope.nested }, truth);
   }
 
   /** `.Values.X` and `.Stack.Name`, the names Rancher gave a template. */

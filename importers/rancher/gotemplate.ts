@@ -1,8 +1,8 @@
 /**
  * A parser for Go's text/template as Rancher 1.x catalogs used it: text, `{{pipeline}}` actions, `if`/`else if`/
  * `else`/`end`, `range` (with `$i, $e :=`), `with`, comments and the `{{-`/`-}}` trim markers, which are applied to
- * the neighbouring text here, exactly as Go's lexer does. Anything else (`define`, `template`, `block`, variable
- * assignment outside `range`) is a GoTemplateError naming the line.
+ * the neighbouring text here, exactly as Go's lexer does, and `{{$x := …}}` declarations. Anything else (`define`,
+ * `template`, `block`, assigning a variable again) is a GoTemplateError naming the line.
  */
 
 export class GoTemplateError extends Error {
@@ -126,11 +126,12 @@ class PipeParser {
   private i = 0;
   constructor(private readonly toks: Tok[], private readonly line: number, private readonly text: string) {}
 
-  pipe(allowDecl: boolean): Pipe {
+  pipe(allowDecl: Declarations): Pipe {
     const decls: string[] = [];
     const assign = this.toks.findIndex((t) => t.t === 'punct' && (t.v === ':=' || t.v === '='));
     if (assign >= 0 && this.toks.slice(0, assign).every((t) => t.t === 'var' || t.v === ',')) {
-      if (!allowDecl) this.fail('variables can only be declared in range');
+      if (allowDecl === 'none') this.fail('a variable cannot be declared here');
+      if (allowDecl === 'one' && (this.toks[assign].v === '=' || assign !== 1)) this.fail(this.toks[assign].v === '=' ? 'assigning to a variable again is not supported' : 'declare one variable at a time');
       for (const t of this.toks.slice(0, assign)) if (t.t === 'var') decls.push(t.v.slice(1));
       this.i = assign + 1;
     }
@@ -181,7 +182,10 @@ class PipeParser {
   }
 }
 
-export function parsePipe(body: string, line: number, allowDecl = false): Pipe {
+/** Where `$x :=` may stand: nowhere, in `range` (`$i, $e :=`), or as an action of its own (`{{$x := …}}`). */
+type Declarations = 'none' | 'range' | 'one';
+
+export function parsePipe(body: string, line: number, allowDecl: Declarations = 'none'): Pipe {
   return new PipeParser(tokenize(body, line), line, body).pipe(allowDecl);
 }
 
@@ -202,7 +206,7 @@ export function parseGoTemplate(source: string): Node[] {
       if (p.body.startsWith('/*')) continue;
       const kw = KEYWORD.exec(p.body);
       if (!kw) {
-        nodes.push({ kind: 'action', pipe: parsePipe(p.body, p.line), line: p.line });
+        nodes.push({ kind: 'action', pipe: parsePipe(p.body, p.line, 'one'), line: p.line });
         continue;
       }
       const [, word, rest] = kw;
@@ -238,7 +242,7 @@ export function parseGoTemplate(source: string): Node[] {
     }
   };
   const parseBlock = (p: RawAction, word: 'range' | 'with', rest: string): Range => {
-    const pipe = parsePipe(rest, p.line, word === 'range');
+    const pipe = parsePipe(rest, p.line, word === 'range' ? 'range' : 'none');
     const { nodes, stop } = list(ends);
     if (!stop) throw new GoTemplateError(`"{{${word}}}" is never closed with {{end}}`, p.line);
     const node: Range = { kind: word, pipe, body: nodes, line: p.line, endLine: stop.line };

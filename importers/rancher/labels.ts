@@ -16,6 +16,8 @@ export interface LabelEffects {
 
 const HOST_LABEL = /^io\.rancher\.scheduler\.affinity:host_label(_soft)?(_ne)?$/;
 const CONTAINER_AFFINITY = /^io\.rancher\.scheduler\.affinity:container(_label)?(_soft)?(_ne)?$/;
+/** The label names Berth's constraints accept (catalog/normalize-deploy.ts). */
+const CONSTRAINT_KEY = /^[A-Za-z0-9_.-]+$/;
 const QUIET = new Set(['io.rancher.container.pull_image', 'io.rancher.container.start_once', 'io.rancher.sidekicks', 'io.rancher.scheduler.global']);
 
 /** `k=v,k2=v2` as pairs; a term without `=` has an empty value. */
@@ -44,6 +46,7 @@ export function readLabel(key: string, value: string, fx: LabelEffects, findings
     }
     for (const t of labelTerms(value)) {
       if (t.value === '') findings.add('decision', key, `"${t.key}" asks for a host label to exist; Berth constraints compare values, add one by hand`, where);
+      else if (!CONSTRAINT_KEY.test(t.key)) findings.add('decision', key, `the host label "${t.key}" cannot be named in a Berth constraint (letters, digits, ".", "_", "-"); the rule ${t.key}=${t.value} was dropped: label the hosts under another name and add the constraint by hand`, where);
       else fx.constraints.push({ key: t.key, op: host[2] ? '!=' : '==', value: t.value });
     }
     return 'structure';

@@ -13,11 +13,11 @@ const HANDLED = new Set(['scale', 'health_check', 'upgrade_strategy', 'lb_config
 
 const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
-/** A duration in milliseconds as compose writes it; text holding an answer goes through `value`. */
-function ms(v: unknown, value: Value): Y | undefined {
+/** A duration in milliseconds as compose writes it; an answer is a number of milliseconds too. */
+function ms(v: unknown, text: Text): Y | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v === 'number' || /^\d+$/.test(String(v))) return str(`${Number(v)}ms`);
-  return value(v);
+  return str(`${text(v)}ms`);
 }
 
 /**
@@ -32,7 +32,9 @@ export function healthcheck(raw: unknown, value: Value, text: Text, findings: Fi
   }
   const port = text(h.port);
   const request = typeof h.request_line === 'string' ? text(h.request_line).trim() : '';
-  const path = /^[A-Z]+\s+(\S+)/.exec(request)?.[1];
+  // HAProxy's httpchk forms, as Rancher passed them on: `URI`, `METHOD URI`, `METHOD URI VERSION`, parts quoted or not.
+  const words = request.split(/\s+/).filter(Boolean).map((w) => w.replace(/^["']|["']$/g, ''));
+  const path = words[0]?.startsWith('/') ? words[0] : /^[A-Z]+$/.test(words[0] ?? '') ? words[1] : undefined;
   const cmd = path !== undefined
     ? `wget -q -O /dev/null 'http://127.0.0.1:${port}${path.startsWith('/') ? '' : '/'}${path.replace(/'/g, '')}' || curl -fsS -o /dev/null 'http://127.0.0.1:${port}${path.startsWith('/') ? '' : '/'}${path.replace(/'/g, '')}'`
     : `nc -z 127.0.0.1 ${port} || nc 127.0.0.1 ${port} </dev/null`;
@@ -43,15 +45,15 @@ export function healthcheck(raw: unknown, value: Value, text: Text, findings: Fi
   const retries = h.unhealthy_threshold;
   return map({
     test: seq([str('CMD-SHELL'), str(cmd)]),
-    interval: ms(h.interval, value),
-    timeout: ms(h.response_timeout, value),
+    interval: ms(h.interval, text),
+    timeout: ms(h.response_timeout, text),
     retries: retries === undefined ? undefined : typeof retries === 'number' || /^\d+$/.test(String(retries)) ? num(Number(retries)) : value(retries),
-    start_period: ms(h.initializing_timeout, value),
+    start_period: ms(h.initializing_timeout, text),
   });
 }
 
 /** `upgrade_strategy` → `deploy.update_config`. */
-export function updateConfig(raw: unknown, value: Value, findings: Findings, service: string): Y | undefined {
+export function updateConfig(raw: unknown, value: Value, text: Text, findings: Findings, service: string): Y | undefined {
   const u = obj(raw);
   if (Object.keys(u).length === 0) return undefined;
   const batch = u.batch_size;
@@ -60,7 +62,7 @@ export function updateConfig(raw: unknown, value: Value, findings: Findings, ser
   findings.add('approximated', 'upgrade_strategy', 'became deploy.update_config; an update is confirmed once new containers are healthy (or running), not by a person clicking "finish upgrade"', { service });
   return map({
     parallelism: batch === undefined ? undefined : /^\d+$/.test(String(batch)) ? num(Number(batch)) : value(batch),
-    delay: ms(u.interval_millis, value),
+    delay: ms(u.interval_millis, text),
     order: u.start_first === undefined ? undefined : str(startFirst ? 'start-first' : 'stop-first'),
   });
 }
@@ -78,7 +80,7 @@ export function readRancherService(raw: unknown, value: Value, text: Text, findi
   if (r.scale !== undefined && r.scale !== null) out.replicas = /^\d+$/.test(String(r.scale)) ? num(Number(r.scale)) : value(r.scale);
   if (r.health_check !== undefined && lb) findings.add('approximated', 'health_check', 'the load balancer\'s own health check (HAProxy\'s monitor port) was not converted', { service });
   else if (r.health_check !== undefined) out.healthcheck = healthcheck(r.health_check, value, text, findings, service);
-  if (r.upgrade_strategy !== undefined) out.update = updateConfig(r.upgrade_strategy, value, findings, service);
+  if (r.upgrade_strategy !== undefined) out.update = updateConfig(r.upgrade_strategy, value, text, findings, service);
   if (r.lb_config !== undefined) out.lb = obj(r.lb_config);
   if (r.metadata !== undefined) findings.add('decision', 'metadata', 'Rancher\'s metadata service served this service\'s metadata block; Berth has none: pass it as environment or a config file', { service });
   if (r.retain_ip !== undefined) findings.add('approximated', 'retain_ip', 'Docker gives a recreated container a new IP address; reach services by name', { service });

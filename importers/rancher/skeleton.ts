@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { dollarsToHbs, segmentsToHbs, type DollarContext } from './dollars.ts';
 import { ExprTranslator, type ExprContext, type Scope } from './gotemplate-hbs.ts';
-import type { If, Node, Range } from './gotemplate.ts';
+import type { If, Node, Pipe, Range } from './gotemplate.ts';
 
 export type MarkerKind = 'open' | 'else' | 'close';
 export interface Marker { hbs: string; kind: MarkerKind; line: number }
@@ -54,9 +54,12 @@ export class SkeletonBuilder {
     return t;
   }
 
-  private nodes(nodes: Node[], scope: Scope): void {
+  private nodes(nodes: Node[], outer: Scope): void {
+    // A variable declared in a list lives until the end of the block that holds it, as in Go.
+    const scope: Scope = { ...outer, vars: new Map(outer.vars) };
     nodes.forEach((n, i) => {
       if (n.kind === 'text') this.text(n.text, scope);
+      else if (n.kind === 'action' && declare(n.pipe, scope)) return;
       else if (n.kind === 'action') this.write(this.token(this.expr.output(n.pipe, scope)));
       else if (lineLevel(n, nodes[i - 1], nodes[i + 1])) this.block(n, scope);
       else {
@@ -127,13 +130,15 @@ export class SkeletonBuilder {
     for (const d of n.pipe.decls) vars.set(d, d);
     const as = params.length ? ` as |${params.join(' ')}|` : '';
     const helper = n.kind === 'range' ? 'each' : 'with';
-    return { open: `{{#${helper} ${value}${as}}}`, inner: { vars, nested: true } };
+    return { open: `{{#${helper} ${value}${as}}}`, inner: { vars, nested: true, depth: (scope.depth ?? 0) + 1 } };
   }
 
   /** Handlebars text for nodes that sit inside one line. */
-  private inline(nodes: Node[], scope: Scope): string {
+  private inline(nodes: Node[], outer: Scope): string {
     let s = '';
+    const scope: Scope = { ...outer, vars: new Map(outer.vars) };
     for (const n of nodes) {
+      if (n.kind === 'action' && declare(n.pipe, scope)) continue;
       if (n.kind === 'text') s += segmentsToHbs(dollarsToHbs(n.text, { questions: this.ctx.questions, findings: this.ctx.findings, root: scope.nested ? '@root.' : '' }));
       else if (n.kind === 'action') s += this.expr.output(n.pipe, scope);
       else if (n.kind === 'if') {
@@ -149,6 +154,13 @@ export class SkeletonBuilder {
     }
     return s;
   }
+}
+
+/** `{{$x := …}}` prints nothing and binds $x for the rest of the list; true when the action was one. */
+function declare(pipe: Pipe, scope: Scope): boolean {
+  if (pipe.decls.length === 0) return false;
+  scope.vars.set(pipe.decls[0], { pipe: { ...pipe, decls: [] }, scope: { ...scope, vars: new Map(scope.vars) }, name: pipe.decls[0] });
+  return true;
 }
 
 const isBlock = (n: Node | undefined): n is If | Range => n !== undefined && n.kind !== 'text' && n.kind !== 'action';
@@ -194,9 +206,13 @@ function indentMarkers(text: string, nonce: string): string {
 /** The Handlebars template: markers back to block tags, tokens back to expressions. */
 export function restore(text: string, sk: Pick<Skeleton, 'tokens' | 'markers' | 'nonce'>): string {
   const marker = markerLine(sk.nonce);
+  // The YAML writer puts a marker that follows an empty value on the key's line (`key: #…m3`): it goes back below.
+  const trailing = new RegExp(`^([ \\t]*)(\\S.*?)[ \\t]+#${sk.nonce}m(\\d+)[ \\t]*$`);
   const lines = text.split('\n').map((l) => {
     const m = marker.exec(l);
-    return m ? `${m[1]}${sk.markers[Number(m[2])].hbs}` : l;
+    if (m) return `${m[1]}${sk.markers[Number(m[2])].hbs}`;
+    const t = trailing.exec(l);
+    return t ? `${t[1]}${t[2]}\n${t[1]}${sk.markers[Number(t[3])].hbs}` : l;
   });
   const tokenRe = new RegExp(`${sk.nonce}t(\\d+)x`, 'g');
   return lines.join('\n').replace(tokenRe, (t) => sk.tokens.get(t) ?? t);

@@ -14,14 +14,16 @@ import { num, scalar, str, type Y } from './snippet.ts';
 import type { CatalogSource } from './source.ts';
 
 const ANSWER_HOST_LABEL = /io\.rancher\.scheduler\.affinity:host_label(_ne)?["']?\s*[:=]\s*["']?\$\{?[A-Za-z_][A-Za-z0-9_]*\}?["']?\s*$/m;
-const ANSWER_MOUNT = /^(\s*)-\s*["']?\$\{?[A-Za-z_][A-Za-z0-9_]*\}?:/;
+/** A list item's mount source: up to the first `:` outside a `${…}` reference. */
+const MOUNT_ITEM = /^(\s*)-\s*["']?((?:\$\{[^}\n]*\}|[^:"'\s])+):/;
 
-/** Whether a list item under a `volumes:` key mounts a source named by an answer. */
+/** Whether a list item under a `volumes:` key mounts a volume whose name holds an answer (`${X}`, `${PFX}-db`). */
 function mountsAnswer(text: string): boolean {
   const lines = text.split('\n');
   return lines.some((line, i) => {
-    const m = ANSWER_MOUNT.exec(line);
-    if (!m) return false;
+    const m = MOUNT_ITEM.exec(line);
+    // A source with a `/` after the answer is a host path below it (`${DIR}/db`), never a volume name.
+    if (!m || !m[2].includes('$') || /^[/.~]/.test(m[2]) || m[2].replace(/\$\{[^}]*\}|\$\w+/g, '').includes('/')) return false;
     for (let k = i - 1; k >= 0; k--) {
       const key = /^(\s*)([A-Za-z_][\w.-]*):\s*$/.exec(lines[k]);
       if (key && key[1].length <= m[1].length) return key[2] === 'volumes';
@@ -39,6 +41,9 @@ export interface ConvertedVersion {
   releaseNotes?: string;
   findings: Finding[];
 }
+
+/** CRLF files as LF: Go trims `\r` with other spaces and YAML reads CRLF as a line break, the skeleton needs one form. */
+const lineFeeds = (text: string | undefined): string | undefined => text?.replace(/\r\n/g, '\n');
 
 const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
@@ -94,6 +99,10 @@ function templateMode(source: string, file: string, questions: Set<string>, find
       },
       hasToken: (s) => s.includes(sk.nonce),
       variableOf: (s) => (tokenRe.test(s) ? /^\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}$/.exec(sk.tokens.get(s) ?? '')?.[1] : undefined),
+      exprOf: (t) => {
+        const inner = /^\{\{([^#/!>{}][^{}]*)\}\}$/.exec(sk.tokens.get(t) ?? '')?.[1].trim();
+        return inner === undefined ? undefined : /\s/.test(inner) ? `(${inner})` : inner;
+      },
     },
     finish: (edited) => restore(edited, sk),
   };
@@ -125,7 +134,7 @@ export async function convertVersion(src: CatalogSource, dir: string, folder: st
   const findings = new Findings();
   const rcFile = `${at}/rancher-compose.yml`;
   const rcText = await src.read(rcFile);
-  const rc = rcText === undefined ? {} : obj(parseCatalogYaml(rcText, rcFile));
+  const rc = rcText === undefined ? {} : obj(parseCatalogYaml(lineFeeds(rcText)!, rcFile));
   const catalog = obj(rc['.catalog'] ?? rc.catalog);
   const { version, meta } = readMeta(catalog, folder, findings);
   for (const key of ['uuid', 'name']) if (catalog[key] !== undefined) findings.add('note', key, `.catalog.${key} is Rancher's and was dropped`);
@@ -134,14 +143,18 @@ export async function convertVersion(src: CatalogSource, dir: string, folder: st
   findings.list.push(...qFindings.list);
   const names = new Set(questions.map((q) => q.variable));
   const tplFile = `${at}/docker-compose.yml.tpl`;
-  const tpl = await src.read(tplFile);
+  const tpl = lineFeeds(await src.read(tplFile));
   const plainFile = `${at}/docker-compose.yml`;
-  const plain = tpl === undefined ? await src.read(plainFile) : undefined;
+  const plain = tpl === undefined ? lineFeeds(await src.read(plainFile)) : undefined;
   if (tpl === undefined && plain === undefined) throw new ImportError('has no docker-compose.yml or docker-compose.yml.tpl', at);
   const file = tpl !== undefined ? tplFile : plainFile;
   const fileFindings = new Findings(file);
-  // Structure that depends on an answer — a volume named by one, placement from a KEY=VALUE answer — needs Handlebars.
-  const why = tpl !== undefined || plain!.includes('{{') ? undefined : mountsAnswer(plain!) ? 'a volume is named by an answer' : ANSWER_HOST_LABEL.test(plain!) ? 'host-label affinity comes from an answer' : undefined;
+  // Rancher ran every compose file through Go's templates, not only .tpl ones; structure that depends on an
+  // answer — a volume named by one, placement from a KEY=VALUE answer — also needs Handlebars.
+  const why = tpl !== undefined ? undefined
+    : plain!.includes('{{') ? 'it holds Go template actions, which Rancher ran in every compose file'
+    : mountsAnswer(plain!) ? 'a volume is named by an answer'
+    : ANSWER_HOST_LABEL.test(plain!) ? 'host-label affinity comes from an answer' : undefined;
   const asTemplate = tpl !== undefined || why !== undefined;
   if (why) fileFindings.add('note', 'docker-compose.yml', `became a Handlebars template: ${why}`);
   const mode = asTemplate ? templateMode(tpl ?? plain!, file, names, fileFindings) : plainMode(plain!, names, fileFindings);
