@@ -19,8 +19,8 @@ export interface Scope {
 }
 
 /**
- * `{{$x := PIPELINE}}`: Handlebars has no variables, and Go's never change once declared (Rancher's Go had no
- * `=`), so each use of `$x` is the pipeline itself, written where it is used.
+ * `{{$x := PIPELINE}}`: Handlebars has no variables, and one that is never assigned again (`$x = …` is refused)
+ * always holds its pipeline's value, so each use of `$x` is the pipeline itself, written where it is used.
  */
 export interface Declared { pipe: Pipe; scope: Scope; name: string }
 
