@@ -50,14 +50,15 @@ forge:
 `;
 }
 
-export async function startWorld(kind: 'gitlab' | 'github', stacks: Record<string, string>): Promise<World> {
+/** `catalog` writes another catalog into the folder it is given; `files` are more files of the environment. */
+export async function startWorld(kind: 'gitlab' | 'github', stacks: Record<string, string>, opts: { catalog?: (dir: string) => string; files?: Record<string, string> } = {}): Promise<World> {
   const tmp = mkdtempSync(path.join(tmpdir(), `berth-upgrades-${kind}-`));
-  const catalog = writeCatalog(path.join(tmp, 'catalog'));
+  const catalog = (opts.catalog ?? writeCatalog)(path.join(tmp, 'catalog'));
   const server = await startGitServer({ root: path.join(tmp, 'server'), token: TOKEN });
   server.createBareRepo('env');
   const branchExists = (b: string) => server.revParse('env', `refs/heads/${b}`) !== undefined;
   const forge = await startFakeForge({ token: TOKEN, ...(kind === 'gitlab' ? { gitlab: { project: 'ops/env', id: 7 } } : { github: { repo: 'acme/env' } }), branchExists });
-  server.commitFiles('env', { 'berth.yml': berthYml(kind, catalog, forge.url), ...Object.fromEntries(Object.entries(stacks).map(([k, v]) => [`stacks/${k}.yml`, v])) }, { message: 'environment' });
+  server.commitFiles('env', { 'berth.yml': berthYml(kind, catalog, forge.url), ...opts.files, ...Object.fromEntries(Object.entries(stacks).map(([k, v]) => [`stacks/${k}.yml`, v])) }, { message: 'environment' });
   const repoUrl = server.repoUrl('env');
   const berthCache = path.join(tmp, 'berth-cache');
   const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 'Operator', GIT_AUTHOR_EMAIL: 'ops@example.com', GIT_COMMITTER_NAME: 'Operator', GIT_COMMITTER_EMAIL: 'ops@example.com' };
