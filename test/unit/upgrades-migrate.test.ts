@@ -141,3 +141,23 @@ describe('upgrade proposals with migrations and generated answers', async () => 
     assert.ok(isEncrypted(parseStackText('s', 'f', out).answers.password));
   });
 });
+
+describe('the built-in acme-platform 1.2.0', () => {
+  it('is a safe upgrade from 1.1.0: the cache answer renamed, the Redis password generated and encrypted, the database named', async () => {
+    const builtin = await loadCatalogOrThrow('templates');
+    const acme = builtin.templates.get('acme-platform')!;
+    const text = 'template: acme-platform\nversion: 1.1.0\nanswers:\n  db_password: !age |\n    -----BEGIN AGE ENCRYPTED FILE-----\n    YWdl\n    -----END AGE ENCRYPTED FILE-----\n  db_root_password: root-password-1\n  rabbitmq_password: rabbit-password-1\n  cache_memory_mb: 256 # busy season\n';
+    const stack = parseStackText('shop', 'stacks/shop.yml', text);
+    const u = findUpgrade(acme, stack, '0.1.0')!;
+    assert.equal(u.to, '1.2.0');
+    assert.equal(u.needsAnswers.length, 0);
+    const { recipient } = await generateKey();
+    const content = await proposalContent({ catalog: builtin, upgrade: u, file: stack.file, text, answers: stack.answers, recipients: [recipient] });
+    assert.match(content.stackText, /^ {2}cache_size_mb: 256 # busy season$/m);
+    assert.match(content.stackText, /^ {2}database_name: acme$/m);
+    assert.match(content.stackText, /^ {2}redis_password: !age \|\n {4}-----BEGIN AGE ENCRYPTED FILE-----$/m);
+    assert.equal(content.draft, false);
+    assert.match(content.description, /- `cache_memory_mb` renamed to `cache_size_mb` \(1\.2\.0\)/);
+    assert.ok(!content.description.includes('root-password-1'));
+  });
+});
