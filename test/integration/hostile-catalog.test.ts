@@ -21,6 +21,7 @@ import { Serve } from './serve-fixtures.ts';
 import { encryptAnswerInFile, generateKey } from '../../lib/secrets.ts';
 import { secretForms } from '../../lib/mask.ts';
 import type { StackState } from '../../controller/stack-state.ts';
+import { aliasBomb } from '../unit/hostile-fixtures.ts';
 
 const gate = await dockerGate();
 const TOKEN = 'hostile-t0ken-41d2';
@@ -46,12 +47,6 @@ const SLEEPER = 'services:\n  app:\n    image: berth-test/busybox:1\n    command
 const VAULT = (tag: string) => `services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, "3600"]\n    stop_grace_period: 1s\n    environment:\n      PW: {{pw}}\n      KEY: {{key}}\n      TAG: "${tag}"\n    labels:\n      tag: "${tag}"\n`;
 const meta = (version: string, questions: unknown[] = []) => stringify({ version, description: `v${version}`, questions });
 
-function bomb(): string {
-  const lines = ['l0: &l0 [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < 9; i++) lines.push(`l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
-  return `version: 1.0.0\ndescription: bomb\n${lines.join('\n')}\n`;
-}
-
 /** The catalog on disk: every file the test needs, and the symlinks a repository could carry. */
 function writeCatalog(root: string, keyFile: string): void {
   const files: Record<string, string> = {
@@ -72,7 +67,7 @@ function writeCatalog(root: string, keyFile: string): void {
     'templates/paths/1.0.0/berth.yml': meta('1.0.0'),
     'templates/paths/1.0.0/docker-compose.yml.hbs': `${SLEEPER}    env_file: ../../age.key\n    configs: [c]\n    secrets: [s]\nconfigs:\n  c:\n    file: ../../../../../../etc/passwd\nsecrets:\n  s:\n    file: /proc/self/environ\n`,
     'templates/bomb/config.yml': 'name: bomb\ndescription: alias bomb\n',
-    'templates/bomb/1.0.0/berth.yml': bomb(),
+    'templates/bomb/1.0.0/berth.yml': `version: 1.0.0\ndescription: bomb\n${aliasBomb()}`,
     'templates/bomb/1.0.0/docker-compose.yml.hbs': SLEEPER,
     'templates/huge/config.yml': 'name: huge\ndescription: too large\n',
     'templates/huge/1.0.0/berth.yml': meta('1.0.0'),
@@ -153,7 +148,15 @@ test('a hostile catalog through apply, serve and the upgrade proposer: each atta
   assert.equal(await running(STACKS.good), 1, `the honest stack deployed:\n${applied}`);
   assert.equal(await running(STACKS.vault), 1, `the stack with secrets deployed:\n${applied}`);
 
-  // 2. berth serve on the repository.
+  // 2. berth serve on the repository, the catalog now a url: repository on the git server: git carries the
+  //    symlinks, and isomorphic-git checks them out as symlinks.
+  git.createBareRepo('catalog');
+  await gitCli(['init', '--quiet', '--initial-branch', 'main'], catalog);
+  await gitCli(['add', '-A'], catalog);
+  await gitCli(['commit', '--quiet', '-m', 'a hostile catalog'], catalog);
+  await gitCli(['push', '--quiet', git.authedUrl('catalog'), 'main'], catalog);
+  assert.match(await gitCli(['ls-tree', 'HEAD', 'templates/environ/1.0.0/'], catalog), /^120000 /m, 'the symlink is committed as one');
+  git.commitFiles('env', { 'berth.yml': stringify({ ...berth, catalogs: [{ name: 'evil', url: git.repoUrl('catalog') }] }) }, { message: 'the catalog from its repository' });
   serve = await Serve.start([
     'serve', '--env', git.repoUrl('env'), '--env-token-env', TOKEN_ENV, '--listen', '127.0.0.1:0',
     '--interval-seconds', '3600', '--cache-dir', path.join(tmp.path, 'cache'), '--deadline', '2m',
@@ -170,7 +173,9 @@ test('a hostile catalog through apply, serve and the upgrade proposer: each atta
     assert.match(states[s].lastError ?? '', re, `/api/stacks names the file for ${s}`);
   }
   if (process.env.BERTH_TEST_VERBOSE) for (const s of Object.values(STACKS)) process.stderr.write(`${s}: ${states[s].status} ${states[s].lastError}\n`);
-  const api = JSON.stringify(await serve.json('/api/stacks')) + JSON.stringify(await serve.json('/api/environment'));
+  const environment = await serve.json<{ catalogs: Record<string, string> }>('/api/environment');
+  assert.equal(environment.catalogs.evil, git.revParse('catalog', 'refs/heads/main'), 'serve used the url: catalog');
+  const api = JSON.stringify(await serve.json('/api/stacks')) + JSON.stringify(environment);
   assert.deepEqual(leaks(api, key.identity), [], 'nothing leaks into /api');
   assert.deepEqual(leaks(JSON.stringify(serve.logs), key.identity), [], 'nothing leaks into serve\'s log');
 

@@ -15,19 +15,7 @@ import { readAnswersFile } from '../../cli/options.ts';
 import { importRancher } from '../../importers/rancher/import.ts';
 import { BerthError, formatProblem, ValidationError } from '../../lib/errors.ts';
 import { writeTree } from './import-rancher-fixtures.ts';
-
-/** Ten times ten times … nine levels deep: a billion leaves once expanded, a few hundred bytes as text. */
-export function aliasBomb(prefix = ''): string {
-  const lines = [`${prefix}l0: &l0 [x, x, x, x, x, x, x, x, x, x]`];
-  for (let i = 1; i < 9; i++) lines.push(`${prefix}l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
-  return `${lines.join('\n')}\n`;
-}
-
-/** Nested flow maps far deeper than the limit. */
-export const DEEP = `a: ${'{b: '.repeat(5000)}1${'}'.repeat(5000)}\n`;
-
-/** Block nesting by indentation, 500 levels (the text scan counts columns of indentation). */
-const DEEP_BLOCK = Array.from({ length: 500 }, (_, i) => `${'  '.repeat(i)}k${i}:`).join('\n') + ' 1\n';
+import { aliasBomb, DEEP, DEEP_BLOCK } from './hostile-fixtures.ts';
 
 /** Runs `fn`, which must fail within a second with an error naming `file`; returns the whole error text. */
 async function refusedNaming(fn: () => unknown, file: string, reason: RegExp): Promise<string> {
