@@ -63,6 +63,26 @@ export function registerSecretCommands(program: Command): void {
       process.stderr.write(`identity written to ${opts.out}: give it to Berth as BERTH_AGE_KEY_FILE; add the recipient above to ${RECIPIENTS_FILE} in the environment\n`);
     });
 
+  secret.command('generate')
+    .description('make the answers the stack\'s template has Berth generate and the stack has none of, encrypted into stacks/STACK.yml (then commit it)')
+    .argument('<stack>', 'the stack')
+    .addOption(envOption())
+    .option('--recipient <age1…>', `encrypt for this recipient (repeatable; default: the lines of ${RECIPIENTS_FILE})`, (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (stack: string, opts: { env: string; recipient?: string[] }) => {
+      const [{ loadEnvironment, assertUsable }, { stacksToGenerate, withGeneratedAnswers }] = await Promise.all([import('../environment/environment.ts'), import('../upgrades/generated.ts')]);
+      const env = await loadEnvironment(opts.env);
+      const spec = env.stacks.find((s) => s.name === stack);
+      if (!spec) throw new UserError('STACK_NOT_FOUND', `no stack file stacks/${stack}.yml in ${env.root}`, { hint: 'Check the stack name and --env.' });
+      assertUsable(spec);
+      const [wanted] = await stacksToGenerate({ ...env, stacks: [spec] }, new Map());
+      if (!wanted) return void process.stdout.write(`stack ${stack} has an answer to every question Berth generates\n`);
+      const recipients = await recipientsFor(opts.env, opts.recipient ?? []);
+      const file = path.join(env.root, spec.file);
+      const made = await withGeneratedAnswers(await readFile(file, 'utf8'), spec.file, stack, wanted.questions, recipients);
+      if (made) await writeFile(file, made.text);
+      process.stdout.write(`${(made?.variables ?? []).map((v) => `answers.${v}`).join(', ')} of ${spec.file} generated, encrypted for ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}; commit the file\n`);
+    });
+
   secret.command('encrypt')
     .description('encrypt a value read from stdin and write it as answers.VARIABLE of stacks/STACK.yml (comments are kept)')
     .argument('<stack>', 'the stack')

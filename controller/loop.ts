@@ -98,7 +98,7 @@ export class Controller {
       if (stopped) return;
       snap = await this.sources.refresh();
     }
-    await this.adopt(snap);
+    snap = await this.adoptGenerating(snap);
     this.enqueueAll({ kind: 'startup', why: 'startup' });
     if (snap.env) void this.upgrades(snap.env);
     this.armTimer();
@@ -182,9 +182,9 @@ export class Controller {
   }
 
   private async refreshThen(reason: Omit<Reason, 'at'>, force: boolean): Promise<void> {
-    const snap = await this.sources.refresh({ force });
+    let snap = await this.sources.refresh({ force });
     if (this.stopping.signal.aborted) return;
-    await this.adopt(snap);
+    snap = await this.adoptGenerating(snap);
     this.enqueueAll(reason);
     // Upgrades are looked for beside the deploys, never in their way: a slow forge must not delay a reconcile.
     if (snap.env) void this.upgrades(snap.env);
@@ -227,6 +227,21 @@ export class Controller {
       this.upgradesAgain = undefined;
       if (again && !this.stopping.signal.aborted) void this.upgrades(again);
     }
+  }
+
+  /**
+   * adopt, and when a stack lacks answers its template has Berth generate, a commit writing them (upgrades/
+   * generated.ts) and the environment synced again: the stacks deploy from that commit, never from values in memory.
+   */
+  private async adoptGenerating(snap: Snapshot): Promise<Snapshot> {
+    await this.adopt(snap);
+    if (!snap.env || snap.error) return snap;
+    const { fillGeneratedAnswers } = await import('../upgrades/generated.ts');
+    const { commit } = await fillGeneratedAnswers(snap.env, { source: this.opts.env, cacheDir: this.opts.cacheDir, log: this.log, catalogs: this.catalogs });
+    if (!commit) return snap;
+    const next = await this.sources.refresh({ force: true });
+    await this.adopt(next);
+    return next;
   }
 
   /** Takes in a fresh snapshot: stacks added and gone, new engines when the hosts or swarms changed, the ledger once. */
