@@ -39,12 +39,18 @@ export interface DeployContext {
   catalogs?: Map<string, Catalog>;
   /** age identities for encrypted answers; default: BERTH_AGE_KEY / BERTH_AGE_KEY_FILE when one is needed. */
   identities?: string[];
+  /** Observe through the engine's current observation round (serve's passes over every stack). */
+  shared?: boolean;
+  /** Told of every environment file the render reads (controller/memo.ts). */
+  onRead?: DesiredOptions['onRead'];
+  /** Told when the desired state is computed (rendered, or read from the ledger): serve counts them. */
+  onRender?: () => void;
 }
 
 export type DeployTrigger = Trigger & { kind: 'push' | 'merge' | 'timer' | 'cli' | 'revert' | 'webhook' };
 
 /** What reading a stack's desired state needs: a deploy's context without the engines. */
-export type DesiredContext = Pick<DeployContext, 'env' | 'sources' | 'ledger' | 'catalogs' | 'identities'>;
+export type DesiredContext = Pick<DeployContext, 'env' | 'sources' | 'ledger' | 'catalogs' | 'identities' | 'onRead'>;
 
 /** What a stack should run now: the ledger's state while a rollback is in force, else the environment rendered. */
 export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<{ desired: DesiredStack; state: StackState }> {
@@ -56,8 +62,11 @@ export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<
   return { desired, state };
 }
 
-/** `requested`: the run carried out a rollback a person just asked for on the ledger branch (so a timer run's changes are not drift). */
-export type DeployOutcome = StackOutcome & { ledgerCommit?: string | null; mode: DeployMode; requested?: boolean };
+/**
+ * `requested`: the run carried out a rollback a person just asked for on the ledger branch (so a timer run's changes
+ * are not drift). `unrecorded`: the ledger could not record the run (the next reconcile must try again).
+ */
+export type DeployOutcome = StackOutcome & { ledgerCommit?: string | null; mode: DeployMode; requested?: boolean; unrecorded?: boolean };
 
 export type DeployFn = (ctx: DeployContext, spec: StackSpec, trigger: DeployTrigger) => Promise<DeployOutcome>;
 
@@ -69,6 +78,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   let state: StackState = {};
   let desired: DesiredStack;
   try {
+    ctx.onRender?.();
     ({ desired, state } = await desiredNow(ctx, spec));
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
@@ -78,7 +88,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   const mode: DeployMode = state.rollback ? 'rollback' : 'render';
   if (state.rollback && !opts.dryRun) log.info({ stack: spec.name, restoredFrom: state.rollback.restoredFrom }, `stack ${spec.name}: rollback to ${state.rollback.restoredFrom.slice(0, 7)} in force`);
   const outcome = await reconcileStack(ctx.env, spec, {
-    why: trigger.why, engines: ctx.engines, events: ctx.events, log: opts.dryRun ? undefined : log, signal: ctx.signal, catalogs: ctx.catalogs, desired, dryRun: opts.dryRun,
+    why: trigger.why, engines: ctx.engines, events: ctx.events, log: opts.dryRun ? undefined : log, signal: ctx.signal, catalogs: ctx.catalogs, desired, dryRun: opts.dryRun, shared: ctx.shared,
   });
   if (!ctx.ledger || opts.dryRun) return { ...outcome, ledgerCommit: null, mode };
   let ledgerCommit: string | null = null;
@@ -90,12 +100,13 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
     if (ledgerCommit) log.info({ stack: spec.name, commit: ledgerCommit, mode }, `stack ${spec.name}: recorded as ${ledgerCommit.slice(0, 7)} on ${ctx.ledger.branch}`);
   } catch (e) {
     log.error({ stack: spec.name, err: (e as Error).message }, `stack ${spec.name}: the deploy could not be recorded in the ledger; the next reconcile records it`);
+    return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true, unrecorded: true };
   }
   return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true };
 }
 
 function desiredOptions(ctx: DesiredContext): DesiredOptions {
-  return { catalogs: ctx.catalogs, ...(ctx.identities ? { identities: ctx.identities } : {}) };
+  return { catalogs: ctx.catalogs, ...(ctx.identities ? { identities: ctx.identities } : {}), ...(ctx.onRead ? { onRead: ctx.onRead } : {}) };
 }
 
 /**

@@ -25,6 +25,10 @@ import { openLedger } from '../ledger/open.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Environment } from '../environment/environment.ts';
 import { availableUpgrades } from '../upgrades/available.ts';
+import { builtinCatalogRoot } from '../lib/version.ts';
+import { catalogKeys, inputsKey, observedKey, readRecorder, StackMemo } from './memo.ts';
+import { desiredImages } from './reconcile.ts';
+import type { StackSpec } from '../environment/types.ts';
 
 export type { StackState } from './stack-state.ts';
 
@@ -64,6 +68,14 @@ export class Controller {
   /** Opened once, on the first synced environment; undefined for a plain folder (no git, no ledger). */
   private ledger?: Promise<Ledger | undefined>;
   private catalogs = new Map<string, Catalog>();
+  /** What each stack's last quiet reconcile saw, as hashes: a pass renders only the stacks whose inputs or state moved. */
+  private readonly memo = new StackMemo();
+  /** Per catalog name, its version for the memo (catalogKeys), taken once per pass. */
+  private catalogVersions = new Map<string, string | undefined>();
+  /** The environment and catalog versions at which no stack lacked a generated answer. */
+  private nothingToGenerate?: { env: Environment; catalogs: string };
+  /** The environment and revision upgrades were last looked for at: the same again finds the same. */
+  private upgradesFor?: { env: Environment; revision: string };
   private timer?: { stop(): void };
   private ticking = false;
   private checkingUpgrades = false;
@@ -99,6 +111,7 @@ export class Controller {
       snap = await this.sources.refresh();
     }
     snap = await this.adoptGenerating(snap);
+    await this.preparePass(snap);
     this.enqueueAll({ kind: 'startup', why: 'startup' });
     if (snap.env) void this.upgrades(snap.env);
     this.armTimer();
@@ -185,6 +198,7 @@ export class Controller {
     let snap = await this.sources.refresh({ force });
     if (this.stopping.signal.aborted) return;
     snap = await this.adoptGenerating(snap);
+    await this.preparePass(snap);
     this.enqueueAll(reason);
     // Upgrades are looked for beside the deploys, never in their way: a slow forge must not delay a reconcile.
     if (snap.env) void this.upgrades(snap.env);
@@ -196,13 +210,17 @@ export class Controller {
    */
   private async upgrades(env: Environment): Promise<void> {
     if (this.checkingUpgrades) return void (this.upgradesAgain = env);
+    // Without a forge the result is a function of the environment and the catalogs: the same again finds the same.
+    const revision = JSON.stringify([...this.catalogVersions]);
+    if (!env.forge && this.upgradesFor?.env === env && this.upgradesFor.revision === revision) return;
     this.checkingUpgrades = true;
     try {
-      const found = await availableUpgrades(env, { catalogs: this.catalogs });
+      const found = new Map((await availableUpgrades(env, { catalogs: this.catalogs })).map((u) => [u.stack, u]));
       for (const name of this.book.names()) {
-        const u = found.find((f) => f.stack === name);
+        const u = found.get(name);
         this.book.upgradeAvailable(name, u ? `${u.from} → ${u.to}` : undefined);
       }
+      this.upgradesFor = { env, revision };
       // Even with nothing to propose, the run closes merge requests that became obsolete.
       if (!env.forge) return;
       // The forge clients (octokit, gitbeaker) load only for an environment that names a forge: ~27 MiB otherwise.
@@ -236,7 +254,14 @@ export class Controller {
   private async adoptGenerating(snap: Snapshot): Promise<Snapshot> {
     await this.adopt(snap);
     if (!snap.env || snap.error) return snap;
-    const { fillGeneratedAnswers } = await import('../upgrades/generated.ts');
+    // Which answers are missing is a function of the stack files and the catalogs: unchanged, nothing to look at.
+    const versions = JSON.stringify([...this.catalogVersions]);
+    if (this.nothingToGenerate?.env === snap.env && this.nothingToGenerate.catalogs === versions) return snap;
+    const { fillGeneratedAnswers, stacksToGenerate } = await import('../upgrades/generated.ts');
+    if (!(await stacksToGenerate(snap.env, this.catalogs)).length) {
+      this.nothingToGenerate = { env: snap.env, catalogs: versions };
+      return snap;
+    }
     const { commit } = await fillGeneratedAnswers(snap.env, { source: this.opts.env, cacheDir: this.opts.cacheDir, log: this.log, catalogs: this.catalogs });
     if (!commit) return snap;
     const next = await this.sources.refresh({ force: true });
@@ -244,7 +269,10 @@ export class Controller {
     return next;
   }
 
-  /** Takes in a fresh snapshot: stacks added and gone, new engines when the hosts or swarms changed, the ledger once. */
+  /**
+   * Takes in a fresh snapshot: stacks added and gone, new engines when the hosts or swarms changed, the ledger once,
+   * each catalog's version (for the memo).
+   */
   private async adopt(snap: Snapshot): Promise<void> {
     // Catalogs are reloaded per refresh: a path catalog can change without any commit to notice.
     this.catalogs = new Map();
@@ -257,15 +285,26 @@ export class Controller {
     }
     const ledger = await this.ledger;
     if (!snap.env) return;
+    this.catalogVersions = await catalogKeys(snap.env, snap.catalogs, { cacheDir: this.opts.cacheDir, builtinRoot: builtinCatalogRoot() }).catch(() => new Map());
     const key = Engines.key(snap.env);
     if (this.registry?.key !== key) this.registry = { key, engines: new Engines(snap.env) };
     const { added, gone } = this.book.sync(snap.env.stacks.map((s) => s.name));
     for (const name of gone) {
       this.metrics.forgetStack(name);
       this.backoff.forget(name);
+      this.memo.forget(name);
     }
     // After a restart the status still names the last recorded deploy.
     for (const name of added) void ledger?.latest(name).then((l) => l && this.book.recorded(name, l.commit), () => undefined);
+  }
+
+  /**
+   * Before a pass over every stack: the ledger fetched once (a person's revert there is an input of the stack it
+   * touches) and each engine starts an observation round so the stacks of the pass share one list per host or Swarm.
+   */
+  private async preparePass(snap: Snapshot): Promise<void> {
+    await (await this.ledger)?.refresh().catch(() => undefined);
+    for (const engine of this.registry?.engines.all() ?? []) engine.newRound?.();
   }
 
   /** A timer run leaves a stack alone while its backoff holds; anything else (a commit, a webhook) retries at once. */
@@ -291,10 +330,17 @@ export class Controller {
       if (!snap.env || !this.registry) throw new BerthError('NOT_READY', 'internal', 'reconcile before the environment was adopted');
       const kind = KIND_RANK.find((k) => job.reasons.some((r) => r.kind === k)) ?? 'timer';
       const trigger = { kind: kind === 'startup' ? ('timer' as const) : kind, why: run.why, deliveryId: run.deliveryIds[0] };
+      const ledger = await this.ledger;
+      const inputs = await this.inputsOf(spec, snap, ledger);
+      result = inputs ? await this.unchangedSince(spec, inputs, snap, run.started, trigger.why) : undefined;
+      if (result) return;
+      const recorder = readRecorder();
       result = await this.deploy({
         env: snap.env, sources: { environment: snap.commit ?? 'unknown', catalogs: snap.catalogs }, engines: this.registry.engines,
-        ledger: await this.ledger, log: this.log, events: this.events(job.key), signal: job.signal, catalogs: this.catalogs,
+        ledger, log: this.log, events: this.events(job.key), signal: job.signal, catalogs: this.catalogs,
+        shared: true, onRead: recorder.onRead, onRender: () => this.metrics.rendered(),
       }, spec, trigger);
+      await this.remember(spec, snap, ledger, result, recorder.reads);
     } catch (e) {
       thrown = e;
     } finally {
@@ -304,6 +350,36 @@ export class Controller {
         this.observe(ended.state, ended.drift);
       }
     }
+  }
+
+  /** The inputs key of a stack now; undefined when it cannot be memoised (its catalog cannot be keyed, its file is broken). */
+  private async inputsOf(spec: StackSpec, snap: Snapshot, ledger: Ledger | undefined): Promise<string | undefined> {
+    if (!snap.env) return undefined;
+    const catalog = this.catalogVersions.get(spec.catalog ?? snap.env.catalogs[0]?.name ?? '');
+    const ledgerFolder = ledger ? await ledger.stackVersion(spec.name).catch(() => undefined) : null;
+    if (ledgerFolder === undefined) return undefined;
+    return inputsKey({ env: snap.env, spec, catalog, ledgerFolder });
+  }
+
+  /**
+   * A stack whose inputs and observed state hash as at its last quiet reconcile is unchanged without a render, a
+   * plan or a record: the plan would be the same no-op. The observation comes from the engine's round.
+   */
+  private async unchangedSince(spec: StackSpec, inputs: string, snap: Snapshot, started: number, why: string): Promise<DeployOutcome | undefined> {
+    const entry = await this.memo.valid(spec.name, inputs, snap.env!, snap.commit);
+    if (!entry) return undefined;
+    const observed = await this.registry!.engines.for(spec).observe(spec.name, entry.images, { shared: true });
+    if (observedKey(observed) !== entry.observed) return undefined;
+    this.log.debug({ stack: spec.name, why }, `stack ${spec.name} unchanged: its inputs and what runs are as at its last reconcile`);
+    return { stack: spec.name, why, outcome: 'unchanged', startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode: 'render' };
+  }
+
+  /** A quiet, recorded render is remembered (as hashes); anything else makes the next run a full one. */
+  private async remember(spec: StackSpec, snap: Snapshot, ledger: Ledger | undefined, r: DeployOutcome, reads: Record<string, string | null>): Promise<void> {
+    // The record may have moved the stack's ledger folder: the key is taken after it.
+    const inputs = r.outcome === 'unchanged' && !r.error && !r.unrecorded && r.mode === 'render' && r.desired && r.observed ? await this.inputsOf(spec, snap, ledger) : undefined;
+    if (!inputs || !r.desired || !r.observed) return this.memo.forget(spec.name);
+    this.memo.set(spec.name, { inputs, commit: snap.commit ?? '', reads, images: desiredImages(r.desired), observed: observedKey(r.observed) });
   }
 
   /** A failed run backs the stack off (said in its status); a good one clears it. A user error waits for a fix anyway. */

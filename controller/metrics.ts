@@ -16,6 +16,7 @@ export class Metrics {
   private readonly driftHeals: Counter<'stack'>;
   private readonly webhooks: Counter<'forge' | 'result'>;
   private readonly syncFailures: Counter<'repo'>;
+  private readonly renders: Counter;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -29,6 +30,7 @@ export class Metrics {
     this.driftHeals = new Counter({ name: 'berth_drift_heals_total', help: 'Timer reconciles that changed something while the sources had not changed: drift undone.', labelNames: ['stack'], registers });
     this.webhooks = new Counter({ name: 'berth_webhooks_total', help: 'Webhook deliveries, by forge and result.', labelNames: ['forge', 'result'], registers });
     this.syncFailures = new Counter({ name: 'berth_source_sync_failures_total', help: 'Failed attempts to sync a source repository.', labelNames: ['repo'], registers });
+    this.renders = new Counter({ name: 'berth_renders_total', help: 'Desired states computed (rendered, or read from the ledger); a stack whose inputs and running state did not move needs none.', registers });
   }
 
   reconciled(stack: string, outcome: string, seconds: number): void {
@@ -39,6 +41,10 @@ export class Metrics {
 
   driftHealed(stack: string): void {
     this.driftHeals.inc({ stack });
+  }
+
+  rendered(): void {
+    this.renders.inc();
   }
 
   webhook(forge: string, result: WebhookResult): void {

@@ -50,6 +50,8 @@ export interface ReconcileOptions {
   catalogs?: Map<string, Catalog>;
   /** Desired state computed by the caller (a rollback from the ledger); default: render the environment's stack. */
   desired?: DesiredStack;
+  /** Observe through the engine's current observation round (a pass over many stacks). */
+  shared?: boolean;
 }
 
 export function engineOf(env: Environment, spec: StackSpec, opts: Pick<ReconcileOptions, 'engines' | 'drivers'>): StackEngine {
@@ -64,7 +66,7 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
     const desired = opts.desired ?? (await desiredStack(env, spec, { catalogs: opts.catalogs }));
     // The owner label is what keeps two environments from fighting over one stack's containers.
     out.desired = desired.owner ? desired : { ...desired, owner: await environmentIdentity(env) };
-    out.observed = await engine.observe(spec.name, desiredImages(out.desired));
+    out.observed = await engine.observe(spec.name, desiredImages(out.desired), { shared: opts.shared });
     out.plan = engine.plan(out.desired, out.observed);
     if (out.plan.errors.length) {
       throw new ValidationError('PLAN_INVALID', `Stack ${spec.name} cannot run on its ${engine.kind === 'swarm' ? 'Swarm' : 'hosts'}:`, out.plan.errors.map((message) => ({ file: spec.file, message })),

@@ -68,10 +68,25 @@ export interface StackStatus {
   endpoints: { service: string; host: string; url: string }[];
 }
 
+export interface ObserveOptions {
+  /**
+   * May answer from the engine's current observation round (newRound): its targets listed once for every stack
+   * of a pass. The engine still reads the stack alone when it changed after the round read it.
+   */
+  shared?: boolean;
+}
+
 export interface StackEngine {
   readonly kind: EngineKind;
   /** Reads only. `images` are the desired references, resolved too: plans compare image IDs, not texts. */
-  observe(stack: string, images?: string[]): Promise<ObservedState>;
+  observe(stack: string, images?: string[], opts?: ObserveOptions): Promise<ObservedState>;
+  /**
+   * Starts an observation round for a pass over many stacks: the next shared observe lists each target once (by
+   * Berth's labels) and later ones are answered from that list. Engines without it read each stack alone.
+   */
+  newRound?(): void;
+  /** The stack's objects changed (an event said so): what a round read before now no longer speaks for it. */
+  invalidate?(stack: string): void;
   /** Pure: the same desired and observed state always give the same plan. */
   plan(desired: DesiredStack, observed: ObservedState): Plan;
   /** Carries out exactly the plan; one target failing fails only its part. */

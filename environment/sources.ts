@@ -30,7 +30,16 @@ export interface Snapshot {
   error?: Error;
   /** The remote could not be reached; the state is the last one synced. */
   stale: boolean;
+  /** The last refresh that found the sources (reachable or not); `env` itself is read again only when they moved. */
   loadedAt?: string;
+}
+
+interface LoadedFrom {
+  commit: string;
+  /** Each `url:` catalog the environment named, with the commit it synced to (none: it could not be synced). */
+  urlCatalogs: Array<{ name: string; url: string; branch: string; commit?: string }>;
+  /** Folder catalogs by name: the HEAD of the repository holding each (none for a plain folder). */
+  folderLabels: Record<string, string>;
 }
 
 export interface SourcesOptions {
@@ -55,6 +64,8 @@ export class Sources {
   private forceAgain = false;
   /** The uncommitted state of a local work tree last warned about. */
   private dirtyNoted?: string;
+  /** What the last load read, to tell whether anything moved since. */
+  private loadedFrom?: LoadedFrom;
 
   constructor(private readonly opts: SourcesOptions) {
     // The watcher would warn on every failed attempt; this class logs once per failure streak instead.
@@ -92,32 +103,35 @@ export class Sources {
       this.snap = { ...this.snap, stale: true, error: this.seenErrors.get(this.key(this.envWatcher)) as Error };
       return this.snap;
     }
+    // A local repository's own work tree; a bare one is mirrored into the cache and checked out clean.
+    const source = this.opts.env;
+    const workTree = !isUrlSource(source) && state.commit !== WORKING_TREE && state.dir === path.resolve(source.path);
+    // A work tree used in place is read from disk: only a committed state may deploy, or a tick landing
+    // between an edit and its commit would deploy (and record under the old commit) what nobody committed.
+    const dirty = workTree && (await this.uncommitted(state.dir, state.commit));
+    if (dirty && this.snap.env) return this.snap;
+    if (!dirty) this.dirtyNoted = undefined;
+    if (!dirty && (await this.unmoved(state))) {
+      // The same environment object: what was derived from it (rendered stacks, loaded catalogs) still holds.
+      this.snap = { ...this.snap, stale: state.stale, loadedAt: new Date().toISOString() };
+      return this.snap;
+    }
     const catalogs: Record<string, string> = {};
+    const urlCatalogs: LoadedFrom['urlCatalogs'] = [];
     try {
-      // A local repository's own work tree; a bare one is mirrored into the cache and checked out clean.
-      const source = this.opts.env;
-      const workTree = !isUrlSource(source) && state.commit !== WORKING_TREE && state.dir === path.resolve(source.path);
       const env = await loadEnvironment(state.dir, {
         processEnv: this.opts.processEnv,
         resolveCatalog: async (c) => {
-          const watched = await this.catalog(c.url, c.branch ?? 'main');
-          catalogs[c.name] = watched.commit;
+          const branch = c.branch ?? 'main';
+          const entry: LoadedFrom['urlCatalogs'][number] = { name: c.name, url: c.url, branch };
+          urlCatalogs.push(entry);
+          const watched = await this.catalog(c.url, branch);
+          entry.commit = catalogs[c.name] = watched.commit;
           return watched.dir;
         },
       });
-      for (const c of env.catalogs) {
-        if (c.unavailable) continue;
-        const label = catalogs[c.name] ?? (await folderLabel(c.root));
-        if (label) catalogs[c.name] = label;
-      }
-      // A work tree used in place is read from disk: only a committed state may deploy, or a tick landing
-      // between an edit and its commit would deploy (and record under the old commit) what nobody committed.
-      if (workTree && (await this.uncommitted(state.dir, state.commit))) {
-        if (this.snap.env) return this.snap;
-        (this.opts.log ?? silentLogger).warn({ dir: state.dir }, `uncommitted changes in ${state.dir}: deploying them because no committed state has been loaded yet`);
-      } else {
-        this.dirtyNoted = undefined;
-      }
+      Object.assign(catalogs, await folderLabels(env, urlCatalogs));
+      if (dirty) (this.opts.log ?? silentLogger).warn({ dir: state.dir }, `uncommitted changes in ${state.dir}: deploying them because no committed state has been loaded yet`);
       this.snap = { env, dir: state.dir, commit: state.commit, catalogs, stale: state.stale, loadedAt: new Date().toISOString() };
       this.invalidCommit = undefined;
     } catch (e) {
@@ -126,7 +140,26 @@ export class Sources {
       if (this.invalidCommit !== state.commit) (this.opts.log ?? silentLogger).error({ commit: state.commit, err: (e as Error).message }, 'the environment is invalid; nothing deploys until it is fixed');
       this.invalidCommit = state.commit;
     }
+    // A dirty first load is not a committed state: the next refresh loads again.
+    this.loadedFrom = dirty ? undefined : { commit: state.commit, urlCatalogs, folderLabels: this.snap.env ? await folderLabels(this.snap.env, urlCatalogs) : {} };
     return this.snap;
+  }
+
+  /**
+   * Nothing the environment was loaded from has moved: the same commit (a plain folder has none, so it always
+   * counts as moved), every `url:` catalog at the commit it had (or as unreachable as it was), every folder
+   * catalog's repository at the same HEAD. Then the environment is not read again: an idle poll costs a fetch.
+   */
+  private async unmoved(state: WatchedState): Promise<boolean> {
+    const last = this.loadedFrom;
+    if (!last || state.commit === WORKING_TREE || state.commit !== last.commit) return false;
+    for (const c of last.urlCatalogs) {
+      const commit = await this.catalog(c.url, c.branch).then((w) => w.commit, () => undefined);
+      if (commit !== c.commit) return false;
+    }
+    if (!this.snap.env) return true;
+    const folders = await folderLabels(this.snap.env, last.urlCatalogs);
+    return JSON.stringify(folders) === JSON.stringify(last.folderLabels);
   }
 
   /**
@@ -208,6 +241,17 @@ export class Sources {
   private key(w: RepoWatcher): string {
     return describeSource(w.source);
   }
+}
+
+/** Labels of the environment's folder catalogs (not its `url:` ones, labelled by their sync). */
+async function folderLabels(env: Environment, urlCatalogs: Array<{ name: string }>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const c of env.catalogs) {
+    if (urlCatalogs.some((u) => u.name === c.name) || !c.root) continue;
+    const label = await folderLabel(c.root);
+    if (label) out[c.name] = label;
+  }
+  return out;
 }
 
 /**

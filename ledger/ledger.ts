@@ -108,6 +108,10 @@ export class Ledger {
   private facts?: HeadFacts;
   /** Per stack: `head:fingerprint` of the last record that found the branch already holding that state. */
   private readonly recorded = new Map<string, string>();
+  /** The branch head as last read: read again after anything this instance did to the branch (all of it is serial). */
+  private seenHead?: Promise<string | null>;
+  /** The stack folders' tree ids at one head. */
+  private folders?: { head: string | null; oids: Promise<Map<string, string>> };
 
   constructor(opts: LedgerOptions) {
     this.dir = opts.dir;
@@ -121,9 +125,34 @@ export class Ledger {
 
   /** One writer at a time per instance; other processes are kept out by the compare-and-swap. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
+    const run = this.tail.then(fn, fn).finally(() => (this.seenHead = undefined));
     this.tail = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * The tree id of `stacks/<stack>/` at the branch head (null: no such folder). It moves with every record, revert
+   * and rollback of that stack and with nothing else, so a caller can tell whether the ledger's say on it changed;
+   * while nothing is written or fetched, answering reads nothing from git.
+   */
+  async stackVersion(stack: string): Promise<string | null> {
+    const head = await (this.seenHead ??= this.head());
+    if (!this.folders || this.folders.head !== head) {
+      const oids = head === null ? Promise.resolve(new Map<string, string>()) : this.stackFolders(head);
+      const entry = (this.folders = { head, oids });
+      oids.catch(() => this.folders === entry && (this.folders = undefined));
+    }
+    return (await this.folders.oids).get(stack) ?? null;
+  }
+
+  private async stackFolders(head: string): Promise<Map<string, string>> {
+    try {
+      const { tree } = await git.readTree({ fs: this.fs, dir: this.dir, oid: head, filepath: 'stacks' });
+      return new Map(tree.filter((e) => e.type === 'tree').map((e) => [e.path, e.oid]));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NotFoundError') return new Map();
+      throw e;
+    }
   }
 
   private view(): LedgerView {

@@ -30,6 +30,8 @@ export interface DesiredOptions {
   processEnv?: Record<string, string | undefined>;
   /** age identities for encrypted answers; default: BERTH_AGE_KEY / BERTH_AGE_KEY_FILE, read only when an answer is encrypted. */
   identities?: string[];
+  /** Told of every file of the environment the stack reads (undefined: it could not be read), so a caller can tell when they change. */
+  onRead?: (rel: string, text: string | undefined) => void;
 }
 
 const AGE_ARMOR = 'BEGIN AGE ENCRYPTED FILE';
@@ -81,6 +83,7 @@ export interface Reader {
   problems: Problem[];
   /** The environment root's `.env`, read once per stack when a value-less key needs it (host-inputs.ts). */
   dotenv?: Promise<Record<string, string> | undefined>;
+  onRead?: DesiredOptions['onRead'];
 }
 
 /** The process variables a stack may read: those berth.yml lists under allow_env:, minus BERTH_* (docs/security.md). */
@@ -90,8 +93,15 @@ export function allowedEnv(env: Pick<Environment, 'allowEnv'>, processEnv: Recor
 
 /** The text of a file of the environment, or undefined; the confinement rule unless the reader is a commit's. */
 export async function readText(r: Reader, rel: string): Promise<string | undefined> {
-  await confinedPath(r.env.root, rel, { rootName: 'environment' });
-  return r.read ? r.read(path.resolve(r.env.root, rel)) : readConfined(r.env.root, rel, { rootName: 'environment' });
+  try {
+    await confinedPath(r.env.root, rel, { rootName: 'environment' });
+    const text = await (r.read ? r.read(path.resolve(r.env.root, rel)) : readConfined(r.env.root, rel, { rootName: 'environment' }));
+    r.onRead?.(rel, text);
+    return text;
+  } catch (e) {
+    r.onRead?.(rel, undefined);
+    throw e;
+  }
 }
 
 /** A file the stack names, through the confinement rule: inside the environment folder, bounded in size. */
@@ -241,7 +251,7 @@ export interface DesiredInput {
 export async function assembleDesired(env: Environment, spec: StackSpec, input: DesiredInput, opts: DesiredOptions = {}): Promise<DesiredStack> {
   const { model: rendered, placement } = input;
   const secrets = Object.values(input.secretAnswers).filter((v) => v !== '');
-  const r: Reader = { env, spec, ...(opts.readFile ? { read: opts.readFile } : {}), processEnv: allowedEnv(env, opts.processEnv ?? process.env), problems: [] };
+  const r: Reader = { env, spec, ...(opts.readFile ? { read: opts.readFile } : {}), processEnv: allowedEnv(env, opts.processEnv ?? process.env), problems: [], onRead: opts.onRead };
   const model: StackModel = { ...rendered, services: { ...rendered.services } };
   const services: Record<string, DesiredService> = {};
   for (const name of Object.keys(placement).filter((s) => placement[s].length > 0)) {

@@ -13,7 +13,7 @@ import { endpointConfig, type ContainerSpec } from './container-spec.ts';
 import { LABEL, labelFilter, networkLabels, parseContainerLabels, volumeLabels } from '../docker/labels.ts';
 import { authFor, DEFAULT_PULL_TIMEOUT_MS, imagePresent, needsPull, pullImage, type PullPolicy, type RegistryCredential } from '../docker/pull.ts';
 import { tarFiles } from '../docker/tar.ts';
-import type { ContainerState, HostDriver, ObservedContainer, ObservedHost } from './types.ts';
+import type { ContainerState, HostDriver, HostInventory, ObservedContainer, ObservedHost } from './types.ts';
 import type { HostSpec } from '../../environment/types.ts';
 
 /** The write verbs execute.ts needs, on top of HostDriver's reads (a fake or a Swarm driver can implement them too). */
@@ -33,6 +33,8 @@ export interface EngineDriver extends HostDriver {
   followLogs?(id: string, opts: { tail: number; signal: AbortSignal }, onText: (text: string) => void): Promise<void>;
   /** What each reference (a tag, a pinned reference or an image ID) names on the host: the ledger pins what runs. */
   imageDigests?(refs: string[]): Promise<Record<string, ImageIdentity>>;
+  /** Every stack on the host in one read (a pass over many stacks); without it each stack is observed alone. */
+  inventory?(): Promise<HostInventory>;
 }
 
 export type { ImageIdentity } from '../docker/pinned.ts';
@@ -83,7 +85,6 @@ export class DockerHostDriver implements EngineDriver {
   }
 
   async observe(stack: string, opts: { images?: string[] } = {}): Promise<ObservedHost> {
-    const empty = { host: this.host.name, containers: [], networks: [], volumes: [] };
     try {
       await this.ping();
       const filters = JSON.stringify({ label: labelFilter(stack) });
@@ -92,17 +93,42 @@ export class DockerHostDriver implements EngineDriver {
         this.call('list networks', () => this.docker.listNetworks({ filters })),
         this.call('list volumes', () => this.docker.listVolumes({ filters })),
       ]);
+      const images = await this.resolveImages([...containers.map((c) => c.image), ...(opts.images ?? [])]);
+      return stackOnHost(this.host.name, { containers, images, networks: networkList(networks), volumes: volumeList(volumes.Volumes ?? []) });
+    } catch (e) {
+      if ((e as BerthError).kind !== 'unreachable') throw e;
+      return unreachableHost(this.host.name, e as Error);
+    }
+  }
+
+  /**
+   * Every stack on the host at once, for a pass over many stacks: one list call per kind instead of one per stack.
+   * Grouped exactly as observe() would read each stack alone (containers by compose project, as observe finds them).
+   */
+  async inventory(): Promise<HostInventory> {
+    const readAt = Date.now();
+    try {
+      await this.ping();
+      const berth = JSON.stringify({ label: labelFilter() });
+      const [containers, networks, volumes] = await Promise.all([
+        this.call('list containers', () => this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [LABEL.composeProject] }) })),
+        this.call('list networks', () => this.docker.listNetworks({ filters: berth })),
+        this.call('list volumes', () => this.docker.listVolumes({ filters: berth })),
+      ]);
+      const byStack = new Map<string, ObservedContainer[]>();
+      for (const c of containers) {
+        const stack = c.Labels?.[LABEL.composeProject];
+        const seen = stack === undefined ? undefined : observedFromList(c, stack);
+        if (seen) append(byStack, stack!, seen);
+      }
+      for (const list of byStack.values()) list.sort(byReplica);
       return {
-        ...empty,
-        reachable: true,
-        containers,
-        images: await this.resolveImages([...containers.map((c) => c.image), ...(opts.images ?? [])]),
-        networks: networks.map((n) => ({ name: n.Name, id: n.Id })).sort((a, b) => a.name.localeCompare(b.name)),
-        volumes: (volumes.Volumes ?? []).map((v) => ({ name: v.Name })).sort((a, b) => a.name.localeCompare(b.name)),
+        host: this.host.name, reachable: true, readAt, containers: byStack,
+        networks: groupByStack(networks, (n) => n.Labels, networkList), volumes: groupByStack(volumes.Volumes ?? [], (v) => v.Labels, volumeList),
       };
     } catch (e) {
       if ((e as BerthError).kind !== 'unreachable') throw e;
-      return { ...empty, reachable: false, error: (e as Error).message };
+      return { ...unreachableHost(this.host.name, e as Error), readAt, containers: new Map(), networks: new Map(), volumes: new Map() };
     }
   }
 
@@ -128,7 +154,7 @@ export class DockerHostDriver implements EngineDriver {
     return list
       .map((c) => observedFromList(c, stack))
       .filter((c): c is ObservedContainer => c !== undefined)
-      .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
+      .sort(byReplica);
   }
 
   async listStacks(): Promise<string[]> {
@@ -251,6 +277,43 @@ export class DockerHostDriver implements EngineDriver {
       stream.once('end', resolve).once('error', resolve);
     });
   }
+}
+
+function append<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+const byReplica = (a: ObservedContainer, b: ObservedContainer) => a.service.localeCompare(b.service) || a.number - b.number;
+
+const byName = <T extends { name: string }>(a: T, b: T) => a.name.localeCompare(b.name);
+
+function networkList(list: Docker.NetworkInspectInfo[]): ObservedHost['networks'] {
+  return list.map((n) => ({ name: n.Name, id: n.Id })).sort(byName);
+}
+
+function volumeList(list: Docker.VolumeInspectInfo[]): ObservedHost['volumes'] {
+  return list.map((v) => ({ name: v.Name })).sort(byName);
+}
+
+/** Objects by their `berth.stack` label, each group shaped as a per-stack read shapes it. */
+function groupByStack<T, U>(list: T[], labels: (x: T) => Record<string, string> | undefined, shape: (xs: T[]) => U): Map<string, U> {
+  const groups = new Map<string, T[]>();
+  for (const x of list) {
+    const stack = labels(x)?.[LABEL.stack];
+    if (stack) append(groups, stack, x);
+  }
+  return new Map([...groups].map(([stack, xs]) => [stack, shape(xs)]));
+}
+
+/** A reachable host's share of a stack, built the same way whether the host was read for the stack alone or at once. */
+export function stackOnHost(host: string, parts: Pick<ObservedHost, 'containers' | 'images' | 'networks' | 'volumes'>): ObservedHost {
+  return { host, reachable: true, containers: parts.containers, images: parts.images, networks: parts.networks, volumes: parts.volumes };
+}
+
+export function unreachableHost(host: string, e: Error): ObservedHost {
+  return { host, reachable: false, error: e.message, containers: [], networks: [], volumes: [] };
 }
 
 /** A `repo:tag@digest` the engine may not resolve with the tag in place is looked up as `repo@digest` too. */

@@ -2,7 +2,7 @@
  * The standalone engine: a stack's containers on plain Docker hosts, placed and rolled out by Berth itself —
  * per-container plan (plan.ts), rollout (execute.ts, rollout.ts), status per host (status.ts).
  */
-import type { ApplyOptions, ObservedState, RunningService, StackEngine, StackStatus } from '../engine.ts';
+import type { ApplyOptions, ObservedState, ObserveOptions, RunningService, StackEngine, StackStatus } from '../engine.ts';
 import type { ApplyResult, Plan } from '../plan-types.ts';
 import type { EngineDriver } from './driver.ts';
 import { executePlan } from './execute.ts';
@@ -11,6 +11,7 @@ import { runningImages } from './running.ts';
 import { stackStatus } from './status.ts';
 import type { DesiredStack, ObservedStack } from './types.ts';
 import { nullSink } from '../events.ts';
+import { ObservationRound } from './round.ts';
 
 function standaloneState(o: ObservedState): ObservedStack {
   if ('engine' in o) throw new TypeError(`the standalone engine was handed a ${o.engine} observation`);
@@ -20,21 +21,42 @@ function standaloneState(o: ObservedState): ObservedStack {
 export class StandaloneEngine implements StackEngine {
   readonly kind = 'standalone' as const;
 
+  private round?: ObservationRound;
+  /** Per stack: when its objects last changed as far as Berth knows (its own apply ended, an event touched them). */
+  private readonly changedAt = new Map<string, number>();
+
   /** One driver per host of the environment, shared by every stack on them. */
   constructor(readonly drivers: Record<string, EngineDriver>) {}
 
   /** Reads every host (not only the selected ones), so containers left on a deselected host are seen. */
-  async observe(stack: string, images?: string[]): Promise<ObservedStack> {
-    const entries = await Promise.all(Object.values(this.drivers).map(async (d) => [d.host.name, await d.observe(stack, images ? { images } : undefined)] as const));
+  async observe(stack: string, images?: string[], opts: ObserveOptions = {}): Promise<ObservedStack> {
+    const round = opts.shared ? this.round : undefined;
+    const changedAt = this.changedAt.get(stack) ?? 0;
+    const entries = await Promise.all(Object.values(this.drivers).map(async (d) => {
+      const shared = round && (await round.share(d, stack, images ?? [], changedAt));
+      return [d.host.name, shared || (await d.observe(stack, images ? { images } : undefined))] as const;
+    }));
     return { name: stack, hosts: Object.fromEntries(entries) };
+  }
+
+  newRound(): void {
+    this.round = new ObservationRound();
+  }
+
+  invalidate(stack: string): void {
+    this.changedAt.set(stack, Date.now());
   }
 
   plan(desired: DesiredStack, observed: ObservedState): Plan {
     return planStack(desired, standaloneState(observed));
   }
 
-  apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult> {
-    return executePlan(plan, desired, this.drivers, { events: opts.events ?? nullSink, signal: opts.signal, registries: opts.registries });
+  async apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult> {
+    try {
+      return await executePlan(plan, desired, this.drivers, { events: opts.events ?? nullSink, signal: opts.signal, registries: opts.registries });
+    } finally {
+      this.invalidate(desired.name);
+    }
   }
 
   status(desired: DesiredStack, observed: ObservedState): StackStatus {

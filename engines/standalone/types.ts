@@ -103,6 +103,18 @@ export interface ObservedHost {
   images?: Record<string, string>;
 }
 
+/** Every stack on one host, read at once (`readAt`, ms) for a pass over many stacks; images resolve on demand. */
+export interface HostInventory {
+  host: string;
+  reachable: boolean;
+  error?: string;
+  readAt: number;
+  /** By stack (compose project), each list as observe() would return it. */
+  containers: Map<string, ObservedContainer[]>;
+  networks: Map<string, ObservedHost['networks']>;
+  volumes: Map<string, ObservedHost['volumes']>;
+}
+
 export interface ObservedStack {
   name: string;
   hosts: Record<string, ObservedHost>;

@@ -18,6 +18,8 @@ interface LocalOptions {
   cacheDir: string;
   fs: GitFs;
   log?: Logger;
+  /** See SyncOptions.checkedOut: a bare repository's mirror is left alone while its branch stays there. */
+  checkedOut?: string;
 }
 
 export async function syncLocal(source: { path: string; branch?: string }, opts: LocalOptions): Promise<SyncResult> {
@@ -61,7 +63,7 @@ async function mirrorBare(bare: string, branch: string | undefined, opts: LocalO
     } finally {
       await fs.promises.rm(tmp, { recursive: true, force: true });
     }
-  } else {
+  } else if (commit !== previous || opts.checkedOut !== commit) {
     await copyObjects(fs, bare, join(dir, '.git'));
     await git.writeRef({ fs, dir, ref: branchRef, value: commit, force: true });
     await git.checkout({ fs, dir, ref: name, force: true });

@@ -20,6 +20,11 @@ export interface SyncOptions {
   depth?: number;
   fs?: GitFs;
   http?: HttpClient;
+  /**
+   * The commit this process last checked out into the cache folder. When the branch is still there, the work
+   * tree is left alone: nothing but this process writes it, and an idle poll should not walk every file.
+   */
+  checkedOut?: string;
 }
 
 export interface SyncResult {
@@ -52,8 +57,9 @@ async function syncRemote(source: UrlSource, opts: SyncOptions): Promise<SyncRes
   }
   const commit = await git.resolveRef({ fs, dir, ref: `refs/remotes/origin/${source.branch}` });
   await git.writeRef({ fs, dir, ref: branchRef, value: commit, force: true });
-  // Always a forced checkout, even when nothing moved: this is the hard reset that undoes stray edits.
-  await git.checkout({ fs, dir, ref: source.branch, force: true });
+  // A forced checkout (the hard reset that undoes stray edits) whenever this process has not checked this commit
+  // out itself: the first sync after a start, which may follow a crash in the middle of a checkout, and every move.
+  if (commit !== previous || opts.checkedOut !== commit) await git.checkout({ fs, dir, ref: source.branch, force: true });
   return { dir, commit, changed: commit !== previous };
 }
 

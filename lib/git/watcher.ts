@@ -82,7 +82,7 @@ export class RepoWatcher {
   private async attempt(): Promise<WatchedState> {
     const log = this.opts.log ?? silentLogger;
     try {
-      const result = await (this.opts.sync ?? syncRepo)(this.source, this.opts);
+      const result = await (this.opts.sync ?? syncRepo)(this.source, { ...this.opts, checkedOut: this.good?.commit });
       if (this.lastError) log.info({ repo: describeSource(this.source), after: this.failures }, 'repository reachable again');
       this.good = { ...result, syncedAt: new Date(this.now()) };
       this.lastError = undefined;

@@ -72,6 +72,14 @@ test('clones over HTTP with a token, then fetches incrementally', async () => {
   const reset = await syncRepo(source, { cacheDir });
   assert.equal(reset.changed, false);
   assert.equal(read(reset.dir, 'c.txt'), 'new\n', 'the work tree is forced back to the branch head');
+
+  // A poll by the process that checked this very commit out does not walk the work tree again (nothing else writes it).
+  fs.writeFileSync(join(moved.dir, 'c.txt'), 'not looked at\n');
+  const idle = await syncRepo(source, { cacheDir, checkedOut: reset.commit });
+  assert.equal(idle.changed, false);
+  assert.equal(read(idle.dir, 'c.txt'), 'not looked at\n', 'no checkout while the branch stays where this process left it');
+  const other = await syncRepo(source, { cacheDir, checkedOut: '0'.repeat(40) });
+  assert.equal(read(other.dir, 'c.txt'), 'new\n', 'a cache this process did not check out is forced back');
 });
 
 test('a shallow clone (depth) for catalogs still fetches incrementally', async () => {

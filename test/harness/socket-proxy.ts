@@ -1,0 +1,76 @@
+// A unix-socket proxy in front of a Docker engine's socket: it counts the API requests passing through (the request
+// line of each) and can cut every connection at once and refuse new ones, as a daemon restart or a network fault
+// would. Tests point a host's endpoint at `path` instead of the daemon's own socket.
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface SocketProxy {
+  /** The socket to give as `unix://<path>`. */
+  readonly path: string;
+  /** `GET /v1.45/containers/json?…` — every request seen, oldest first. */
+  readonly requests: string[];
+  /** Requests whose path (version prefix dropped) starts with `prefix`, e.g. `/containers/json`. */
+  count(prefix: string, method?: string): number;
+  /** Ends every open connection (the engine's side too), as a daemon restart would. */
+  cut(): void;
+  /** While true, new connections are closed at once. */
+  refuse(on: boolean): void;
+  close(): Promise<void>;
+}
+
+const REQUEST_LINE = /(?:^|\r\n)(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]\r\n/g;
+
+export async function proxySocket(target: string): Promise<SocketProxy> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-sockproxy-'));
+  const file = path.join(dir, 'docker.sock');
+  const requests: string[] = [];
+  const live = new Set<net.Socket>();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) return void client.destroy();
+    const engine = net.connect(target);
+    live.add(client).add(engine);
+    let tail = '';
+    client.on('data', (chunk: Buffer) => {
+      // Request lines may straddle chunks: keep the unmatched end of the last one.
+      const text = tail + chunk.toString('latin1');
+      let last = 0;
+      for (const m of text.matchAll(REQUEST_LINE)) {
+        requests.push(`${m[1]} ${m[2]}`);
+        last = m.index! + m[0].length;
+      }
+      tail = text.slice(Math.max(last, text.length - 4096));
+    });
+    client.pipe(engine).pipe(client);
+    const end = () => {
+      client.destroy();
+      engine.destroy();
+      live.delete(client);
+      live.delete(engine);
+    };
+    client.on('error', end).on('close', end);
+    engine.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(file, resolve));
+  const strip = (p: string) => p.replace(/^\/v\d+\.\d+/, '');
+  return {
+    path: file,
+    requests,
+    count: (prefix, method) => requests.filter((r) => {
+      const [m, p] = r.split(' ');
+      return strip(p).startsWith(prefix) && (!method || m === method);
+    }).length,
+    cut: () => {
+      for (const s of live) s.destroy();
+      live.clear();
+    },
+    refuse: (on) => void (refusing = on),
+    close: async () => {
+      for (const s of live) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
