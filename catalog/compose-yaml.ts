@@ -178,9 +178,20 @@ function deploy(s: ServiceModel): Doc {
       monitor: ms(d.update_config.monitor_ms),
     },
     labels: d.labels,
+    endpoint_mode: d.endpoint_mode,
     resources: s.cpus_reservation === undefined ? undefined : { reservations: { cpus: s.cpus_reservation } },
-    restart_policy: compact({ delay: duration(s.restart_delay_ms), window: duration(s.restart_window_ms) }),
+    restart_policy: compact({
+      condition: d.restart_condition,
+      max_attempts: d.restart_condition === 'on-failure' ? maxAttempts(s.restart) : undefined,
+      delay: duration(s.restart_delay_ms),
+      window: duration(s.restart_window_ms),
+    }),
   });
+}
+
+function maxAttempts(restart: ServiceModel['restart']): number | undefined {
+  const m = /^on-failure:(\d+)$/.exec(restart);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** External objects keep only what differs from the defaults: Docker owns the rest. */

@@ -143,6 +143,11 @@ export interface DeployModel {
   labels: Record<string, string>;
   /** Swarm only: `vip` (Swarm's default) or `dnsrr`. */
   endpoint_mode?: 'vip' | 'dnsrr';
+  /**
+   * `deploy.restart_policy.condition` as written. Swarm reads only this (`docker stack deploy` ignores `restart:`)
+   * and defaults to `any`; `restart` above, which folds both keys, is what a single host's engine is given.
+   */
+  restart_condition?: 'none' | 'on-failure' | 'any';
 }
 
 /** `node.labels.role == web` → { label: 'role', op: '==', value: 'web' }. `node.hostname` is label `hostname`. */

@@ -29,7 +29,14 @@ export function normalizeDeploy(is: Issues, path: Path, svc: Raw): DeployModel {
     update_config: updateConfig(is, [...at, 'update_config'], obj(raw.update_config)),
     labels: dict(raw.labels, 'empty', is, [...at, 'labels']),
     ...endpointMode(is, [...at, 'endpoint_mode'], raw.endpoint_mode),
+    ...restartCondition(obj(raw.restart_policy).condition),
   };
+}
+
+/** Checked by normalizeRestart, which reports a bad condition; here only a valid one is kept. */
+function restartCondition(v: unknown): Pick<DeployModel, 'restart_condition'> {
+  const c = v === undefined ? undefined : text(v);
+  return c === 'none' || c === 'on-failure' || c === 'any' ? { restart_condition: c } : {};
 }
 
 /** Swarm's service discovery mode; standalone hosts refuse it (engines/standalone/swarm-only.ts). */

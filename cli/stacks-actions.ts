@@ -66,10 +66,17 @@ function formatStatus(s: StackStatus, upgrade?: AvailableUpgrade): string {
   if (upgrade) lines.push(`  upgrade available: ${upgrade.from} → ${upgrade.to} (berth upgrades --open proposes it)`);
   for (const h of s.hosts) {
     if (!h.reachable) { lines.push(`  host ${h.host}: unreachable${h.error ? `: ${h.error}` : ''}`); continue; }
-    lines.push(`  host ${h.host}`);
+    lines.push(s.engine === 'swarm' ? `  swarm ${h.host}` : `  host ${h.host}`);
+    const down = (h.nodes ?? []).filter((n) => n.state !== 'ready' || n.availability !== 'active');
+    if (down.length) lines.push(`    nodes: ${down.map((n) => `${n.name} ${n.state}${n.availability !== 'active' ? `/${n.availability}` : ''}`).join(', ')}`);
     for (const sv of h.services) {
-      const extra = [sv.upToDate < sv.running ? `${sv.running - sv.upToDate} outdated` : '', sv.unhealthy ? `${sv.unhealthy} unhealthy` : ''].filter(Boolean).join(', ');
+      const extra = [
+        sv.upToDate < sv.running ? `${sv.running - sv.upToDate} outdated` : '', sv.unhealthy ? `${sv.unhealthy} unhealthy` : '',
+        sv.update && sv.update.state !== 'completed' ? `update ${sv.update.state}${sv.update.message ? `: ${sv.update.message}` : ''}` : '',
+      ].filter(Boolean).join(', ');
       lines.push(`    ${sv.service.padEnd(16)} ${sv.running}/${sv.desired} running${extra ? ` (${extra})` : ''}`);
+      // A Swarm places tasks itself: say where each runs, and why the ones that failed did.
+      for (const t of sv.tasks ?? []) lines.push(`      ${t.slot ? `#${t.slot} ` : ''}${t.node}: ${t.state}${t.desiredState !== 'running' ? ` (→ ${t.desiredState})` : ''}${t.error ? `: ${t.error}` : ''}`);
     }
   }
   for (const e of s.endpoints) lines.push(`  open ${e.url}  (${e.service} on ${e.host})`);

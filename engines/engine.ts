@@ -56,6 +56,8 @@ export interface TargetStatus {
   reachable: boolean;
   error?: string;
   services: ServiceStatus[];
+  /** Swarm: its nodes, so a node that is down or drained is seen beside the tasks it held. */
+  nodes?: { name: string; role: string; state: string; availability: string }[];
 }
 
 export interface StackStatus {

@@ -44,7 +44,8 @@ export type HashAs = Partial<Pick<ServiceModel, 'image'>>;
 
 /** Scale, rollout and placement are properties of the stack, not of one container: changing them must not recreate the others. */
 function containerFields(service: ServiceModel, as: HashAs = {}): Record<string, unknown> {
-  const { replicas: _r, update_config: _u, placement: _p, ...deploy } = service.deploy;
+  // Swarm-only fields: a single host's container does not change with them (restart is hashed as `restart`).
+  const { replicas: _r, update_config: _u, placement: _p, restart_condition: _c, ...deploy } = service.deploy;
   return { ...service, image: unpinnedRef(as.image ?? service.image), deploy };
 }
 

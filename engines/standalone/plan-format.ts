@@ -97,6 +97,15 @@ export function summaryLine(plan: Plan): string {
   if (unreachable) extra.push(`${plural(unreachable, 'host')} not planned`);
   const tail = extra.length ? `; ${extra.join(', ')}` : '';
   const work = recover + n.create + n.recreate + n.start + n.remove + n['create-network'] + n['remove-network'] + n['create-volume'];
+  // A Swarm plan is per service (and per config and secret): counted in its own words.
+  const services = n['create-service'] + n['update-service'] + n['remove-service'] + n['keep-service'];
+  if (services) {
+    const objects = n['create-object'] + n['remove-object'];
+    const swarmTail = [...extra, ...(objects ? [`${plural(n['create-object'], 'config/secret')} to create, ${n['remove-object']} to remove`] : [])];
+    const st = swarmTail.length ? `; ${swarmTail.join(', ')}` : '';
+    if (work + n['create-service'] + n['update-service'] + n['remove-service'] + objects === 0) return `No changes: ${plural(n['keep-service'], 'service')} unchanged${st}.`;
+    return `Plan: ${n['create-service']} services to create, ${n['update-service']} to update, ${n['remove-service']} to remove, ${n['keep-service']} unchanged${st}.`;
+  }
   if (work === 0) return `No changes: ${n.keep} unchanged${tail}.`;
   return `Plan: ${n.create} to create, ${n.recreate} to recreate, ${n.start} to start, ${n.remove} to remove, ${n.keep} unchanged${tail}.`;
 }
@@ -125,6 +134,12 @@ export function planToJson(plan: Plan): Record<string, unknown> {
         return { kind: o.kind, host: o.host, network: o.network.name, cause: o.cause };
       case 'create-volume':
         return { kind: o.kind, host: o.host, volume: o.volume.name, cause: o.cause };
+      // The full service spec is apply's to send, not a reader's: it holds every environment value.
+      case 'create-service':
+      case 'update-service': {
+        const { spec: _spec, ...rest } = o;
+        return { ...rest, name: (o.spec as { Name?: string }).Name };
+      }
       default:
         return { ...o };
     }

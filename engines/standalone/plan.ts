@@ -257,7 +257,8 @@ export function planStack(desired: DesiredStack, observed: ObservedStack): Plan 
 }
 
 export function summarize(plan: Plan): Record<OperationKind, number> {
-  const counts = Object.fromEntries(OPERATION_KINDS.map((k) => [k, 0])) as Record<OperationKind, number>;
+  const swarmKinds: OperationKind[] = ['create-service', 'update-service', 'remove-service', 'keep-service', 'create-object', 'remove-object'];
+  const counts = Object.fromEntries([...OPERATION_KINDS, ...swarmKinds].map((k) => [k, 0])) as Record<OperationKind, number>;
   for (const h of plan.hosts) for (const op of h.operations) counts[op.kind] = (counts[op.kind] ?? 0) + 1;
   return counts;
 }

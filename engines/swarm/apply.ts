@@ -12,7 +12,7 @@ import type { ApplyResult, HostPlan, Operation, Plan, SwarmSpecJson } from '../p
 import type { DesiredStack } from '../standalone/types.ts';
 import { apiMessage, statusOf, type SwarmClient } from './client.ts';
 import { NAMESPACE_LABEL } from './spec.ts';
-import { waitConverged } from './wait.ts';
+import { waitConverged, type Changed } from './wait.ts';
 
 type Op<K extends Operation['kind']> = Extract<Operation, { kind: K }>;
 const MAX_TRIES = 4;
@@ -65,12 +65,16 @@ async function withObjectIds(docker: Docker, spec: SwarmSpecJson): Promise<Swarm
 }
 
 /** An update names the version it was planned from; when someone changed the service since, re-read and retry. */
-async function updateService(run: Run, op: Op<'update-service'>): Promise<void> {
+async function updateService(run: Run, op: Op<'update-service'>): Promise<string | undefined> {
   let version = op.version;
   for (let attempt = 1; ; attempt++) {
     try {
-      await run.client.call(async (docker) => docker.getService(op.id).update({ version, ...(await withObjectIds(docker, op.spec)) }));
-      return;
+      return await run.client.call(async (docker) => {
+        // The start of the last rolling update before this change: the wait must not take its outcome for this one's.
+        const before = (await docker.getService(op.id).inspect()) as { UpdateStatus?: { StartedAt?: string } };
+        await docker.getService(op.id).update({ version, ...(await withObjectIds(docker, op.spec)) });
+        return before.UpdateStatus?.StartedAt;
+      });
     } catch (e) {
       const conflict = statusOf(e) === 500 && /update out of sequence/i.test(apiMessage(e));
       if (!conflict || attempt >= MAX_TRIES) throw failure(`update service ${op.spec.Name}`, e);
@@ -80,14 +84,15 @@ async function updateService(run: Run, op: Op<'update-service'>): Promise<void> 
   }
 }
 
-async function serviceStep(run: Run, op: Operation): Promise<string | undefined> {
+async function serviceStep(run: Run, op: Operation): Promise<Changed | undefined> {
   if (op.kind === 'create-service') {
-    return step(run, { action: 'create', service: op.service, message: `service ${op.spec.Name}` }, () => run.client.call(async (docker) =>
+    const id = await step(run, { action: 'create', service: op.service, message: `service ${op.spec.Name}` }, () => run.client.call(async (docker) =>
       (await docker.createService((await withObjectIds(docker, op.spec)) as never).catch((e) => Promise.reject(failure(`create service ${op.spec.Name}`, e)))).id as string));
+    return { service: op.service, id };
   }
   if (op.kind === 'update-service') {
-    await step(run, { action: 'recreate', service: op.service, message: `update ${op.spec.Name}: ${op.cause}` }, () => updateService(run, op));
-    return op.id;
+    const since = await step(run, { action: 'recreate', service: op.service, message: `update ${op.spec.Name}: ${op.cause}` }, () => updateService(run, op));
+    return { service: op.service, id: op.id, ...(since ? { updateSince: since } : {}) };
   }
   return undefined;
 }
@@ -116,10 +121,10 @@ async function applyTarget(run: Run, hp: HostPlan): Promise<number> {
     count++;
   }
   for (const op of hp.operations) if (op.kind === 'create-object') (await createObject(run, op), count++);
-  const changed: { service: string; id: string }[] = [];
+  const changed: Changed[] = [];
   for (const op of hp.operations) {
-    const id = await serviceStep(run, op);
-    if (id && 'service' in op) (changed.push({ service: op.service, id }), count++);
+    const c = await serviceStep(run, op);
+    if (c) (changed.push(c), count++);
   }
   await waitConverged(run, changed);
   await removeStale(run, hp.operations);

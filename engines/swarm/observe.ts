@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { BerthError } from '../../lib/errors.ts';
 import type { SwarmSpecJson } from '../plan-types.ts';
 import type { SwarmClient } from './client.ts';
-import { NAMESPACE_LABEL, SPEC_HASH_LABEL } from './spec.ts';
+import { NAMESPACE_LABEL, OWNER_LABEL, SPEC_HASH_LABEL } from './spec.ts';
 import type { ObservedNode, ObservedObject, ObservedSwarmService, ObservedTask, SwarmObserved } from './types.ts';
 
 interface RawService {
@@ -42,7 +42,8 @@ function service(raw: RawService, stack: string, networks: Map<string, string>):
   const replicas = spec.Mode?.Replicated?.Replicas;
   return {
     id: raw.ID, name, service: name.startsWith(`${stack}_`) ? name.slice(stack.length + 1) : name, version: raw.Version?.Index ?? 0,
-    ...(spec.Labels?.[SPEC_HASH_LABEL] ? { hash: spec.Labels[SPEC_HASH_LABEL] } : {}), spec,
+    ...(spec.Labels?.[SPEC_HASH_LABEL] ? { hash: spec.Labels[SPEC_HASH_LABEL] } : {}),
+    ...(spec.Labels?.[OWNER_LABEL] ? { owner: spec.Labels[OWNER_LABEL] } : {}), spec,
     ...(raw.UpdateStatus?.State ? { updateState: raw.UpdateStatus.State, updateMessage: raw.UpdateStatus.Message } : {}),
     ...(replicas === undefined ? {} : { replicas }),
   };

@@ -47,7 +47,7 @@ function serviceOps(host: string, desired: DesiredStack, observed: SwarmObserved
   const ops: Operation[] = [];
   for (const name of serviceOrder(desired.model).filter((s) => share.services[s])) {
     const d = share.services[name];
-    const spec = serviceSpec(d.model, desired.model, desired.name, d.files);
+    const spec = serviceSpec(d.model, desired.model, desired.name, d.files, desired.owner);
     const have = byName.get(name);
     if (!have) {
       ops.push({ kind: 'create-service', host, service: name, spec, cause: 'not found' });
@@ -88,6 +88,9 @@ function wantedNetworks(desired: DesiredStack, host: string) {
 
 function targetPlan(desired: DesiredStack, observed: SwarmObserved, host: string): HostPlan {
   if (!observed.reachable) return { host, error: `unreachable: ${observed.error ?? 'no reason given'}`, operations: [] };
+  // Two environments naming one stack on one Swarm would undo each other's deploys on every tick.
+  const owner = desired.owner ? observed.services.map((s) => s.owner).find((o) => o !== undefined && o !== desired.owner) : undefined;
+  if (owner) return { host, ownedBy: owner, error: `stack ${desired.name} on swarm ${host} is owned by environment ${owner}: not touched`, operations: [] };
   const nets = wantedNetworks(desired, host);
   const objects = wantedObjects(desired, host);
   const haveObject = (o: { object: string; name: string }) => (o.object === 'config' ? observed.configs : observed.secrets).some((x) => x.name === o.name);

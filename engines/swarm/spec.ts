@@ -11,6 +11,8 @@ import type { SwarmSpecJson } from '../plan-types.ts';
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
 export const IMAGE_LABEL = 'com.docker.stack.image';
 export const SPEC_HASH_LABEL = 'berth.spec-hash';
+/** The environment that deployed the service (as on standalone containers): another environment's stack is not touched. */
+export const OWNER_LABEL = 'berth.owner';
 
 const NS = 1_000_000;
 
@@ -82,10 +84,11 @@ const nanoCpus = (cpus?: number) => (cpus === undefined ? undefined : Math.round
 
 function restartPolicy(svc: ServiceModel): SwarmSpecJson {
   const timing = dropEmpty({ Delay: svc.restart_delay_ms === undefined ? undefined : svc.restart_delay_ms * NS, Window: svc.restart_window_ms === undefined ? undefined : svc.restart_window_ms * NS });
-  if (svc.restart === 'no') return { Condition: 'none', ...timing };
-  const m = /^on-failure(?::(\d+))?$/.exec(svc.restart);
-  if (m) return { Condition: 'on-failure', ...(m[1] ? { MaxAttempts: Number(m[1]) } : {}), ...timing };
-  return { Condition: 'any', ...timing };
+  // As `docker stack deploy`: the policy's condition, else `any` (a task that ends or a node that is lost is
+  // replaced); compose's `restart:` is for single hosts and does not apply.
+  const condition = svc.deploy.restart_condition ?? 'any';
+  const m = /^on-failure:(\d+)$/.exec(svc.restart);
+  return { Condition: condition, ...(condition === 'on-failure' && m ? { MaxAttempts: Number(m[1]) } : {}), ...timing };
 }
 
 function mounts(svc: ServiceModel, model: StackModel): SwarmSpecJson[] {
@@ -157,12 +160,12 @@ function taskTemplate(svc: ServiceModel, model: StackModel, stack: string, files
 }
 
 /** The spec `docker stack deploy` would send for the service, plus Berth's hash label of it. */
-export function serviceSpec(svc: ServiceModel, model: StackModel, stack: string, files: Record<string, string>): SwarmSpecJson {
+export function serviceSpec(svc: ServiceModel, model: StackModel, stack: string, files: Record<string, string>, owner?: string): SwarmSpecJson {
   const d = svc.deploy;
   const u = d.update_config;
   const spec = dropEmpty({
     Name: serviceName(stack, svc.name),
-    Labels: { ...d.labels, [NAMESPACE_LABEL]: stack, [IMAGE_LABEL]: svc.image },
+    Labels: { ...d.labels, [NAMESPACE_LABEL]: stack, [IMAGE_LABEL]: svc.image, ...(owner ? { [OWNER_LABEL]: owner } : {}) },
     TaskTemplate: taskTemplate(svc, model, stack, files),
     Mode: d.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: d.replicas } },
     UpdateConfig: { Parallelism: u.parallelism, Delay: u.delay_ms * NS, FailureAction: u.failure_action, Monitor: u.monitor_ms * NS, Order: u.order },

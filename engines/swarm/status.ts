@@ -10,7 +10,7 @@ function serviceStatus(desired: DesiredStack, o: SwarmObserved, name: string): S
   const live = o.tasks.filter((t) => t.service === name && t.desiredState === 'running');
   const running = live.filter((t) => t.state === 'running');
   const global = d ? d.model.deploy.mode === 'global' : have?.replicas === undefined;
-  const hash = d ? (serviceSpec(d.model, desired.model, desired.name, d.files).Labels as Record<string, string>)[SPEC_HASH_LABEL] : undefined;
+  const hash = d ? (serviceSpec(d.model, desired.model, desired.name, d.files, desired.owner).Labels as Record<string, string>)[SPEC_HASH_LABEL] : undefined;
   // The newest tasks that ended badly say why a service is short of replicas.
   const recent = o.tasks.filter((t) => t.service === name && (t.desiredState === 'running' || t.error)).slice(0, Math.max(6, live.length));
   return {
@@ -34,7 +34,11 @@ export function swarmStatus(desired: DesiredStack, o: SwarmObserved): StackStatu
   })));
   return {
     stack: desired.name, source: desired.source, engine: 'swarm', converged,
-    hosts: [{ host: o.swarm, reachable: o.reachable, ...(o.error ? { error: o.error } : {}), services }], endpoints,
+    hosts: [{
+      host: o.swarm, reachable: o.reachable, ...(o.error ? { error: o.error } : {}), services,
+      nodes: o.nodes.map((n) => ({ name: n.hostname, role: n.role, state: n.state, availability: n.availability })),
+    }],
+    endpoints,
   };
 }
 

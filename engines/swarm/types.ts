@@ -14,6 +14,8 @@ export interface ObservedSwarmService {
   version: number;
   /** Berth's spec-hash label; undefined for a service Berth did not make (e.g. `docker stack deploy`). */
   hash?: string;
+  /** The environment that deployed it (`berth.owner`); undefined for one Berth did not make. */
+  owner?: string;
   spec: SwarmSpecJson;
   /** `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused`, `rollback_completed`. */
   updateState?: string;

@@ -28,6 +28,27 @@ interface RawTask {
   Slot?: number;
   DesiredState?: string;
   Status?: { State?: string; Err?: string; Timestamp?: string };
+  Spec?: Record<string, unknown>;
+}
+
+/** A service to wait for, and the start of its last rolling update before Berth changed it (to tell a new one from it). */
+export interface Changed {
+  service: string;
+  id: string;
+  updateSince?: string;
+}
+
+/**
+ * Whether a task was made from the service's current task template. Swarm copies the template into each task it
+ * creates (leaving out only the runtime it fills in itself): a task of an older spec — still running while an
+ * update has not begun, or left by a rollback — is not the convergence of this change.
+ */
+function current(task: RawTask, template: Record<string, unknown>): boolean {
+  const spec = task.Spec ?? {};
+  const keys = new Set([...Object.keys(spec), ...Object.keys(template)]);
+  keys.delete('Runtime');
+  for (const k of keys) if (JSON.stringify(spec[k]) !== JSON.stringify(template[k])) return false;
+  return true;
 }
 
 interface Progress {
@@ -39,15 +60,19 @@ interface Progress {
   failed: RawTask[];
 }
 
-async function progress(client: SwarmClient, id: string): Promise<Progress> {
+async function progress(client: SwarmClient, c: Changed): Promise<Progress> {
   return client.call(async (docker) => {
-    const s = await docker.getService(id).inspect();
-    const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [id] }) })) as RawTask[];
+    const s = await docker.getService(c.id).inspect();
+    const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [c.id] }) })) as RawTask[];
+    const template = (s.Spec?.TaskTemplate ?? {}) as Record<string, unknown>;
     const live = tasks.filter((t) => t.DesiredState === 'running');
-    const running = live.filter((t) => t.Status?.State === 'running').length;
+    const running = live.filter((t) => t.Status?.State === 'running' && current(t, template)).length;
     const wanted: number | undefined = s.Spec?.Mode?.Replicated?.Replicas;
-    const state: string | undefined = (s as { UpdateStatus?: { State?: string; Message?: string } }).UpdateStatus?.State;
-    const message = (s as { UpdateStatus?: { Message?: string } }).UpdateStatus?.Message ?? '';
+    const status = (s as { UpdateStatus?: { State?: string; Message?: string; StartedAt?: string } }).UpdateStatus;
+    // The update status of an earlier update (a rollback last week) says nothing about this one.
+    const fresh = status?.State !== undefined && status.StartedAt !== c.updateSince;
+    const state: string | undefined = fresh ? status!.State : undefined;
+    const message = status?.Message ?? '';
     const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State ?? '') || (t.Status?.Err && t.DesiredState === 'shutdown'))
       .sort((a, b) => (b.Status?.Timestamp ?? '').localeCompare(a.Status?.Timestamp ?? ''));
     const settled = state === undefined || state === 'completed';
@@ -76,15 +101,16 @@ async function explain(client: SwarmClient, service: string, id: string, p: Prog
 }
 
 /** Waits for every changed service, side by side; the first failure fails the apply. */
-export async function waitConverged(run: WaitRun, changed: { service: string; id: string }[], deadlineMs = DEFAULT_CONVERGE_MS): Promise<void> {
+export async function waitConverged(run: WaitRun, changed: Changed[], deadlineMs = DEFAULT_CONVERGE_MS): Promise<void> {
   const until = Date.now() + deadlineMs;
-  await Promise.all(changed.map(async ({ service, id }) => {
+  await Promise.all(changed.map(async (c) => {
+    const { service, id } = c;
     const t0 = Date.now();
     const base = { host: run.host, stack: run.stack, service, action: 'wait' as const };
     run.events({ ...base, status: 'started', message: 'converging' });
     for (;;) {
       if (run.signal?.aborted) throw new BerthError('apply.aborted', 'conflict', `apply of ${run.stack} on swarm ${run.host} was interrupted`);
-      const p = await progress(run.client, id);
+      const p = await progress(run.client, c);
       if (p.rolledBack !== undefined && !p.rolledBack.startsWith('rollback_started')) {
         const e = await explain(run.client, service, id, p, `update of ${run.stack}_${service} failed and Swarm rolled it back (${p.rolledBack})`);
         run.events({ ...base, action: 'rollback', status: 'failed', message: e.message, durationMs: Date.now() - t0 });

@@ -2,30 +2,21 @@
 // `berth apply` run it: services named as `docker stack deploy` names them, placement by node labels, discovery by
 // name across nodes over the overlay, status per service and task, and a reconcile with nothing changed that
 // calls no update (every service's version index stays).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatPlan } from '../../engines/standalone/plan-format.ts';
-import { swarmGate, testSwarm, type TestSwarm } from '../harness/swarm.ts';
-import { SwarmWorld } from './swarm-fixtures.ts';
+import { swarmGate, testSwarm } from '../harness/swarm.ts';
+import { useSwarmWorld } from './swarm-fixtures.ts';
 
 const found = await testSwarm();
 const STACK = 'bt-swdeploy';
-let world: SwarmWorld;
-
-before(async () => {
-  if (!found.swarm) return;
-  world = new SwarmWorld(found.swarm as TestSwarm);
-  await world.remove(STACK);
-});
-after(async () => {
-  await world?.remove(STACK);
-  world?.cleanup();
-});
+const worldOf = useSwarmWorld(found, STACK);
 
 const ok = (o: { outcome: string; error?: Error; result?: unknown; events: string[] }) => `${o.outcome}: ${o.error?.message ?? JSON.stringify(o.result)}\n${o.events.join('\n')}`;
 
 test('a stack deploys to the Swarm: named as docker stack deploy, placed by node labels, reachable by name across nodes', swarmGate(found), async () => {
   if (!found.swarm) throw new Error(found.reason);
+  const world = worldOf();
   world.writeStack(STACK, { replicas: 2 });
   const planned = await world.deploy(STACK, 'plan', true);
   assert.equal(planned.outcome, 'planned', ok(planned));
@@ -57,6 +48,7 @@ test('a stack deploys to the Swarm: named as docker stack deploy, placed by node
 
 test('a reconcile with nothing changed calls no update: every version index stays', swarmGate(found), async () => {
   if (!found.swarm) throw new Error(found.reason);
+  const world = worldOf();
   const before = await world.versions(STACK);
   assert.equal(Object.keys(before).length, 2);
   const again = await world.deploy(STACK, 'timer');

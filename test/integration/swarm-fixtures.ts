@@ -1,5 +1,6 @@
 // A Swarm world: a catalog and an environment repository (git, so deploys are recorded in the ledger) whose
 // stacks target the test Swarm, reconciled through deployStack exactly as serve and `berth apply` do.
+import { after, before } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -70,7 +71,12 @@ export class SwarmWorld {
   }
 
   git(...args: string[]): string {
-    return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: this.envDir, encoding: 'utf8' });
+    return this.gitIn(this.envDir, ...args);
+  }
+
+  /** git as a person runs it, in another work tree of the environment repository (e.g. the ledger branch's). */
+  gitIn(cwd: string, ...args: string[]): string {
+    return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' });
   }
 
   /** Writes the stack file and commits it (a deploy records the commit it came from). */
@@ -132,4 +138,23 @@ export class SwarmWorld {
   cleanup(): void {
     this.tmp.remove();
   }
+}
+
+/**
+ * A SwarmWorld for one test file's stack, made before its tests (the stack removed first: a killed run may have
+ * left it) and removed after them; `world()` is undefined only when the test Swarm is missing.
+ */
+export function useSwarmWorld(found: { swarm?: TestSwarm }, stack: string, beforeRemove?: () => void): () => SwarmWorld {
+  let world: SwarmWorld | undefined;
+  before(async () => {
+    if (!found.swarm) return;
+    world = new SwarmWorld(found.swarm);
+    await world.remove(stack);
+  });
+  after(async () => {
+    beforeRemove?.();
+    await world?.remove(stack);
+    world?.cleanup();
+  });
+  return () => world!;
 }

@@ -257,7 +257,10 @@ test('summary counts, no-op detection and JSON are plain data', () => {
   const [o1, o2] = upToDate();
   o2.containers = [];
   const plan = planStack(shop, observed('shop', [o1, o2]));
-  assert.deepEqual(summarize(plan), { 'create-network': 0, 'create-volume': 0, finish: 0, restore: 0, create: 1, recreate: 0, start: 0, remove: 0, 'remove-network': 0, keep: 3 });
+  assert.deepEqual(summarize(plan), {
+    'create-network': 0, 'create-volume': 0, finish: 0, restore: 0, create: 1, recreate: 0, start: 0, remove: 0, 'remove-network': 0, keep: 3,
+    'create-service': 0, 'update-service': 0, 'remove-service': 0, 'keep-service': 0, 'create-object': 0, 'remove-object': 0,
+  });
   const json = planToJson(planStack(shop, observed('shop', [observedHost('h1', []), observedHost('h2', [])])));
   assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
   const hosts = json.hosts as { operations: Record<string, unknown>[] }[];

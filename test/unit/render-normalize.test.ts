@@ -359,7 +359,7 @@ describe('model → compose YAML', () => {
         mem_limit: '512m', cpus: 1.5, pull_policy: 'always', secrets: [{ source: 'pw', mode: 0o400 }], configs: ['conf'],
         deploy: { replicas: 2, labels: { a: 'b' }, placement: { constraints: ['node.labels.role == web'] }, update_config: { order: 'start-first', delay: '1s500ms' } },
       },
-      api: { image: 'api:1', healthcheck: { test: ['CMD', 'true'] }, deploy: { mode: 'global' }, network_mode: 'bridge' },
+      api: { image: 'api:1', healthcheck: { test: ['CMD', 'true'] }, deploy: { mode: 'global', endpoint_mode: 'dnsrr' }, network_mode: 'bridge' },
       off: { image: 'off:1', healthcheck: { disable: true }, environment: { FROM_DOTENV: null, SET: 'x' } },
       side: {
         image: 'side:1', network_mode: 'service:off', ipc: 'service:off', pid: 'host', container_name: 'the-side', profiles: ['debug'],
@@ -367,7 +367,7 @@ describe('model → compose YAML', () => {
         security_opt: ['no-new-privileges:true'], read_only: true, shm_size: '64m', pids_limit: 100, uts: 'host', mem_reservation: '32m',
         mem_swappiness: 0, group_add: ['audio'], cgroup_parent: 'berth', device_cgroup_rules: ['c 1:3 mr'], storage_opt: { size: '1G' },
         label_file: ['./side.labels'], platform: 'linux/amd64', volumes: ['./logs:/logs:z'],
-        deploy: { resources: { reservations: { cpus: 0.5 } }, restart_policy: { delay: '5s', window: '1m' } },
+        deploy: { resources: { reservations: { cpus: 0.5 } }, restart_policy: { condition: 'on-failure', max_attempts: 3, delay: '5s', window: '1m' } },
       },
       linker: { image: 'l:1', links: ['api:backend', 'job'], external_links: ['other-db:db'], mac_address: '02:42:ac:11:00:02' },
       job: { image: 'job:1', healthcheck: {}, logging: {}, restart: 'no' },
