@@ -38,6 +38,7 @@ function upgradeJson(u: AvailableUpgrade) {
   return {
     stack: u.stack, template: u.template, from: u.from, to: u.to, draft: u.draft,
     needsAnswers: vars(u.needsAnswers), newQuestions: vars(u.newQuestions), removedQuestions: vars(u.removedQuestions), addedAnswers: Object.keys(u.addedAnswers),
+    generated: vars(u.generated), migrations: u.migrations.map((m) => ({ version: m.version, ...m.edit, ...(m.edit.kind === 'set' && m.secret ? { value: '******' } : {}) })),
   };
 }
 

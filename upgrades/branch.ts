@@ -105,7 +105,7 @@ export async function branchState(repo: EnvRepo, stack: string, file: string): P
 }
 
 export function commitMessage(title: string, stack: string, marker: string): string {
-  return `${title}\n\nProposed by Berth: the stack's version bumped, with the defaults of new questions as answers.\nThe merge request says what else changes.\n\n${TRAILER}: ${stack} ${marker}\n`;
+  return `${title}\n\nProposed by Berth: the stack's version bumped, its answers migrated as the new version asks, new answers\ngenerated (encrypted) or set to their defaults.\nThe merge request says what else changes.\n\n${TRAILER}: ${stack} ${marker}\n`;
 }
 
 /** One commit on the target head with the new stack file, force-pushed over whatever the branch held. */

@@ -26,6 +26,15 @@ import { catalogForStack } from './available.ts';
 import { DEFAULT_AUTHOR } from './branch.ts';
 import { parseStackText } from './content.ts';
 
+/** What a timer run would repeat every tick is said once per situation (a new set of stacks says it again). */
+const warned = new Set<string>();
+function warnOnce(log: Logger, key: string, fields: Record<string, unknown>, message: string): void {
+  if (warned.has(key)) return;
+  if (warned.size > 100) warned.clear();
+  warned.add(key);
+  log.warn(fields, message);
+}
+
 export interface Generated {
   stack: string;
   file: string;
@@ -106,7 +115,7 @@ export async function fillGeneratedAnswers(env: Environment, opts: FillOptions):
   if (!wanted.length) return { commit: null, generated: [] };
   const recipients = await recipientsIn(env.root);
   if (!recipients.length) {
-    log.warn({ stacks: wanted.map((w) => w.spec.name) }, `stacks ${wanted.map((w) => w.spec.name).join(', ')} need answers Berth generates, and the environment has no ${RECIPIENTS_FILE} to encrypt them for; commit one (berth secret keygen prints a recipient)`);
+    warnOnce(log, `recipients:${env.root}:${wanted.map((w) => w.spec.name)}`, { stacks: wanted.map((w) => w.spec.name) }, `stacks ${wanted.map((w) => w.spec.name).join(', ')} need answers Berth generates, and the environment has no ${RECIPIENTS_FILE} to encrypt them for; commit one (berth secret keygen prints a recipient)`);
     return { commit: null, generated: [] };
   }
   const questions = new Map(wanted.map((w) => [w.spec.name, w.questions]));
@@ -135,7 +144,7 @@ export async function fillGeneratedAnswers(env: Environment, opts: FillOptions):
 async function fillWorkTree(dir: string, branch: string | undefined, wanted: { spec: StackSpec; questions: Question[] }[], recipients: string[], questions: Map<string, Question[]>, author: Author, log: Logger) {
   const current = await git.currentBranch({ fs, dir }).catch(() => undefined);
   if (!fs.existsSync(path.join(dir, '.git')) || !current || (branch && branch !== current)) {
-    log.warn({ dir, stacks: wanted.map((w) => w.spec.name) }, `stacks ${wanted.map((w) => w.spec.name).join(', ')} need generated answers; ${dir} is no work tree on its deployed branch, so run berth secret generate there and commit`);
+    warnOnce(log, `worktree:${dir}:${wanted.map((w) => w.spec.name)}`, { dir, stacks: wanted.map((w) => w.spec.name) }, `stacks ${wanted.map((w) => w.spec.name).join(', ')} need generated answers; ${dir} is no work tree on its deployed branch, so run berth secret generate there and commit`);
     return { commit: null, generated: [] };
   }
   const head = await git.resolveRef({ fs, dir, ref: `refs/heads/${current}` });
