@@ -16,6 +16,7 @@ import { UserError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 import { applyRepo, MAX_REPO_BYTES, type RepoResult } from './git-repo.ts';
+import { swarmNodeTargets } from './swarm-nodes.ts';
 import { loadHostImages, planHostImages, type HostImagesPlan } from './images-load.ts';
 import type { BundleRepo } from './manifest.ts';
 import { Progress, type ProgressSink } from './progress.ts';
@@ -29,6 +30,8 @@ export interface LoadOptions {
   env: string;
   /** Label selector over berth.yml's hosts; default every host. */
   hosts?: Record<string, string>;
+  /** A Swarm of berth.yml instead of hosts: every one of its nodes. */
+  swarm?: string;
   key?: KeyObject;
   progress?: ProgressSink;
   log?: Logger;
@@ -36,7 +39,7 @@ export interface LoadOptions {
 }
 
 export interface HostLoad { host: string; loaded: string[]; tagged: string[]; bytes: number }
-export interface LoadResult { verified: VerifyResult; hosts: HostLoad[]; repos: RepoResult[]; notes: string[] }
+export interface LoadResult { verified: VerifyResult; hosts: HostLoad[]; repos: RepoResult[]; notes: string[]; swarm?: string }
 
 interface Target { host: HostSpec; docker: Docker; plan: HostImagesPlan }
 
@@ -60,6 +63,24 @@ function catalogTargets(env: Environment, repos: BundleRepo[], notes: string[]):
     out.set(r.name, dir);
   }
   return out;
+}
+
+/** The hosts `--hosts` selects, or every node of the `--swarm`; each answering, before anything is loaded. */
+async function resolveTargets(env: Environment, opts: LoadOptions, notes: string[]): Promise<Target[]> {
+  if (opts.swarm !== undefined) {
+    const swarm = env.swarms?.find((s) => s.name === opts.swarm);
+    if (!swarm) {
+      throw new UserError('BUNDLE_SWARM_UNKNOWN', `--swarm ${opts.swarm}: ${env.root}/berth.yml declares no such swarm`, {
+        hint: env.swarms?.length ? `swarms: ${env.swarms.map((s) => s.name).join(', ')}` : 'Declare it under swarms: in berth.yml (docs/environment.md).',
+      });
+    }
+    const found = await swarmNodeTargets(swarm, { timeoutMs: LOAD_TIMEOUT_MS });
+    notes.push(...found.notes);
+    return found.targets.map((t) => ({ ...t, plan: { load: [], tag: [], bytes: 0 } }));
+  }
+  const hosts = opts.hosts ? selectHosts(env.hosts, opts.hosts) : env.hosts;
+  if (hosts.length === 0) throw new UserError('BUNDLE_NO_HOSTS', `--hosts selects none of the hosts in ${env.root}/berth.yml`, { hint: `hosts: ${env.hosts.map((h) => h.name).join(', ')}` });
+  return prepareTargets(hosts);
 }
 
 async function prepareTargets(hosts: HostSpec[]): Promise<Target[]> {
@@ -87,10 +108,8 @@ export async function loadBundle(opts: LoadOptions): Promise<LoadResult> {
     const envFresh = m.environment !== undefined && !(await exists(fs, path.join(envRoot, 'berth.yml'))) && (await isEmptyOrMissing(envRoot));
     if (envFresh) repos.push(await applyBundledRepo(b, envRoot, m.environment!));
     const env = await loadEnvironment(envRoot, { catalogsMayBeMissing: true, processEnv: opts.processEnv });
-    const hosts = opts.hosts ? selectHosts(env.hosts, opts.hosts) : env.hosts;
-    if (hosts.length === 0) throw new UserError('BUNDLE_NO_HOSTS', `--hosts selects none of the hosts in ${envRoot}/berth.yml`, { hint: `hosts: ${env.hosts.map((h) => h.name).join(', ')}` });
     const targets = catalogTargets(env, m.catalogs, notes);
-    const ready = await prepareTargets(hosts);
+    const ready = await resolveTargets(env, opts, notes);
     for (const t of ready) t.plan = await planHostImages(t.docker, m.images, m.layers);
     const results: HostLoad[] = [];
     for (const t of ready) {
@@ -103,7 +122,7 @@ export async function loadBundle(opts: LoadOptions): Promise<LoadResult> {
     }
     for (const r of m.catalogs) repos.push(await applyBundledRepo(b, targets.get(r.name)!, r));
     if (m.environment && !envFresh) repos.push(await applyBundledRepo(b, envRoot, m.environment));
-    return { verified, hosts: results, repos, notes };
+    return { verified, hosts: results, repos, notes, ...(opts.swarm !== undefined ? { swarm: opts.swarm } : {}) };
   } finally {
     await b.close();
   }

@@ -21,7 +21,7 @@ export interface CreateOpts {
 }
 export interface InspectOpts { json?: boolean }
 export interface VerifyOpts { key?: string; json?: boolean }
-export interface LoadOpts { env: string; hosts?: string; key?: string; json?: boolean }
+export interface LoadOpts { env: string; hosts?: string; swarm?: string; key?: string; json?: boolean }
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -150,7 +150,7 @@ function describeLoad(r: LoadResult): string[] {
   const lines = [r.verified.signedBy ? `verified, signed by key ${r.verified.signedBy}` : `verified${r.verified.signed ? ' (signature not checked: no --key)' : ''}`];
   for (const h of r.hosts) {
     const what = h.loaded.length ? `loaded ${h.loaded.join(', ')} (${formatBytes(h.bytes)})` : 'has every image';
-    lines.push(`host ${h.host}: ${what}${h.tagged.length ? `; tagged ${h.tagged.join(', ')}` : ''}`);
+    lines.push(`${r.swarm ? `swarm ${r.swarm} node` : 'host'} ${h.host}: ${what}${h.tagged.length ? `; tagged ${h.tagged.join(', ')}` : ''}`);
   }
   for (const repo of r.repos) {
     const moved = repo.refs.filter((c) => c.action !== 'unchanged');
@@ -163,7 +163,10 @@ function describeLoad(r: LoadResult): string[] {
 export async function loadAction(file: string, opts: LoadOpts): Promise<void> {
   const key = opts.key ? await readPublicKey(opts.key) : undefined;
   const log = createLogger();
-  const result = await loadBundle({ file, env: opts.env, ...(opts.hosts ? { hosts: parseSelector(opts.hosts) } : {}), ...(key ? { key } : {}), progress: sink(opts.json), log });
+  if (opts.hosts && opts.swarm) throw new UserError('BUNDLE_TARGETS', '--hosts and --swarm cannot be combined', { hint: 'Load a Swarm and standalone hosts with one command each.' });
+  const result = await loadBundle({
+    file, env: opts.env, ...(opts.hosts ? { hosts: parseSelector(opts.hosts) } : {}), ...(opts.swarm ? { swarm: opts.swarm } : {}), ...(key ? { key } : {}), progress: sink(opts.json), log,
+  });
   if (opts.json) return print(JSON.stringify(result, null, 2));
   print(describeLoad(result).join('\n'));
 }

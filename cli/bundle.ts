@@ -45,6 +45,7 @@ export function registerBundleCommands(program: Command): void {
     .argument('<file>', 'the bundle')
     .addOption(envOption('environment folder (installed from the bundle if it carries one and the folder is empty)'))
     .option('--hosts <selector>', 'only the hosts of berth.yml whose labels match, e.g. role=web,zone=a (default: every host)')
+    .option('--swarm <name>', 'every node of this Swarm of berth.yml instead of hosts (each node\'s engine: its managers: and nodes:)')
     .option('--key <pub>', 'the vendor\'s Ed25519 public key (PEM): refuse a bundle it did not sign')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: LoadOpts) => (await actions()).loadAction(file, opts));

@@ -19,6 +19,11 @@ export interface SwarmSpec {
   name: string;
   /** Endpoints as for hosts: `unix://…`, `tcp://…` (with `tls`), `ssh://…` (with `ssh`). */
   managers: string[];
+  /**
+   * Every node's own engine (managers' included or not), for what only a node's engine can do: load images
+   * where there is no registry (`berth bundle load --swarm`). Deploys never need it.
+   */
+  nodes?: string[];
   tls?: HostSpec['tls'];
   ssh?: HostSpec['ssh'];
 }
