@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import fs, { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import git from 'isomorphic-git';
 import { loadEnvironment } from '../../environment/environment.ts';
@@ -112,13 +113,18 @@ test('berth serve: the controller commits the missing answer before it deploys, 
     seen.push({ answers: spec.answers, commit: ctx.sources.environment });
     return { stack: spec.name, why: trigger.why, startedAt: new Date().toISOString(), durationMs: 1, ledgerCommit: null, mode: 'render', outcome: 'unchanged' };
   };
-  const controller = new Controller({ env: { url: server.repoUrl('served'), branch: 'main', token: TOKEN }, cacheDir: path.join(tmp, 'serve'), intervalMs: 60_000, log: createLogger({ level: 'silent' }), deploy });
+  const logs: string[] = [];
+  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+  const controller = new Controller({ env: { url: server.repoUrl('served'), branch: 'main', token: TOKEN }, cacheDir: path.join(tmp, 'serve'), intervalMs: 60_000, log: createLogger({ destination: sink, level: 'debug' }), deploy });
   try {
     await controller.start();
     await waitFor(() => seen.length > 0, { what: 'the first deploy' });
     const head = server.revParse('served', 'refs/heads/main');
     assert.equal(seen[0].commit, head, 'deployed from the commit holding the answer');
     assert.ok(isEncrypted(seen[0].answers.database_password), 'and the stack carries it, encrypted');
+    const password = await decryptValue(String(seen[0].answers.database_password), [key.identity]);
+    assert.match(logs.join(''), /generated answers for billing, committed as [0-9a-f]{7}/);
+    assert.ok(!logs.join('').includes(password), 'the log never holds the value');
   } finally {
     await controller.stop(1_000);
   }
