@@ -41,6 +41,10 @@ function stepProblems(step: Migration, before: TemplateVersion, version: Templat
     source(step.variable);
     if (asked(version, step.variable)) out.push(`drops ${step.variable}, which this version still asks`);
   }
+  // The deployed value of an immutable answer is compared at plan time: changing it here would fail the deploy.
+  if ((step.op === 'map' || step.op === 'set') && asked(before, step.variable)?.immutable && asked(version, step.variable)?.immutable) {
+    out.push(`changes ${step.variable}, which is immutable: the upgraded deploy would be refused; keep the value, or stop marking it immutable`);
+  }
   return out;
 }
 

@@ -112,7 +112,7 @@ function questions(input: DescriptionInput): string[] {
     const how = u.generated.includes(q) ? generatedHow(q)
       : migratedTo.has(q.variable) ? 'answered by a migration (below)'
       : added ? `answered with its default ${shownValue(q, u.addedAnswers[q.variable])}` : u.needsAnswers.includes(q) ? '**required, no default: add an answer**' : 'left unanswered';
-    lines.push(`- ${describeQuestion(q)}: ${how}`);
+    lines.push(`- ${describeQuestion(q)}: ${how}${q.immutable ? '; **immutable**: once deployed it cannot change' : ''}`);
   }
   if (u.newQuestions.length) lines.push('');
   if (older.length) lines.push('**Generated**', '', ...older.map((q) => `- ${describeQuestion(q)}: ${generatedHow(q)}`), '');

@@ -51,6 +51,17 @@ describe('lint of migrations', () => {
     ]);
   });
 
+  it('refuses a step that changes an answer immutable on both sides: that deploy would be refused', async () => {
+    const root = writeSafeCatalog();
+    roots.push(root);
+    writeFiles(root, {
+      'templates/safe/2.0.0/berth.yml': SAFE_FILES['templates/safe/2.0.0/berth.yml'].replace('default: app, pattern', 'default: app, immutable: true, pattern'),
+      'templates/safe/3.0.0/berth.yml': V3.concat('  - set: { variable: database_user, template: "{{database_user}}_v3" }\n'),
+    });
+    const { problems } = await lintCatalog(root);
+    assert.deepEqual(problems.map((p) => `${p.line}:${p.field}: ${p.message}`), ['12:migrations[1]: changes database_user, which is immutable: the upgraded deploy would be refused; keep the value, or stop marking it immutable']);
+  });
+
   it('answers valid before stay valid after: a forgotten enum value, an answer left behind', async () => {
     const partial = V3.replace('values: { community: standard, enterprise: premium }', 'values: { community: standard }');
     assert.deepEqual(await lintWith(partial), [

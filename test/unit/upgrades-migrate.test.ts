@@ -158,6 +158,7 @@ describe('the built-in acme-platform 1.2.0', () => {
     assert.match(content.stackText, /^ {2}redis_password: !age \|\n {4}-----BEGIN AGE ENCRYPTED FILE-----$/m);
     assert.equal(content.draft, false);
     assert.match(content.description, /- `cache_memory_mb` renamed to `cache_size_mb` \(1\.2\.0\)/);
+    assert.match(content.description, /- `database_name` \(Application database, string\): answered with its default `"acme"`; \*\*immutable\*\*: once deployed it cannot change/);
     assert.ok(!content.description.includes('root-password-1'));
   });
 });
