@@ -47,7 +47,7 @@ export interface DeployContext {
   onRender?: () => void;
 }
 
-export type DeployTrigger = Trigger & { kind: 'push' | 'merge' | 'timer' | 'cli' | 'revert' | 'webhook' };
+export type DeployTrigger = Trigger & { kind: 'push' | 'merge' | 'timer' | 'cli' | 'revert' | 'webhook' | 'drift' };
 
 /** What reading a stack's desired state needs: a deploy's context without the engines. */
 export type DesiredContext = Pick<DeployContext, 'env' | 'sources' | 'ledger' | 'catalogs' | 'identities' | 'onRead'>;

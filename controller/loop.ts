@@ -15,6 +15,7 @@ import { formatEvent, type EventSink } from '../engines/events.ts';
 import { Metrics } from './metrics.ts';
 import { ReconcileQueue, type Job, type Reason, type TriggerKind } from './queue.ts';
 import { Engines } from '../engines/registry.ts';
+import type { StackEngine } from '../engines/engine.ts';
 import type { EngineDriver } from '../engines/standalone/driver.ts';
 import { Sources, type Snapshot } from '../environment/sources.ts';
 import { StackBook, revisionOf, type StackState } from './stack-state.ts';
@@ -27,6 +28,7 @@ import type { Environment } from '../environment/environment.ts';
 import { availableUpgrades } from '../upgrades/available.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 import { catalogKeys, inputsKey, observedKey, readRecorder, StackMemo } from './memo.ts';
+import { DriftWatch } from './drift-watch.ts';
 import { desiredImages } from './reconcile.ts';
 import type { StackSpec } from '../environment/types.ts';
 
@@ -54,7 +56,7 @@ export interface ControllerOptions {
 }
 
 /** The order in which a folded run names its trigger: what a person did beats what a timer did. */
-const KIND_RANK: TriggerKind[] = ['merge', 'push', 'revert', 'cli', 'webhook', 'startup', 'timer'];
+const KIND_RANK: TriggerKind[] = ['merge', 'push', 'revert', 'cli', 'webhook', 'startup', 'drift', 'timer'];
 
 export class Controller {
   readonly metrics: Metrics;
@@ -83,6 +85,9 @@ export class Controller {
   private upgradesAgain?: Environment;
   private running = false;
   private stopping = new AbortController();
+  /** Drift seen as it happens: the engines' event streams, followed while this registry of engines is in use. */
+  private readonly drift: DriftWatch;
+  private watching?: AbortController;
 
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.log;
@@ -91,6 +96,13 @@ export class Controller {
     this.backoff = new StackBackoff(opts.backoff);
     this.sources = new Sources({ env: opts.env, cacheDir: opts.cacheDir, log: opts.log, metrics: this.metrics, processEnv: opts.processEnv });
     this.queue = new ReconcileQueue({ work: (job) => this.reconcile(job), concurrency: opts.concurrency, deadlineMs: opts.deadlineMs, log: opts.log });
+    this.drift = new DriftWatch({
+      log: this.log, metrics: this.metrics, stacks: () => this.book.names(),
+      enqueue: (stack, why) => void this.queue.enqueue(stack, { kind: 'drift', why }),
+      holds: (stack) => this.backoff.holds(stack, revisionOf(this.sources.current())),
+      invalidate: (stack) => this.engineOf(stack)?.invalidate?.(stack),
+      resync: (target, why) => this.resync(target, why),
+    });
   }
 
   /** True once the environment has been synced and the loop is running. */
@@ -166,6 +178,8 @@ export class Controller {
   async stop(drainMs = 60_000): Promise<void> {
     this.stopping.abort();
     this.timer?.stop();
+    this.watching?.abort();
+    this.drift.stop();
     this.running = false;
     await this.queue.drain(drainMs);
   }
@@ -186,6 +200,7 @@ export class Controller {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      this.drift.timerPass();
       await this.refreshThen({ kind: 'timer', why: 'timer' }, false);
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'timer tick failed');
@@ -287,7 +302,10 @@ export class Controller {
     if (!snap.env) return;
     this.catalogVersions = await catalogKeys(snap.env, snap.catalogs, { cacheDir: this.opts.cacheDir, builtinRoot: builtinCatalogRoot() }).catch(() => new Map());
     const key = Engines.key(snap.env);
-    if (this.registry?.key !== key) this.registry = { key, engines: new Engines(snap.env) };
+    if (this.registry?.key !== key) {
+      this.registry = { key, engines: new Engines(snap.env) };
+      this.follow(this.registry.engines);
+    }
     const { added, gone } = this.book.sync(snap.env.stacks.map((s) => s.name));
     for (const name of gone) {
       this.metrics.forgetStack(name);
@@ -305,6 +323,32 @@ export class Controller {
   private async preparePass(snap: Snapshot): Promise<void> {
     await (await this.ledger)?.refresh().catch(() => undefined);
     for (const engine of this.registry?.engines.all() ?? []) engine.newRound?.();
+  }
+
+  /** Follows the event streams of these engines (and stops following the previous ones). */
+  private follow(engines: Engines): void {
+    this.watching?.abort();
+    if (this.stopping.signal.aborted) return;
+    this.watching = new AbortController();
+    for (const engine of engines.all()) engine.watch?.(this.drift, this.watching.signal);
+  }
+
+  /** The engine running a stack of the current environment. */
+  private engineOf(stack: string): StackEngine | undefined {
+    const spec = this.sources.current().env?.stacks.find((s) => s.name === stack);
+    return spec && this.registry?.engines.for(spec);
+  }
+
+  /** A target's events came back after a gap: its stacks are checked in one pass (a fresh observation round). */
+  private resync(target: string, why: string): void {
+    const env = this.sources.current().env;
+    if (!env || !this.registry || this.stopping.signal.aborted) return;
+    const onSwarm = env.swarms?.some((s) => s.name === target);
+    const stacks = env.stacks.filter((s) => (onSwarm ? s.swarm === target : s.swarm === undefined));
+    if (!stacks.length) return;
+    this.registry.engines.for(stacks[0]).newRound?.();
+    const revision = revisionOf(this.sources.current());
+    for (const s of stacks) if (!this.backoff.holds(s.name, revision)) this.queue.enqueue(s.name, { kind: 'drift', why });
   }
 
   /** A timer run leaves a stack alone while its backoff holds; anything else (a commit, a webhook) retries at once. */

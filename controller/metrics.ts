@@ -17,6 +17,9 @@ export class Metrics {
   private readonly webhooks: Counter<'forge' | 'result'>;
   private readonly syncFailures: Counter<'repo'>;
   private readonly renders: Counter;
+  private readonly engineEvents: Counter<'target' | 'type' | 'action' | 'cause'>;
+  private readonly streamUp: Gauge<'target'>;
+  private readonly streamReconnects: Counter<'target'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -30,6 +33,12 @@ export class Metrics {
     this.driftHeals = new Counter({ name: 'berth_drift_heals_total', help: 'Timer reconciles that changed something while the sources had not changed: drift undone.', labelNames: ['stack'], registers });
     this.webhooks = new Counter({ name: 'berth_webhooks_total', help: 'Webhook deliveries, by forge and result.', labelNames: ['forge', 'result'], registers });
     this.syncFailures = new Counter({ name: 'berth_source_sync_failures_total', help: 'Failed attempts to sync a source repository.', labelNames: ['repo'], registers });
+    this.engineEvents = new Counter({
+      name: 'berth_engine_events_total', help: 'Events from the engines\' event streams about Berth\'s objects, by target, object type, action and cause (berth: its own apply; other: drift).',
+      labelNames: ['target', 'type', 'action', 'cause'], registers,
+    });
+    this.streamUp = new Gauge({ name: 'berth_event_stream_up', help: 'Whether the event stream of a host or Swarm is connected (1) or not (0).', labelNames: ['target'], registers });
+    this.streamReconnects = new Counter({ name: 'berth_event_stream_reconnects_total', help: 'Event streams that came back after being down.', labelNames: ['target'], registers });
     this.renders = new Counter({ name: 'berth_renders_total', help: 'Desired states computed (rendered, or read from the ledger); a stack whose inputs and running state did not move needs none.', registers });
   }
 
@@ -41,6 +50,18 @@ export class Metrics {
 
   driftHealed(stack: string): void {
     this.driftHeals.inc({ stack });
+  }
+
+  engineEvent(target: string, type: string, action: string, own: boolean): void {
+    this.engineEvents.inc({ target, type, action, cause: own ? 'berth' : 'other' });
+  }
+
+  eventStream(target: string, up: boolean): void {
+    this.streamUp.set({ target }, up ? 1 : 0);
+  }
+
+  eventStreamReconnected(target: string): void {
+    this.streamReconnects.inc({ target });
   }
 
   rendered(): void {

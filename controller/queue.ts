@@ -7,7 +7,8 @@
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 
-export type TriggerKind = 'push' | 'merge' | 'timer' | 'cli' | 'revert' | 'webhook' | 'startup';
+/** `drift`: an engine's event stream showed a stack's object changed behind Berth's back. */
+export type TriggerKind = 'push' | 'merge' | 'timer' | 'cli' | 'revert' | 'webhook' | 'startup' | 'drift';
 
 /** Why a run was asked for. */
 export interface Reason {

@@ -60,7 +60,8 @@ export interface RunRecord {
   /** Environment and catalog commits the run saw: equal revisions mean the sources did not move. */
   revision: string;
   desiredCommit: string | null;
-  onlyTimer: boolean;
+  /** Only the timer or drift events asked for it: nobody changed a source. */
+  unattended: boolean;
 }
 
 type Result = StackOutcome & { ledgerCommit?: string | null; requested?: boolean };
@@ -129,7 +130,7 @@ export class StackBook {
   begin(job: Job, snap: Snapshot): RunRecord {
     const run: RunRecord = {
       stack: job.key, why: describeReasons(job.reasons), deliveryIds: deliveryIds(job.reasons), started: Date.now(),
-      revision: revisionOf(snap), desiredCommit: snap.commit ?? null, onlyTimer: job.reasons.every((r) => r.kind === 'timer'),
+      revision: revisionOf(snap), desiredCommit: snap.commit ?? null, unattended: job.reasons.every((r) => r.kind === 'timer' || r.kind === 'drift'),
     };
     const s = this.states.get(job.key);
     if (s) s.reconciling = true;
@@ -137,7 +138,7 @@ export class StackBook {
     return run;
   }
 
-  /** Writes the verdict; `drift` is a timer run that changed something although no source moved (nor the ledger, by a person's rollback). */
+  /** Writes the verdict; `drift` is a timer or drift-event run that changed something although no source moved (nor the ledger, by a person's rollback). */
   end(run: RunRecord, result: Result | undefined, thrown: unknown, signal: AbortSignal): { state: StackState; drift: boolean } | undefined {
     const s = this.states.get(run.stack);
     if (!s) return undefined;
@@ -149,7 +150,7 @@ export class StackBook {
     if (v.status === 'Ready') s.lastSuccessAt = new Date().toISOString();
     const previous = this.revisions.get(run.stack);
     this.revisions.set(run.stack, run.revision);
-    const drift = run.onlyTimer && v.outcome === 'converged' && previous === run.revision && result?.requested !== true;
+    const drift = run.unattended && v.outcome === 'converged' && previous === run.revision && result?.requested !== true;
     return { state: structuredClone(s), drift };
   }
 }

@@ -6,6 +6,7 @@
  * status for people, and what runs for the ledger. Docker's own types stay behind each engine.
  */
 import type { EventSink } from './events.ts';
+import type { DriftSink } from './drift.ts';
 import type { RegistryCredential } from './docker/pull.ts';
 import type { ApplyResult, Plan } from './plan-types.ts';
 import type { DesiredStack, ObservedStack } from './standalone/types.ts';
@@ -89,6 +90,11 @@ export interface StackEngine {
   newRound?(): void;
   /** The stack's objects changed (an event said so): what a round read before now no longer speaks for it. */
   invalidate?(stack: string): void;
+  /**
+   * Follows the targets' event streams until `signal` aborts, reconnecting on its own: what touched a stack's
+   * objects (marked when Berth's own apply explains it), and each stream going down and coming back.
+   */
+  watch?(sink: DriftSink, signal: AbortSignal): void;
   /** Pure: the same desired and observed state always give the same plan. */
   plan(desired: DesiredStack, observed: ObservedState): Plan;
   /** Carries out exactly the plan; one target failing fails only its part. */

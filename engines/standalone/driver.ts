@@ -10,6 +10,8 @@ import { BerthError } from '../../lib/errors.ts';
 import type { NetworkModel, VolumeModel } from '../../catalog/model.ts';
 import { connectHost, DEFAULT_TIMEOUT_MS, isConnectionError, pingHost, unreachable, withDeadline } from '../docker/connect.ts';
 import { endpointConfig, type ContainerSpec } from './container-spec.ts';
+import { followEvents, type DockerEvent, type StreamState } from '../docker/event-stream.ts';
+import { CONTAINER_ACTIONS } from '../drift.ts';
 import { LABEL, labelFilter, networkLabels, parseContainerLabels, volumeLabels } from '../docker/labels.ts';
 import { authFor, DEFAULT_PULL_TIMEOUT_MS, imagePresent, needsPull, pullImage, type PullPolicy, type RegistryCredential } from '../docker/pull.ts';
 import { tarFiles } from '../docker/tar.ts';
@@ -35,6 +37,8 @@ export interface EngineDriver extends HostDriver {
   imageDigests?(refs: string[]): Promise<Record<string, ImageIdentity>>;
   /** Every stack on the host in one read (a pass over many stacks); without it each stack is observed alone. */
   inventory?(): Promise<HostInventory>;
+  /** Follows the host's events until `signal` aborts (engines/docker/event-stream.ts). */
+  watch?(onEvent: (e: DockerEvent) => void, onState: (s: StreamState) => void, signal: AbortSignal): Promise<void>;
 }
 
 export type { ImageIdentity } from '../docker/pinned.ts';
@@ -130,6 +134,19 @@ export class DockerHostDriver implements EngineDriver {
       if ((e as BerthError).kind !== 'unreachable') throw e;
       return { ...unreachableHost(this.host.name, e as Error), readAt, containers: new Map(), networks: new Map(), volumes: new Map() };
     }
+  }
+
+  /**
+   * Follows the host's events about containers, networks and volumes going away or changing. One stream, not
+   * filtered by label: Docker puts no labels on network and volume events, so containers are sorted out by theirs
+   * (driftOf) on this side.
+   */
+  watch(onEvent: (e: DockerEvent) => void, onState: (s: StreamState) => void, signal: AbortSignal): Promise<void> {
+    const events = connectHost(this.host, { timeoutMs: 0 });
+    return followEvents({
+      connect: () => events, ping: () => this.ping(), onEvent, onState, signal,
+      filters: { type: ['container', 'network', 'volume'], event: CONTAINER_ACTIONS },
+    });
   }
 
   /** Image reference → the image ID it names on this host now; references whose image is gone are left out. */

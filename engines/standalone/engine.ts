@@ -12,6 +12,7 @@ import { stackStatus } from './status.ts';
 import type { DesiredStack, ObservedStack } from './types.ts';
 import { nullSink } from '../events.ts';
 import { ObservationRound } from './round.ts';
+import { driftOf, OwnChanges, type DriftSink } from '../drift.ts';
 
 function standaloneState(o: ObservedState): ObservedStack {
   if ('engine' in o) throw new TypeError(`the standalone engine was handed a ${o.engine} observation`);
@@ -24,6 +25,7 @@ export class StandaloneEngine implements StackEngine {
   private round?: ObservationRound;
   /** Per stack: when its objects last changed as far as Berth knows (its own apply ended, an event touched them). */
   private readonly changedAt = new Map<string, number>();
+  private readonly own = new OwnChanges({ precise: true });
 
   /** One driver per host of the environment, shared by every stack on them. */
   constructor(readonly drivers: Record<string, EngineDriver>) {}
@@ -53,9 +55,21 @@ export class StandaloneEngine implements StackEngine {
 
   async apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult> {
     try {
-      return await executePlan(plan, desired, this.drivers, { events: opts.events ?? nullSink, signal: opts.signal, registries: opts.registries });
+      return await this.own.during(desired.name, (touch) => {
+        const drivers = Object.fromEntries(Object.entries(this.drivers).map(([name, d]) => [name, touching(d, touch)]));
+        return executePlan(plan, desired, drivers, { events: opts.events ?? nullSink, signal: opts.signal, registries: opts.registries });
+      });
     } finally {
       this.invalidate(desired.name);
+    }
+  }
+
+  watch(sink: DriftSink, signal: AbortSignal): void {
+    for (const d of Object.values(this.drivers)) {
+      void d.watch?.((e) => {
+        const drift = driftOf(d.host.name, e);
+        if (drift) sink.event({ ...drift, own: this.own.explains(drift) });
+      }, (s) => sink.stream(d.host.name, s.up, s.error), signal);
     }
   }
 
@@ -74,4 +88,22 @@ export class StandaloneEngine implements StackEngine {
     const lists = await Promise.all(Object.values(this.drivers).map((d) => d.listStacks().catch(() => [])));
     return [...new Set(lists.flat())].sort();
   }
+}
+
+/** Verbs whose first argument names an object the apply makes go away or change (what its events will be about). */
+const TOUCHING = new Set<PropertyKey>(['stop', 'remove', 'rename', 'removeNetwork']);
+
+/** The driver, telling `touch` of every object its stop, remove, rename and removeNetwork act on. */
+function touching(driver: EngineDriver, touch: (object: string) => void): EngineDriver {
+  return new Proxy(driver, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (!TOUCHING.has(key)) return value.bind(target);
+      return (object: string, ...rest: unknown[]) => {
+        touch(object);
+        return (value as (...args: unknown[]) => unknown).call(target, object, ...rest);
+      };
+    },
+  });
 }

@@ -48,6 +48,11 @@ export class SwarmClient {
     });
   }
 
+  /** A client of the answering manager for its event stream: no idle timeout (the stream is quiet for hours). */
+  async eventsClient(): Promise<Docker> {
+    return connectHost(this.hostOf((await this.manager()).endpoint), { timeoutMs: 0 });
+  }
+
   /** Runs fn on a manager; a connection failure drops it and tries the next manager once. */
   async call<T>(fn: (docker: Docker) => Promise<T>): Promise<T> {
     const m = await this.manager();

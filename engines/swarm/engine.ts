@@ -15,6 +15,8 @@ import { observeSwarm, swarmStacks } from './observe.ts';
 import { planSwarm } from './plan.ts';
 import { swarmStatus } from './status.ts';
 import type { ObservedNode, SwarmObserved } from './types.ts';
+import { followEvents } from '../docker/event-stream.ts';
+import { driftOf, OwnChanges, type DriftSink } from '../drift.ts';
 
 function swarmState(o: ObservedState): SwarmObserved {
   if (!('engine' in o) || o.engine !== 'swarm') throw new TypeError('the Swarm engine was handed another engine\'s observation');
@@ -24,6 +26,7 @@ function swarmState(o: ObservedState): SwarmObserved {
 export class SwarmEngine implements StackEngine {
   readonly kind = 'swarm' as const;
   readonly client: SwarmClient;
+  private readonly own = new OwnChanges({ precise: false });
 
   constructor(readonly swarm: SwarmSpec) {
     this.client = new SwarmClient(swarm);
@@ -38,7 +41,21 @@ export class SwarmEngine implements StackEngine {
   }
 
   apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult> {
-    return applySwarm(this.client, plan, desired, opts);
+    return this.own.during(desired.name, () => applySwarm(this.client, plan, desired, opts));
+  }
+
+  /** Services updated or removed, from the event stream of whichever manager answers (events carry no stack label). */
+  watch(sink: DriftSink, signal: AbortSignal): void {
+    const name = this.swarm.name;
+    void followEvents({
+      connect: () => this.client.eventsClient(), ping: () => this.client.call((d) => d.ping()).then(() => undefined), signal,
+      filters: { type: ['service'], event: ['update', 'remove'] },
+      onEvent: (e) => {
+        const drift = driftOf(name, e);
+        if (drift) sink.event({ ...drift, own: this.own.explains(drift) });
+      },
+      onState: (s) => sink.stream(name, s.up, s.error),
+    });
   }
 
   status(desired: DesiredStack, observed: ObservedState): StackStatus {

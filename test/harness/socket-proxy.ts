@@ -17,6 +17,11 @@ export interface SocketProxy {
   cut(): void;
   /** While true, new connections are closed at once. */
   refuse(on: boolean): void;
+  /**
+   * While set, a connection is cut as soon as it makes a request whose path matches (those open now included):
+   * e.g. `/\/events/` loses the event stream while every other call still gets through.
+   */
+  block(path: RegExp | undefined): void;
   close(): Promise<void>;
 }
 
@@ -27,21 +32,27 @@ export async function proxySocket(target: string): Promise<SocketProxy> {
   const file = path.join(dir, 'docker.sock');
   const requests: string[] = [];
   const live = new Set<net.Socket>();
+  /** Per client connection: the paths it requested, and how to end it. */
+  const conns = new Map<net.Socket, { paths: string[]; end: () => void }>();
   let refusing = false;
+  let blocked: RegExp | undefined;
   const server = net.createServer((client) => {
     if (refusing) return void client.destroy();
     const engine = net.connect(target);
     live.add(client).add(engine);
     let tail = '';
+    const paths: string[] = [];
     client.on('data', (chunk: Buffer) => {
       // Request lines may straddle chunks: keep the unmatched end of the last one.
       const text = tail + chunk.toString('latin1');
       let last = 0;
       for (const m of text.matchAll(REQUEST_LINE)) {
         requests.push(`${m[1]} ${m[2]}`);
+        paths.push(m[2]);
         last = m.index! + m[0].length;
       }
       tail = text.slice(Math.max(last, text.length - 4096));
+      if (blocked && paths.some((p) => blocked!.test(p))) end();
     });
     client.pipe(engine).pipe(client);
     const end = () => {
@@ -49,7 +60,9 @@ export async function proxySocket(target: string): Promise<SocketProxy> {
       engine.destroy();
       live.delete(client);
       live.delete(engine);
+      conns.delete(client);
     };
+    conns.set(client, { paths, end });
     client.on('error', end).on('close', end);
     engine.on('error', end).on('close', end);
   });
@@ -67,6 +80,10 @@ export async function proxySocket(target: string): Promise<SocketProxy> {
       live.clear();
     },
     refuse: (on) => void (refusing = on),
+    block: (p) => {
+      blocked = p;
+      if (p) for (const c of [...conns.values()]) if (c.paths.some((x) => p.test(x))) c.end();
+    },
     close: async () => {
       for (const s of live) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

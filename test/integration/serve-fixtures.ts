@@ -46,7 +46,8 @@ export class ServeWorld {
     this.url = git.repoUrl('env');
   }
 
-  static async create(gate: Gate, stack: string, answers: WebAnswers = {}): Promise<ServeWorld> {
+  /** `endpoint`: how serve reaches h1 (default its socket; a test may put a proxy in between). */
+  static async create(gate: Gate, stack: string, answers: WebAnswers = {}, opts: { endpoint?: string } = {}): Promise<ServeWorld> {
     const tmp = tempDir('berth-serve-');
     const git = await startGitServer({ root: path.join(tmp.path, 'git'), token: TOKEN });
     const w = new ServeWorld(gate, stack, git, tmp);
@@ -66,7 +67,7 @@ export class ServeWorld {
       },
     });
     git.createBareRepo('env');
-    const berth = { catalogs: [{ name: 'test', path: w.catalogDir }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost }] };
+    const berth = { catalogs: [{ name: 'test', path: w.catalogDir }], hosts: [{ name: 'h1', endpoint: opts.endpoint ?? gate.host('h1').dockerHost }] };
     git.commitFiles('env', { 'berth.yml': stringify(berth), [`stacks/${stack}.yml`]: w.stackYaml(answers) }, { message: 'initial environment' });
     return w;
   }
