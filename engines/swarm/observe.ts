@@ -36,8 +36,21 @@ function networksByName(spec: SwarmSpecJson, names: Map<string, string>): SwarmS
   return { ...spec, TaskTemplate: { ...task, Networks: task.Networks.map((n) => ({ ...n, Target: names.get(n.Target) ?? n.Target })) } };
 }
 
+/**
+ * Swarm keeps each config and secret a service mounts by ID beside the name Berth gave it; Berth plans by name (a
+ * content hash, so one name is one content), and the ID would make every such service look changed.
+ */
+function objectsByName(spec: SwarmSpecJson): SwarmSpecJson {
+  const task = spec.TaskTemplate as { ContainerSpec?: { Configs?: Record<string, unknown>[]; Secrets?: Record<string, unknown>[] } } | undefined;
+  const cs = task?.ContainerSpec;
+  if (!cs?.Configs && !cs?.Secrets) return spec;
+  const without = (list: Record<string, unknown>[] | undefined, key: string) => list?.map(({ [key]: _id, ...rest }) => rest);
+  const named = { ...cs, ...(cs.Configs ? { Configs: without(cs.Configs, 'ConfigID') } : {}), ...(cs.Secrets ? { Secrets: without(cs.Secrets, 'SecretID') } : {}) };
+  return { ...spec, TaskTemplate: { ...task, ContainerSpec: named } };
+}
+
 function service(raw: RawService, stack: string, networks: Map<string, string>): ObservedSwarmService {
-  const spec = networksByName(raw.Spec ?? {}, networks) as NonNullable<RawService['Spec']>;
+  const spec = objectsByName(networksByName(raw.Spec ?? {}, networks)) as NonNullable<RawService['Spec']>;
   const name = spec.Name ?? raw.ID;
   const replicas = spec.Mode?.Replicated?.Replicas;
   return {

@@ -5,7 +5,7 @@
  * key — so a field added to the model is a compile error here until someone decides, never silently dropped.
  */
 import { createHash } from 'node:crypto';
-import type { ServiceModel, StackModel } from '../../catalog/model.ts';
+import type { MountModel, ServiceModel, StackModel } from '../../catalog/model.ts';
 import type { SwarmSpecJson } from '../plan-types.ts';
 
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
@@ -91,12 +91,22 @@ function restartPolicy(svc: ServiceModel): SwarmSpecJson {
   return { Condition: condition, ...(condition === 'on-failure' && m ? { MaxAttempts: Number(m[1]) } : {}), ...timing };
 }
 
-function mounts(svc: ServiceModel, model: StackModel): SwarmSpecJson[] {
+/**
+ * A stack's own volume is made on each node by the first task that mounts it: as `docker stack deploy` does, the
+ * mount carries the stack label and the volume's labels, driver and options (an external volume exists already).
+ */
+function volumeOptions(m: Extract<MountModel, { type: 'volume' }>, vol: StackModel['volumes'][string] | undefined, stack: string): SwarmSpecJson | undefined {
+  const own = vol && !vol.external;
+  const driver = own && (vol.driver !== 'local' || Object.keys(vol.driver_opts).length) ? { Name: vol.driver, ...(Object.keys(vol.driver_opts).length ? { Options: vol.driver_opts } : {}) } : undefined;
+  return dropEmpty({ NoCopy: m.nocopy || undefined, Labels: own ? { ...vol.labels, [NAMESPACE_LABEL]: stack } : undefined, DriverConfig: driver });
+}
+
+function mounts(svc: ServiceModel, model: StackModel, stack: string): SwarmSpecJson[] {
   return svc.volumes.map((m) => {
     if (m.type === 'tmpfs') return { Type: 'tmpfs', Target: m.target, ...(m.size_bytes || m.mode ? { TmpfsOptions: { ...(m.size_bytes ? { SizeBytes: m.size_bytes } : {}), ...(m.mode ? { Mode: m.mode } : {}) } } : {}) };
     if (m.type === 'bind') return { Type: 'bind', Source: m.source, Target: m.target, ...(m.read_only ? { ReadOnly: true } : {}) };
     const vol = m.source ? model.volumes[m.source] : undefined;
-    return { Type: 'volume', ...(vol ? { Source: vol.name } : {}), Target: m.target, ...(m.read_only ? { ReadOnly: true } : {}), ...(m.nocopy ? { VolumeOptions: { NoCopy: true } } : {}) };
+    return dropEmpty({ Type: 'volume', Source: vol?.name, Target: m.target, ReadOnly: m.read_only || undefined, VolumeOptions: volumeOptions(m, vol, stack) });
   });
 }
 
@@ -128,7 +138,7 @@ function containerSpec(svc: ServiceModel, model: StackModel, stack: string, file
     Hosts: svc.extra_hosts.map((h) => h.replace(/^([^:=]+)[:=](.*)$/, '$2 $1')),
     TTY: svc.tty || undefined,
     OpenStdin: svc.stdin_open || undefined,
-    Mounts: mounts(svc, model),
+    Mounts: mounts(svc, model, stack),
     Healthcheck: healthcheck(svc),
     StopSignal: svc.stop_signal,
     StopGracePeriod: svc.stop_grace_period_ms === undefined ? undefined : svc.stop_grace_period_ms * NS,

@@ -57,15 +57,20 @@ const QUESTIONS = [
   { variable: 'replicas', type: 'int', default: 2 },
 ];
 
+/** Which template the world's stacks use: the test's own `tiers` (default) or one of the built-in catalog. */
+export interface WorldTemplate { template: string; version: string }
+const TIERS: WorldTemplate = { template: 'tiers', version: '1.0.0' };
+
 export class SwarmWorld {
   readonly tmp = tempDir('berth-swarm-');
   readonly envDir = path.join(this.tmp.path, 'env');
 
-  constructor(readonly swarm: TestSwarm) {
-    writeCatalog(path.join(this.tmp.path, 'catalog'), { tiers: { description: 'web and a probe on an overlay', versions: { '1.0.0': { questions: QUESTIONS, compose: COMPOSE } } } });
+  constructor(readonly swarm: TestSwarm, readonly uses: WorldTemplate = TIERS, builtin = false) {
+    if (!builtin) writeCatalog(path.join(this.tmp.path, 'catalog'), { tiers: { description: 'web and a probe on an overlay', versions: { '1.0.0': { questions: QUESTIONS, compose: COMPOSE } } } });
     mkdirSync(path.join(this.envDir, 'stacks'), { recursive: true });
     writeFileSync(path.join(this.envDir, 'berth.yml'), stringify({
-      catalogs: [{ name: 'test', path: '../catalog' }], hosts: [], swarms: [{ name: 'test', managers: ['unix:///run/berth-test/no-such-manager.sock', swarm.manager] }],
+      catalogs: [builtin ? { name: 'builtin', builtin: true } : { name: 'test', path: '../catalog' }], hosts: [],
+      swarms: [{ name: 'test', managers: ['unix:///run/berth-test/no-such-manager.sock', swarm.manager] }],
     }));
     this.git('init', '-q', '-b', 'main');
   }
@@ -81,7 +86,7 @@ export class SwarmWorld {
 
   /** Writes the stack file and commits it (a deploy records the commit it came from). */
   writeStack(name: string, answers: Record<string, unknown>): void {
-    writeFileSync(path.join(this.envDir, 'stacks', `${name}.yml`), stringify({ template: 'tiers', version: '1.0.0', swarm: 'test', answers }));
+    writeFileSync(path.join(this.envDir, 'stacks', `${name}.yml`), stringify({ ...this.uses, swarm: 'test', answers }));
     this.git('add', '-A');
     this.git('commit', '-qm', `stack ${name}: ${JSON.stringify(answers)}`);
   }
@@ -133,6 +138,14 @@ export class SwarmWorld {
     await new Promise((r) => setTimeout(r, 1500));
     for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
     for (const c of await docker.listConfigs({ filters })) await docker.getConfig(c.ID).remove().catch(() => undefined);
+    for (const c of await docker.listSecrets({ filters })) await docker.getSecret(c.ID).remove().catch(() => undefined);
+    // The stack's volumes were made on each node by its tasks; they go once the tasks' containers have.
+    for (const node of this.swarm.nodes) {
+      const left = () => node.docker.listContainers({ all: true, filters }).then((l) => l.length, () => 0);
+      for (let i = 0; i < 40 && (await left()); i++) await new Promise((r) => setTimeout(r, 250));
+      const { Volumes } = await node.docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }));
+      for (const v of Volumes ?? []) await node.docker.getVolume(v.Name).remove().catch(() => undefined);
+    }
   }
 
   cleanup(): void {
@@ -144,11 +157,11 @@ export class SwarmWorld {
  * A SwarmWorld for one test file's stack, made before its tests (the stack removed first: a killed run may have
  * left it) and removed after them; `world()` is undefined only when the test Swarm is missing.
  */
-export function useSwarmWorld(found: { swarm?: TestSwarm }, stack: string, beforeRemove?: () => void): () => SwarmWorld {
+export function useSwarmWorld(found: { swarm?: TestSwarm }, stack: string, beforeRemove?: () => void, make = (swarm: TestSwarm) => new SwarmWorld(swarm)): () => SwarmWorld {
   let world: SwarmWorld | undefined;
   before(async () => {
     if (!found.swarm) return;
-    world = new SwarmWorld(found.swarm);
+    world = make(found.swarm);
     await world.remove(stack);
   });
   after(async () => {
