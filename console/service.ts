@@ -13,6 +13,7 @@ import { SECRET_TYPES, type AnswerValue, type Question } from '../catalog/types.
 import { reconcileStack } from '../controller/reconcile.ts';
 import type { StackState } from '../controller/stack-state.ts';
 import type { EngineDriver } from '../engines/standalone/driver.ts';
+import type { SwarmEngine } from '../engines/swarm/engine.ts';
 import { formatPlan } from '../engines/standalone/plan-format.ts';
 import type { Snapshot } from '../environment/sources.ts';
 import type { StackSpec } from '../environment/types.ts';
@@ -34,6 +35,8 @@ export interface ConsoleController {
   snapshot(): Snapshot;
   ledgerNow(): Promise<Ledger | undefined>;
   engines(): Record<string, EngineDriver>;
+  /** The engine of a Swarm of the environment (for a Swarm stack's tasks and logs). */
+  swarmEngine(name: string): SwarmEngine | undefined;
   changed(kind: 'push' | 'revert', why: string): void;
 }
 
@@ -53,6 +56,8 @@ export interface StackRequest {
   answers: Record<string, unknown>;
   /** Host-label selector, e.g. { role: 'web' }; empty: every host. */
   hosts?: Record<string, string>;
+  /** A Swarm of berth.yml to run on instead of hosts; '' chooses standalone hosts; absent keeps the stack's. */
+  swarm?: string;
 }
 
 interface Prepared {
@@ -124,9 +129,15 @@ export class ConsoleService {
     const recipients = fresh ? await this.recipients(snap.dir) : [];
     const file = current?.spec.file ?? `stacks/${name}.yml`;
     const catalog = entry.catalog === snap.env.catalogs[0]?.name ? undefined : entry.catalog;
-    const hosts = req.hosts ?? current?.spec.hosts ?? {};
-    const text = await stackFileText(current?.text, { template: entry.template.name, version: version.version, catalog, questions: version.questions, values, kept, hosts, recipients }, file);
-    const spec: StackSpec = { name, file, ...(catalog ? { catalog } : {}), template: entry.template.name, version: version.version, answers: values as Record<string, AnswerValue>, hosts };
+    const swarm = req.swarm !== undefined ? req.swarm || undefined : current?.spec.swarm;
+    if (swarm !== undefined && !snap.env.swarms?.some((s) => s.name === swarm)) {
+      throw new ValidationError('TARGET_INVALID', 'The target is wrong:', [{ field: 'swarm', message: `berth.yml declares no swarm "${swarm}"` }]);
+    }
+    const hosts = swarm !== undefined ? {} : req.hosts ?? current?.spec.hosts ?? {};
+    const text = await stackFileText(current?.text, { template: entry.template.name, version: version.version, catalog, questions: version.questions, values, kept, hosts, swarm, recipients }, file);
+    const spec: StackSpec = {
+      name, file, ...(catalog ? { catalog } : {}), template: entry.template.name, version: version.version, answers: values as Record<string, AnswerValue>, hosts, ...(swarm !== undefined ? { swarm } : {}),
+    };
     return { spec, text, questions: version.questions, secrets, existing: Boolean(current) };
   }
 

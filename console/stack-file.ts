@@ -20,6 +20,8 @@ export interface StackFileInput {
   /** Secret variables left blank in an edit: their value in the existing file stays. */
   kept: string[];
   hosts: Record<string, string>;
+  /** The Swarm the stack runs on (then no host selector), or undefined for standalone hosts. */
+  swarm?: string;
   recipients: string[];
 }
 
@@ -65,7 +67,9 @@ export async function stackFileText(existing: string | undefined, input: StackFi
     }
   }
   doc.set('answers', answers);
-  if (Object.keys(input.hosts).length) doc.set('hosts', input.hosts);
+  if (input.swarm !== undefined) doc.set('swarm', input.swarm);
+  else if (doc.has('swarm')) doc.delete('swarm');
+  if (input.swarm === undefined && Object.keys(input.hosts).length) doc.set('hosts', input.hosts);
   else if (doc.has('hosts')) doc.delete('hosts');
   return doc.toString({ flowCollectionPadding: false });
 }

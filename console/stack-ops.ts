@@ -35,6 +35,8 @@ export class StackOps {
   }
 
   async containers(stack: string): Promise<HostContainers[]> {
+    const swarm = this.svc.spec(stack)?.swarm;
+    if (swarm !== undefined) return this.tasks(stack, swarm);
     const engines = this.svc.controller.engines();
     const snap = this.svc.controller.snapshot();
     return Promise.all(Object.entries(engines).map(async ([host, driver]) => {
@@ -48,6 +50,24 @@ export class StackOps {
         })),
       };
     })).then((hosts) => hosts.filter((h) => !h.reachable || h.containers.length > 0));
+  }
+
+  /** A Swarm stack's tasks, one row each, grouped by the node Swarm placed them on. */
+  private async tasks(stack: string, swarm: string): Promise<HostContainers[]> {
+    const engine = this.svc.controller.swarmEngine(swarm);
+    if (!engine) return [{ host: `swarm ${swarm}`, reachable: false, error: `berth.yml declares no swarm "${swarm}"`, containers: [] }];
+    const o = await engine.observe(stack);
+    if (!o.reachable) return [{ host: `swarm ${swarm}`, reachable: false, ...(o.error ? { error: o.error } : {}), containers: [] }];
+    const images = new Map(o.services.map((s) => [s.service, String((s.spec.TaskTemplate as { ContainerSpec?: { Image?: string } } | undefined)?.ContainerSpec?.Image ?? '').replace(/@sha256:[0-9a-f]+$/, '')]));
+    const live = o.tasks.filter((t) => t.desiredState === 'running' || (t.error && t.state !== 'shutdown'));
+    const nodes = [...new Set(live.map((t) => t.node))].sort();
+    return nodes.map((node) => ({
+      host: `swarm ${swarm} · ${node}`, reachable: true,
+      containers: live.filter((t) => t.node === node).map((t) => ({
+        id: t.containerId ?? t.id, name: `${stack}_${t.service}.${t.slot ?? t.nodeId.slice(0, 12)}`, service: t.service, number: t.slot ?? 0, image: images.get(t.service) ?? '',
+        state: t.error ? `${t.state}: ${t.error}` : t.state, startedAt: t.timestamp, urls: [],
+      } as HostContainers['containers'][number])),
+    }));
   }
 
   async history(stack: string, limit = 30): Promise<HistoryEntry[]> {
@@ -90,6 +110,13 @@ export class StackOps {
   async logs(stack: string, service: string, tail: number): Promise<Array<{ host: string; container: string; text: string }>> {
     const secrets = await this.secrets(stack);
     const out: Array<{ host: string; container: string; text: string }> = [];
+    const swarm = this.svc.spec(stack)?.swarm;
+    if (swarm !== undefined) {
+      // Swarm gathers a service's logs from every task on every node: one panel for the service.
+      const engine = this.svc.controller.swarmEngine(swarm);
+      const text = engine ? await engine.logsTail(stack, service, tail).catch((e: Error) => `(logs unavailable: ${e.message})`) : `(berth.yml declares no swarm "${swarm}")`;
+      return [{ host: `swarm ${swarm}`, container: `${stack}_${service}`, text: maskSecrets(text, secrets) }];
+    }
     for (const [host, driver] of Object.entries(this.svc.controller.engines())) {
       const seen = await driver.observe(stack).catch(() => undefined);
       for (const c of seen?.containers.filter((x) => x.service === service) ?? []) {

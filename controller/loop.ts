@@ -16,6 +16,7 @@ import { Metrics } from './metrics.ts';
 import { ReconcileQueue, type Job, type Reason, type TriggerKind } from './queue.ts';
 import { Engines } from '../engines/registry.ts';
 import type { StackEngine } from '../engines/engine.ts';
+import type { SwarmEngine } from '../engines/swarm/engine.ts';
 import type { EngineDriver } from '../engines/standalone/driver.ts';
 import { Sources, type Snapshot } from '../environment/sources.ts';
 import { StackBook, revisionOf, type StackState } from './stack-state.ts';
@@ -164,6 +165,14 @@ export class Controller {
   }
 
   /** The engines of the environment's hosts, by host name (the ones reconciles use). */
+  swarmEngine(name: string): SwarmEngine | undefined {
+    try {
+      return this.registry?.engines.swarm(name);
+    } catch {
+      return undefined;
+    }
+  }
+
   engines(): Record<string, EngineDriver> {
     return this.registry?.engines.standalone.drivers ?? {};
   }

@@ -13,6 +13,9 @@ interface FormData {
   mode: 'create' | 'edit';
   stack: string;
   hosts: Record<string, string>;
+  /** The environment's Swarms (berth.yml `swarms:`), and the one the stack runs on ('' for standalone hosts). */
+  swarms: string[];
+  swarm: string;
   answers: Record<string, unknown>;
   canCommit: boolean;
   form: { catalog: string; template: string; version: string; versions: string[]; questions: Question[] };
@@ -100,6 +103,15 @@ export function mountForm(root: HTMLElement, data: FormData): void {
   const nameError = el('p', { class: 'field-error', role: 'alert', 'data-testid': 'error-stack' });
   const hostsInput = el('input', { id: 'stack-hosts', value: Object.entries(data.hosts).map(([k, v]) => `${k}=${v}`).join(', '), placeholder: 'every host — or e.g. role=web', 'data-testid': 'stack-hosts' });
   const hostsError = el('p', { class: 'field-error', role: 'alert' });
+  const target = el('select', { id: 'stack-target', 'data-testid': 'stack-target' },
+    el('option', { value: '', selected: data.swarm === '' }, 'Standalone hosts'),
+    ...data.swarms.map((s) => el('option', { value: s, selected: s === data.swarm }, `Swarm ${s}`)));
+  const targetError = el('p', { class: 'field-error', role: 'alert' });
+  const hostsField = el('div', { class: 'field' }, el('label', { for: 'stack-hosts' }, 'Target hosts'), el('div', { class: 'control' }, hostsInput), el('p', { class: 'hint' }, 'A host-label selector: the stack runs on the hosts whose labels match all of these.'), hostsError);
+  // A Swarm places tasks by its own node labels (the template's constraints): no host selector then.
+  const showTarget = () => { hostsField.hidden = target.value !== ''; };
+  target.addEventListener('change', showTarget);
+  showTarget();
   const version = el('select', { id: 'stack-version', 'data-testid': 'stack-version' }, ...form.versions.map((v) => el('option', { value: v, selected: v === form.version }, v)));
   version.addEventListener('change', () => {
     const u = new URL(location.href);
@@ -118,7 +130,8 @@ export function mountForm(root: HTMLElement, data: FormData): void {
     el('fieldset', {}, el('legend', {}, 'Stack'),
       el('div', { class: 'field' }, el('label', { for: 'stack-name' }, 'Name', el('span', { class: 'req' }, ' *')), el('div', { class: 'control' }, name), el('p', { class: 'hint' }, 'Lowercase letters, digits, - and _. It names stacks/<name>.yml.'), nameError),
       el('div', { class: 'field' }, el('label', { for: 'stack-version' }, 'Version'), el('div', { class: 'control' }, version)),
-      el('div', { class: 'field' }, el('label', { for: 'stack-hosts' }, 'Target hosts'), el('div', { class: 'control' }, hostsInput), el('p', { class: 'hint' }, 'A host-label selector: the stack runs on the hosts whose labels match all of these.'), hostsError)),
+      ...(data.swarms.length ? [el('div', { class: 'field' }, el('label', { for: 'stack-target' }, 'Runs on'), el('div', { class: 'control' }, target), el('p', { class: 'hint' }, 'Standalone hosts (Berth places the containers), or a Docker Swarm of the environment (Swarm places the tasks).'), targetError)] : []),
+      hostsField),
     ...[...groups].map(([g, fs]) => el('fieldset', {}, el('legend', {}, g), ...fs.map((f) => f.wrap))),
     summary, el('div', { class: 'row actions' }, previewBtn, submitBtn));
   root.replaceChildren(formEl, preview, outcome);
@@ -155,11 +168,13 @@ export function mountForm(root: HTMLElement, data: FormData): void {
     for (const f of fields) { f.error.textContent = ''; f.wrap.classList.remove('invalid'); }
     nameError.textContent = '';
     hostsError.textContent = '';
+    targetError.textContent = '';
     const general: string[] = [];
     for (const p of problems) {
       const f = p.field ? byVar.get(p.field) : undefined;
       if (p.field === 'stack') nameError.textContent = p.message;
       else if (p.field === 'hosts') hostsError.textContent = p.message;
+      else if (p.field === 'swarm') targetError.textContent = p.message;
       else if (f) { f.error.textContent = [f.error.textContent, p.message].filter(Boolean).join('; '); f.wrap.classList.add('invalid'); }
       else general.push(p.field ? `${p.field} ${p.message}` : p.message);
     }
@@ -174,11 +189,14 @@ export function mountForm(root: HTMLElement, data: FormData): void {
     const blank = (v: unknown) => v === undefined || v === '';
     const real = problems.filter((p) => !(p.field && ((byVar.get(p.field)?.kept && given[p.field] === undefined) || (byVar.get(p.field)?.q.generate && blank(given[p.field])))));
     if (!STACK_NAME.test(name.value)) real.unshift({ field: 'stack', message: 'must be lowercase letters, digits, - and _, starting with a letter or digit' });
-    if (!hosts()) real.unshift({ field: 'hosts', message: 'write label=value pairs separated by commas' });
+    if (target.value === '' && !hosts()) real.unshift({ field: 'hosts', message: 'write label=value pairs separated by commas' });
     show(real);
     return real.length === 0;
   };
-  const body = () => ({ template: form.template, version: version.value, catalog: form.catalog, answers: answers(), hosts: hosts() ?? {}, mode: data.mode });
+  const body = () => ({
+    template: form.template, version: version.value, catalog: form.catalog, answers: answers(), hosts: target.value === '' ? hosts() ?? {} : {},
+    ...(data.swarms.length ? { swarm: target.value } : {}), mode: data.mode,
+  });
   const url = () => `/api/stacks/${encodeURIComponent(name.value)}`;
 
   formEl.addEventListener('input', () => { showIf(); if (formEl.classList.contains('tried')) validate(); });

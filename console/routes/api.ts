@@ -17,6 +17,7 @@ const BODY = {
   properties: {
     template: { type: 'string', maxLength: 200 }, version: { type: 'string', maxLength: 100 }, catalog: { type: 'string', maxLength: 200 },
     answers: { type: 'object', maxProperties: 500 }, hosts: { type: 'object', maxProperties: 50, additionalProperties: { type: 'string', maxLength: 200 } },
+    swarm: { type: 'string', maxLength: 200 },
     mode: { enum: ['create', 'edit'] },
   },
 } as const;
@@ -41,7 +42,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ConsoleContext): vo
     if (!f) return reply.code(404).send({ code: 'STACK_NOT_FOUND', message: `no stack "${req.params.name}" in the environment` });
     const answers: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(f.answers)) answers[k] = isEncrypted(v) ? { set: true } : v;
-    return { template: f.spec.template, version: f.spec.version, catalog: f.spec.catalog ?? null, hosts: f.spec.hosts, answers };
+    return { template: f.spec.template, version: f.spec.version, catalog: f.spec.catalog ?? null, hosts: f.spec.hosts, swarm: f.spec.swarm ?? null, answers };
   }));
 
   app.post<Write>('/api/stacks/:name/preview', write, async (req, reply) => answer(reply, () => svc.preview(req.params.name, req.body, req.body.mode ?? 'create')));

@@ -17,6 +17,8 @@ type Render = (who: Principal, req: FastifyRequest) => Promise<{ title: string; 
 
 export function registerPageRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   const { svc, ops } = ctx;
+  /** The deploy form offers these Swarms as targets beside standalone hosts. */
+  const swarmNames = () => (svc.controller.snapshot().env?.swarms ?? []).map((s) => s.name);
 
   const view = (render: Render) => async (req: FastifyRequest, reply: FastifyReply) => {
     const who = ctx.access.principal(req);
@@ -48,7 +50,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ConsoleContext): v
     const q = req.query as { catalog?: string; version?: string };
     const entry = await svc.catalogs.find(svc.snapshot(), (req.params as { template: string }).template, q.catalog);
     const version = CatalogView.version(entry.template, q.version);
-    const form = { mode: 'create', form: CatalogView.form(entry, version), stack: '', hosts: {}, answers: {}, canCommit: may(who.role, 'deploy'), swarms: [] as string[] };
+    const form = { mode: 'create', form: CatalogView.form(entry, version), stack: '', hosts: {}, answers: {}, canCommit: may(who.role, 'deploy'), swarms: swarmNames(), swarm: '' };
     const body = html`<section class="panel"><p class="crumbs"><a href="/catalog">Catalog</a> › <a href="/catalog/${entry.template.name}">${entry.template.name}</a> › Deploy</p>
       <h1>Deploy ${entry.template.name}</h1>${may(who.role, 'propose') ? html`<div id="deploy-form" data-testid="deploy-form"></div>` : html`<p class="alert">Your role (${who.role}) may not deploy.</p>`}</section>${jsonScript('form-data', form)}`;
     return { title: `Deploy ${entry.template.name}`, section: 'catalog', body };
@@ -76,7 +78,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ConsoleContext): v
     const version = CatalogView.version(entry.template, (req.query as { version?: string }).version ?? f.spec.version);
     const answers: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(f.answers)) answers[k] = typeof v === 'object' && v !== null ? { set: true } : v;
-    const form = { mode: 'edit', form: CatalogView.form(entry, version), stack: name, hosts: f.spec.hosts, answers, canCommit: may(who.role, 'deploy'), swarms: [] as string[] };
+    const form = { mode: 'edit', form: CatalogView.form(entry, version), stack: name, hosts: f.spec.hosts, answers, canCommit: may(who.role, 'deploy'), swarms: swarmNames(), swarm: f.spec.swarm ?? '' };
     const body = html`<section class="panel"><p class="crumbs"><a href="/stacks">Stacks</a> › <a href="/stacks/${name}">${name}</a> › Edit</p>
       <h1>Edit ${name}</h1><div id="deploy-form" data-testid="deploy-form"></div></section>${jsonScript('form-data', form)}`;
     return { title: `Edit ${name}`, section: 'stacks', body };

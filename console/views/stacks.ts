@@ -5,8 +5,10 @@ import type { HistoryEntry } from '../../ledger/ledger.ts';
 import { html, statusBadge, when, type SafeHtml } from '../html.ts';
 import type { HostContainers } from '../stack-ops.ts';
 
-function selector(hosts: Record<string, string>): string {
-  const pairs = Object.entries(hosts);
+/** Where a stack runs: its Swarm, or its host selector. */
+function selector(spec: { hosts: Record<string, string>; swarm?: string }): string {
+  if (spec.swarm !== undefined) return `swarm ${spec.swarm}`;
+  const pairs = Object.entries(spec.hosts);
   return pairs.length ? pairs.map(([k, v]) => `${k}=${v}`).join(', ') : 'every host';
 }
 
@@ -29,7 +31,7 @@ export function stacksBody(states: StackState[], specs: Map<string, StackSpec>, 
       <td><a href="/stacks/${encodeURIComponent(s.stack)}" class="strong">${s.stack}</a></td>
       <td>${statusBadge(s.status, s.reconciling)}<div class="reason muted">${s.reason}</div></td>
       <td>${spec ? `${spec.template} ${spec.version}` : ''}</td>
-      <td>${spec ? selector(spec.hosts) : ''}</td>
+      <td>${spec ? selector(spec) : ''}</td>
       <td>${when(s.lastSuccessAt)}</td>
       <td>${s.upgrade ? upgradeChip(s) : ''}</td></tr>`;
   })}
@@ -81,13 +83,13 @@ export function stackBody(v: StackView): SafeHtml {
     </div>
     <dl class="facts">
       <div><dt>Template</dt><dd>${spec.template} ${spec.version}</dd></div>
-      <div><dt>Hosts</dt><dd>${selector(spec.hosts)}</dd></div>
+      <div><dt>Runs on</dt><dd data-testid="runs-on">${selector(spec)}</dd></div>
       <div><dt>Last deploy</dt><dd>${when(s.lastSuccessAt)}</dd></div>
       <div><dt>Environment commit</dt><dd><code>${(s.desiredCommit ?? '').slice(0, 7)}</code></dd></div>
       ${s.upgrade ? html`<div><dt>Upgrade available</dt><dd>${upgradeChip(s)}</dd></div>` : ''}
     </dl>
   </section>
-  <section class="panel"><h2>Containers</h2>${containersPanel(v.hosts)}</section>
+  <section class="panel"><h2>${v.spec.swarm !== undefined ? 'Tasks' : 'Containers'}</h2>${containersPanel(v.hosts)}</section>
   <div class="columns">
     <section class="panel"><h2>History</h2>${historyPanel(s.stack, v.history, v.canRollback)}</section>
     <section class="panel"><h2>Logs</h2>

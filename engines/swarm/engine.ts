@@ -14,6 +14,8 @@ import { SwarmClient } from './client.ts';
 import { observeSwarm, swarmStacks } from './observe.ts';
 import { planSwarm } from './plan.ts';
 import { swarmStatus } from './status.ts';
+import { serviceName } from './spec.ts';
+import { logTail } from './wait.ts';
 import type { ObservedNode, SwarmObserved } from './types.ts';
 import { followEvents } from '../docker/event-stream.ts';
 import { driftOf, OwnChanges, type DriftSink } from '../drift.ts';
@@ -82,6 +84,11 @@ export class SwarmEngine implements StackEngine {
 
   listStacks(): Promise<string[]> {
     return swarmStacks(this.client);
+  }
+
+  /** The last log lines of one service of a stack, from all its tasks (the console's logs panel). */
+  logsTail(stack: string, service: string, lines: number): Promise<string> {
+    return logTail(this.client, serviceName(stack, service), lines);
   }
 
   /** The Swarm's nodes (for `bundle load --swarm` and status): names, roles, states, addresses, labels. */

@@ -85,12 +85,13 @@ async function progress(client: SwarmClient, c: Changed): Promise<Progress> {
   });
 }
 
-async function logTail(client: SwarmClient, id: string): Promise<string> {
+/** The last `lines` log lines of a service's tasks (by ID or name), as `docker service logs --tail` gives them. */
+export async function logTail(client: SwarmClient, id: string, lines = LOG_LINES): Promise<string> {
   type Logs = (o: Record<string, unknown>) => Promise<Buffer | string>;
-  const raw = await client.call((docker) => (docker.getService(id).logs as unknown as Logs).call(docker.getService(id), { stdout: true, stderr: true, tail: LOG_LINES, follow: false }))
+  const raw = await client.call((docker) => (docker.getService(id).logs as unknown as Logs).call(docker.getService(id), { stdout: true, stderr: true, tail: lines, follow: false }))
     .catch((e: unknown) => `(logs unavailable: ${apiMessage(e)})`);
   const text = typeof raw === 'string' ? raw : demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
-  return text.trim().split('\n').slice(-LOG_LINES).join('\n');
+  return text.trim().split('\n').slice(-lines).join('\n');
 }
 
 async function explain(client: SwarmClient, service: string, id: string, p: Progress, what: string): Promise<BerthError> {

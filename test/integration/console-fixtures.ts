@@ -2,7 +2,7 @@
 // a catalog whose static-site asks for a password and whose README holds <script>, a users file with one
 // person per role, and `berth serve --users` on it. Chromium (Debian's) is driven by playwright-core.
 import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
@@ -41,10 +41,35 @@ function writeCatalog(dir: string): void {
   writeFileSync(readme, `${readFileSync(readme, 'utf8')}\n\nBeware of <script>window.__pwned = 1</script> in READMEs.\n`);
 }
 
+/** swarm-web: replicas of web:1 that log a message and a password at start (dnsrr: no IPVS on the test kernel). */
+function writeSwarmTemplate(dir: string): void {
+  const t = path.join(dir, 'templates', 'swarm-web');
+  mkdirSync(path.join(t, '0'), { recursive: true });
+  writeFileSync(path.join(t, 'config.yml'), stringify({ name: 'swarm-web', description: 'Web replicas for a Swarm' }));
+  writeFileSync(path.join(t, '0', 'berth.yml'), stringify({ version: '1.0.0', questions: [
+    { variable: 'message', type: 'string', default: 'hello' }, { variable: 'replicas', type: 'int', default: 2 },
+    { variable: 'admin_password', type: 'password', required: true, min_length: 8 },
+  ] }));
+  writeFileSync(path.join(t, '0', 'docker-compose.yml.hbs'), `services:
+  web:
+    image: berth-test/web:1
+    init: true
+    stop_grace_period: 1s
+    environment:
+      MSG: "{{message}}"
+      ADMIN_PASSWORD: "{{admin_password}}"
+    command: [sh, -c, 'echo "swarm web starting: $MSG (admin password $ADMIN_PASSWORD)"; exec httpd -f -p 80 -h /www']
+    deploy:
+      replicas: {{replicas}}
+      endpoint_mode: dnsrr
+`);
+}
+
 export class ConsoleWorld {
   private constructor(readonly git: GitServer, readonly forge: FakeForge, readonly tmp: { path: string; remove(): void }, readonly identity: string) {}
 
-  static async create(gate: Gate): Promise<ConsoleWorld> {
+  /** `swarm`: the environment also declares the test Swarm (as `test`), and the catalog a template for it. */
+  static async create(gate: Gate, opts: { swarm?: { manager: string } } = {}): Promise<ConsoleWorld> {
     const tmp = tempDir('berth-console-');
     const git = await startGitServer({ root: path.join(tmp.path, 'git'), token: TOKEN });
     const { identity, recipient } = await generateKey();
@@ -52,8 +77,10 @@ export class ConsoleWorld {
     const w = new ConsoleWorld(git, forge, tmp, identity);
     const catalog = path.join(tmp.path, 'catalog');
     writeCatalog(catalog);
+    if (opts.swarm) writeSwarmTemplate(catalog);
     git.createBareRepo('env');
     const berth = { catalogs: [{ name: 'vendor', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost, labels: { role: 'web' } }],
+      ...(opts.swarm ? { swarms: [{ name: 'test', managers: [opts.swarm.manager] }] } : {}),
       forge: { type: 'gitlab', api_url: forge.url, project: 'ops/env', token_env: 'CONSOLE_FORGE_TOKEN' } };
     git.commitFiles('env', { 'berth.yml': stringify(berth), '.berth-recipients': `${recipient}\n` }, { message: 'empty environment' });
     const users = Object.entries({ admin: 'admin', dora: 'deployer', pete: 'proposer', vic: 'viewer' }).map(([name, role]) => ({
