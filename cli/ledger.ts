@@ -26,5 +26,12 @@ export function registerLedgerCommands(program: Command): void {
     .addOption(envOption('environment folder, in a git repository'))
     .action(async (stack: string, opts: { env: string; to?: string }) => (await actions()).rollbackAction(stack, opts));
 
+  program.command('snapshots')
+    .description("list the data snapshots of a stack's volumes on each host (host, volume, version, time, size)")
+    .argument('<stack>', 'the stack')
+    .addOption(envOption())
+    .option('--json', 'print JSON')
+    .action(async (stack: string, opts: { env: string; json?: boolean }) => (await import('./snapshots-actions.ts')).snapshotsAction(stack, opts));
+
   registerSecretCommands(program);
 }

@@ -1,10 +1,14 @@
 // Volume snapshots on a real engine (h1): a helper container tars a named volume into a snapshot volume, a
 // restore brings the bytes back exactly (also over later writes and with a container using the volume running),
-// and pruning keeps the newest N per volume.
+// pruning keeps the newest N per volume, and `berth snapshots` lists them.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { dockerGate, removeLabeled, TEST_LABEL } from '../harness/env.ts';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { dockerGate, removeLabeled, tempDir, TEST_LABEL } from '../harness/env.ts';
+import { runBerth } from './converge-fixtures.ts';
 import { BUSYBOX_IMAGE } from '../harness/images.ts';
 import { listSnapshots, pruneSnapshots, restoreWithServicesStopped, takeSnapshot, SNAPSHOT_LABEL } from '../../engines/docker/snapshot.ts';
 import type Docker from 'dockerode';
@@ -85,6 +89,21 @@ test('snapshot, rewrite, restore with the user stopped and started again: the by
   const removed = await pruneSnapshots(docker, stack, 3);
   assert.deepEqual(removed, [snap.id], 'the oldest goes');
   assert.deepEqual((await listSnapshots(docker, stack)).map((s) => s.id), later.reverse());
+
+  const tmp = tempDir();
+  try {
+    writeFileSync(path.join(tmp.path, 'berth.yml'), stringify({ hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost }] }));
+    const r = await runBerth(['snapshots', stack, '--env', tmp.path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /HOST +VOLUME +VERSION +TIME +SIZE +SNAPSHOT/);
+    const lines = r.stdout.split('\n').filter((l) => l.includes(later[0]) || l.includes(later[1]) || l.includes(later[2]));
+    assert.equal(lines.length, 3, r.stdout);
+    assert.match(lines[0], new RegExp(`h1 +│? *${volume} +│? *1\\.0\\.3 +│? *\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +│? *\\d+(\\.\\d)? (B|KiB)`));
+    const json = JSON.parse((await runBerth(['snapshots', stack, '--env', tmp.path, '--json'])).stdout) as { host: string; id: string; version: string }[];
+    assert.deepEqual(json.map((x) => [x.host, x.id, x.version]), later.map((id, i) => ['h1', id, `1.0.${3 - i}`]));
+  } finally {
+    tmp.remove();
+  }
 });
 
 test('a missing helper image is a clear error and leaves no snapshot volume', gate.opts, async () => {
