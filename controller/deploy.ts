@@ -22,6 +22,7 @@ import { ledgerDesired, secretPlaceholders } from '../ledger/pin.ts';
 import type { DeployMode, Sources, Trigger } from '../ledger/record.ts';
 import { reconcileStack, type StackOutcome } from './reconcile.ts';
 import { assertImmutable } from '../upgrades/immutable.ts';
+import { isUpgrade, snapshotBeforeUpgrade } from '../ledger/snapshots.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
 import type { StackSpec } from '../environment/types.ts';
 
@@ -87,6 +88,16 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   }
   const mode: DeployMode = state.rollback ? 'rollback' : 'render';
   if (state.rollback && !opts.dryRun) log.info({ stack: spec.name, restoredFrom: state.rollback.restoredFrom }, `stack ${spec.name}: rollback to ${state.rollback.restoredFrom.slice(0, 7)} in force`);
+  let snapshots: Record<string, Record<string, string>> | undefined;
+  if (ctx.ledger && !opts.dryRun && !state.rollback && !spec.swarm && isUpgrade(desired, state.record)) {
+    try {
+      snapshots = await snapshotBeforeUpgrade(desired, state.record!);
+    } catch (e) {
+      const error = new Error(`the data snapshot before the upgrade failed, so the upgrade did not start: ${(e as Error).message}`, { cause: e });
+      log.error({ stack: spec.name, err: error.message }, `stack ${spec.name}: ${error.message}`);
+      return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode, ledgerCommit: null };
+    }
+  }
   const outcome = await reconcileStack(ctx.env, spec, {
     why: trigger.why, engines: ctx.engines, events: ctx.events, log: opts.dryRun ? undefined : log, signal: ctx.signal, catalogs: ctx.catalogs, desired, dryRun: opts.dryRun, shared: ctx.shared,
   });
@@ -96,6 +107,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
     ledgerCommit = await ctx.ledger.record(outcome, {
       spec, engine: ctx.engines.for(spec), sources: ctx.sources, trigger, mode, catalog: spec.catalog ?? ctx.env.catalogs[0]?.name,
       ...(state.rollback ? { rollback: { record: state.rollback.record, restoredFrom: state.rollback.restoredFrom } } : {}),
+      ...(snapshots && Object.keys(snapshots).length ? { snapshots } : {}),
     });
     if (ledgerCommit) log.info({ stack: spec.name, commit: ledgerCommit, mode }, `stack ${spec.name}: recorded as ${ledgerCommit.slice(0, 7)} on ${ctx.ledger.branch}`);
   } catch (e) {

@@ -73,7 +73,7 @@ const isConflict = (e: unknown) => e instanceof BerthError && e.kind === 'confli
  * Hashed (not kept as text) because the desired state carries decrypted secrets.
  */
 function stateFingerprint(desired: DesiredStack, hosts: Record<string, HostState>, ctx: RecordContext): string {
-  const inputs = [desired.name, desired.source, desired.rendered ?? desired.model, desired.hosts, desired.secretAnswers ?? {}, desired.secrets, desired.immutable ?? null, hosts, ctx.sources, ctx.mode, ctx.catalog ?? null, ctx.rollback ?? null];
+  const inputs = [desired.name, desired.source, desired.rendered ?? desired.model, desired.hosts, desired.secretAnswers ?? {}, desired.secrets, desired.immutable ?? null, hosts, ctx.sources, ctx.mode, ctx.catalog ?? null, ctx.rollback ?? null, ctx.snapshots ?? null];
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
 }
 

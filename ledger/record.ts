@@ -48,6 +48,8 @@ export interface LedgerRecord {
   sources: Sources;
   /** Answers to the version's `immutable` questions (a secret one as a fingerprint): upgrades/immutable.ts compares. */
   answers?: Record<string, string | number | boolean>;
+  /** Data snapshots taken before this deploy changed the template version: host → volume → snapshot volume. */
+  snapshots?: Record<string, Record<string, string>>;
   hosts: Record<string, HostRecord>;
 }
 
@@ -72,6 +74,7 @@ export function recordToYaml(r: LedgerRecord): string {
     restored_from: r.restored_from,
     sources: { environment: r.sources.environment, catalogs: sortedKeys(r.sources.catalogs) },
     answers: r.answers && Object.keys(r.answers).length ? sortedKeys(r.answers) : undefined,
+    snapshots: r.snapshots && Object.keys(r.snapshots).length ? Object.fromEntries(Object.entries(sortedKeys(r.snapshots)).map(([h, v]) => [h, sortedKeys(v)])) : undefined,
     hosts: Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, dropUndefined({
       outcome: h.outcome,
       error: h.error,
@@ -115,6 +118,7 @@ function parseRecord(text: string, file: string): LedgerRecord {
     ...(data.restored_from ? { restored_from: String(data.restored_from) } : {}),
     sources: { environment: String(data.sources?.environment ?? ''), catalogs: { ...(data.sources?.catalogs ?? {}) } },
     ...(recordedAnswers(data.answers) ? { answers: recordedAnswers(data.answers) } : {}),
+    ...(recordedSnapshots(data.snapshots) ? { snapshots: recordedSnapshots(data.snapshots) } : {}),
     hosts: Object.fromEntries(Object.entries(data.hosts).map(([name, h]) => [name, { ...h, services: h.services ?? {} }])),
   };
 }
@@ -123,6 +127,18 @@ function parseRecord(text: string, file: string): LedgerRecord {
 function recordedAnswers(v: unknown): Record<string, string | number | boolean> | undefined {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const out = Object.fromEntries(Object.entries(v).filter(([, x]) => ['string', 'number', 'boolean'].includes(typeof x))) as Record<string, string | number | boolean>;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Host → volume → snapshot name, strings only: the names go to the Docker API as volume names. */
+function recordedSnapshots(v: unknown): Record<string, Record<string, string>> | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const out: Record<string, Record<string, string>> = {};
+  for (const [host, vols] of Object.entries(v)) {
+    if (!vols || typeof vols !== 'object' || Array.isArray(vols)) continue;
+    const ok = Object.entries(vols).filter(([, id]) => typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id));
+    if (ok.length) out[host] = Object.fromEntries(ok) as Record<string, string>;
+  }
   return Object.keys(out).length ? out : undefined;
 }
 
@@ -152,11 +168,12 @@ export function commitSubject(r: LedgerRecord, previous?: LedgerRecord): string 
  * Subject, a short body (trigger, per-host outcome), then trailers. `seen` are the sources current when the
  * commit was made; for a rollback they differ from the record's, and decide when a new commit supersedes it.
  */
-export function commitMessage(r: LedgerRecord, ctx: { previous?: LedgerRecord; trigger: Trigger; seen: Sources; secrets?: string[] }): string {
+export function commitMessage(r: LedgerRecord, ctx: { previous?: LedgerRecord; trigger: Trigger; seen: Sources; secrets?: string[]; snapshotsTaken?: Record<string, Record<string, string>> }): string {
   const mask = (t: string) => maskSecrets(oneLine(t), ctx.secrets ?? []);
   const body = [`Trigger: ${ctx.trigger.kind}${ctx.trigger.why && ctx.trigger.why !== ctx.trigger.kind ? ` (${mask(ctx.trigger.why)})` : ''}`];
   if (r.mode === 'rollback') body.push(`Restored the state of ${r.restored_from ?? 'an earlier commit'}: ${oneLine(`${r.template} ${r.version}`)}.`);
   for (const [name, h] of Object.entries(sortedKeys(r.hosts))) body.push(`${name}: ${h.outcome}${h.error ? `: ${mask(h.error)}` : ''}`);
+  if (ctx.snapshotsTaken) for (const [host, vols] of Object.entries(sortedKeys(ctx.snapshotsTaken))) body.push(`Data snapshot before the upgrade on ${oneLine(host)}: ${Object.entries(sortedKeys(vols)).map(([v, id]) => `${oneLine(v)} → ${oneLine(id)}`).join(', ')}`);
   const trailers = [
     `Berth-Stack: ${oneLine(r.stack)}`,
     `Berth-Trigger: ${oneLine(ctx.trigger.kind)}`,

@@ -27,6 +27,8 @@ export interface RecordContext {
   catalog?: string;
   /** For a rollback: the record restored and the deploy it came from. */
   rollback?: { record: LedgerRecord; restoredFrom: string };
+  /** Snapshots this deploy took before changing the template version (ledger/snapshots.ts). */
+  snapshots?: Record<string, Record<string, string>>;
 }
 
 export interface HostState {
@@ -114,6 +116,9 @@ export function buildState(desired: DesiredStack, hosts: Record<string, HostStat
   const rendered = desired.rendered ?? desired.model;
   const secrets = desired.secretAnswers ?? {};
   const record = newRecord(desired, ctx);
+  // Later deploys of the same version keep naming the upgrade's snapshots, so they make no commit of their own.
+  const snapshots = ctx.snapshots ?? (ctx.mode === 'render' && previous?.mode === 'render' && previous.template === record.template && previous.version === record.version ? previous.snapshots : undefined);
+  if (snapshots && Object.keys(snapshots).length) record.snapshots = snapshots;
   const files: Record<string, string> = {};
   for (const [name, h] of Object.entries(hosts)) {
     const placed = Object.keys(desired.hosts[name].services).sort();
@@ -137,7 +142,7 @@ export function buildState(desired: DesiredStack, hosts: Record<string, HostStat
   const dir = stackDir(desired.name);
   const changes: Record<string, string | null> = Object.fromEntries(Object.keys(current).filter((f) => !(f in files)).map((f) => [`${dir}/${f}`, null]));
   for (const [f, text] of Object.entries(files)) changes[`${dir}/${f}`] = text;
-  return { files: changes, message: commitMessage(record, { previous, trigger: ctx.trigger, seen: ctx.sources, secrets: desired.secrets }) };
+  return { files: changes, message: commitMessage(record, { previous, trigger: ctx.trigger, seen: ctx.sources, secrets: desired.secrets, ...(ctx.snapshots ? { snapshotsTaken: ctx.snapshots } : {}) }) };
 }
 
 /** The ledger branch's README.md, committed on its own before the first deploy. */

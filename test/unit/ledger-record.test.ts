@@ -86,3 +86,12 @@ test('sameSources compares the environment and every catalog, in any order', () 
   assert.ok(!sameSources(a, { environment: 'x', catalogs: { a: '1' } }));
   assert.ok(!sameSources(a, { environment: 'x', catalogs: { a: '1', b: '3' } }));
 });
+
+test('snapshots: written sorted and read back; a hand-edited record keeps only names Docker takes as volume names', () => {
+  const r = record({ snapshots: { h2: { shop_db: 'berth-snap-shop-shop_db-0a0b0c0d' }, h1: { shop_files: 'berth-snap-shop-shop_files-01020304', shop_db: 'berth-snap-shop-shop_db-aabbccdd' } } });
+  const text = recordToYaml(r);
+  assert.match(text, /snapshots:\n {2}h1:\n {4}shop_db: berth-snap-shop-shop_db-aabbccdd\n {4}shop_files: [^\n]+\n {2}h2:\n/);
+  assert.deepEqual(recordFromYaml(text).snapshots, r.snapshots);
+  const hostile = text.replace('berth-snap-shop-shop_db-0a0b0c0d', '"../../etc"').replace('shop_files: berth-snap-shop-shop_files-01020304', 'shop_files: [berth]');
+  assert.deepEqual(recordFromYaml(hostile).snapshots, { h1: { shop_db: 'berth-snap-shop-shop_db-aabbccdd' } });
+});

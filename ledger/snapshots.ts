@@ -1,0 +1,56 @@
+/**
+ * The data side of an upgrade: before a deploy changes a stack's template version, each named volume of the stack
+ * is snapshotted on its host (engines/docker/snapshot.ts), so that a rollback can bring the data back with the
+ * containers. Standalone hosts only; the result goes into the deploy's ledger record.
+ */
+import { connectHost } from '../engines/docker/connect.ts';
+import { DEFAULT_HELPER_IMAGE, DEFAULT_SNAPSHOT_KEEP, pruneSnapshots, takeSnapshot } from '../engines/docker/snapshot.ts';
+import { UserError } from '../lib/errors.ts';
+import type { DesiredStack } from '../engines/standalone/types.ts';
+import type { LedgerRecord } from './record.ts';
+
+export interface SnapshotSettings {
+  helperImage: string;
+  keep: number;
+}
+
+/** $BERTH_SNAPSHOT_HELPER_IMAGE and $BERTH_SNAPSHOT_KEEP, else the defaults. */
+export function snapshotSettings(env: NodeJS.ProcessEnv = process.env): SnapshotSettings {
+  const keep = env.BERTH_SNAPSHOT_KEEP ? Number(env.BERTH_SNAPSHOT_KEEP) : DEFAULT_SNAPSHOT_KEEP;
+  if (!Number.isInteger(keep) || keep < 1) throw new UserError('SNAPSHOT_KEEP_INVALID', `BERTH_SNAPSHOT_KEEP=${env.BERTH_SNAPSHOT_KEEP} is not a whole number of at least 1`);
+  return { helperImage: env.BERTH_SNAPSHOT_HELPER_IMAGE || DEFAULT_HELPER_IMAGE, keep };
+}
+
+const versionOf = (source: string) => {
+  const at = source.lastIndexOf('@');
+  return at > 0 ? { template: source.slice(0, at), version: source.slice(at + 1) } : { template: source, version: '' };
+};
+
+/** A deploy that changes what the ledger last recorded as deployed: the first deploy has no data to keep. */
+export function isUpgrade(desired: DesiredStack, previous: LedgerRecord | undefined): boolean {
+  if (!previous) return false;
+  const now = versionOf(desired.source);
+  return now.template !== previous.template || now.version !== previous.version;
+}
+
+/**
+ * Snapshots every volume the stack's services use on each of its hosts (host → volume → snapshot), then prunes
+ * each volume's snapshots to the newest `keep`. Volumes not made yet (new in this version) hold nothing to keep.
+ * Any failure fails the deploy before it changes anything: an upgrade does not go ahead without its snapshot.
+ */
+export async function snapshotBeforeUpgrade(desired: DesiredStack, previous: LedgerRecord, settings: SnapshotSettings = snapshotSettings()): Promise<Record<string, Record<string, string>>> {
+  const taken: Record<string, Record<string, string>> = {};
+  for (const [hostName, h] of Object.entries(desired.hosts)) {
+    const volumes = h.volumes.filter((v) => !v.external && (v.driver || 'local') === 'local');
+    if (!volumes.length) continue;
+    const docker = connectHost(h.host);
+    for (const v of volumes) {
+      const exists = await docker.getVolume(v.name).inspect().then(() => true, (e) => ((e as { statusCode?: number }).statusCode === 404 ? false : Promise.reject(e)));
+      if (!exists) continue;
+      const snap = await takeSnapshot(docker, { stack: desired.name, volume: v.name, version: previous.version, helperImage: settings.helperImage });
+      (taken[hostName] ??= {})[v.name] = snap.id;
+    }
+    if (taken[hostName]) await pruneSnapshots(docker, desired.name, settings.keep);
+  }
+  return taken;
+}

@@ -1,0 +1,110 @@
+// An upgrade deploy snapshots the stack's named volumes first and records them in its ledger commit: a template
+// whose v1 writes a database file into a named volume and whose v2 start script rewrites it, deployed with
+// `berth apply` from a local environment repository onto h1.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { dockerGate, tempDir } from '../harness/env.ts';
+import { BUSYBOX_IMAGE } from '../harness/images.ts';
+import { runBerth, useHarnessStacks, writeCatalog } from './converge-fixtures.ts';
+import { listSnapshots } from '../../engines/docker/snapshot.ts';
+
+const gate = await dockerGate();
+const STACK = 'snap-up';
+const LEDGER = 'berth/deployed';
+useHarnessStacks(gate, [STACK]);
+const tmp = tempDir('berth-snap-up-');
+
+const compose = (script: string) => `services:
+  db:
+    image: ${BUSYBOX_IMAGE}
+    command: ["sh", "-c", "${script}; exec sleep 600"]
+    stop_grace_period: 1s
+    volumes: [data:/data]
+volumes:
+  data: {}
+`;
+// v1 creates its database once; v2's start script migrates it on every start.
+const V1 = "test -f /data/db || printf 'v1 rows\\\\001\\\\n' > /data/db";
+const V2 = "printf 'v2 migrated: ' > /data/new && cat /data/db >> /data/new && mv /data/new /data/db";
+
+async function cleanSnapshots(): Promise<void> {
+  if (!gate.ok) return;
+  const docker = gate.docker('h1');
+  for (const s of await listSnapshots(docker, STACK)) await docker.getVolume(s.id).remove({ force: true }).catch(() => undefined);
+  await docker.getVolume(`${STACK}_data`).remove({ force: true }).catch(() => undefined);
+}
+after(async () => {
+  await cleanSnapshots();
+  tmp.remove();
+});
+
+const gitEnv = { PATH: process.env.PATH, HOME: tmp.path, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'Ops', GIT_AUTHOR_EMAIL: 'ops@example.com', GIT_COMMITTER_NAME: 'Ops', GIT_COMMITTER_EMAIL: 'ops@example.com' };
+const git = async (args: string[], cwd: string) => (await promisify(execFile)('git', args, { cwd, env: gitEnv })).stdout;
+
+/** The volume's database file, read through a throwaway container (hex, so every byte counts). */
+async function dbBytes(): Promise<string> {
+  const docker = gate.docker('h1');
+  const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['cat', '/data/db'], HostConfig: { Mounts: [{ Type: 'volume', Source: `${STACK}_data`, Target: '/data', ReadOnly: true }] } });
+  try {
+    await c.start();
+    await c.wait();
+    const raw = await c.logs({ stdout: true });
+    const out: Buffer[] = [];
+    for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4)) out.push(raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)));
+    return Buffer.concat(out).toString('hex');
+  } finally {
+    await c.remove({ force: true });
+  }
+}
+
+test('an upgrade snapshots the named volume before v2 migrates it and records the snapshot in its ledger commit', gate.opts, async () => {
+  await cleanSnapshots();
+  const catalog = path.join(tmp.path, 'catalog');
+  writeCatalog(catalog, { snapdb: { description: 'A database-like service', versions: { '1.0.0': { compose: compose(V1) }, '2.0.0': { compose: compose(V2) } } } });
+  const dir = path.join(tmp.path, 'env');
+  mkdirSync(path.join(dir, 'stacks'), { recursive: true });
+  writeFileSync(path.join(dir, 'berth.yml'), stringify({ catalogs: [{ name: 'test', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost }] }));
+  const stackFile = (v: string) => writeFileSync(path.join(dir, `stacks/${STACK}.yml`), `template: snapdb\nversion: ${v}\n`);
+  stackFile('1.0.0');
+  await git(['init', '--quiet', '-b', 'main'], dir);
+  await git(['add', '.'], dir);
+  await git(['commit', '--quiet', '-m', 'v1'], dir);
+  const berth = (args: string[]) => runBerth([...args, '--env', dir], { env: { BERTH_SNAPSHOT_HELPER_IMAGE: BUSYBOX_IMAGE } });
+
+  const v1 = await berth(['apply', STACK]);
+  assert.equal(v1.code, 0, v1.stderr + v1.stdout);
+  const v1Bytes = await dbBytes();
+  assert.equal(Buffer.from(v1Bytes, 'hex').toString('latin1'), 'v1 rows\u0001\n');
+  assert.equal(parse(await git(['show', `${LEDGER}:stacks/${STACK}/deploy.yml`], dir)).snapshots, undefined, 'a first deploy has no data to keep');
+
+  stackFile('2.0.0');
+  await git(['commit', '--quiet', '-am', 'v2'], dir);
+  const v2 = await berth(['apply', STACK]);
+  assert.equal(v2.code, 0, v2.stderr + v2.stdout);
+  assert.equal(Buffer.from(await dbBytes(), 'hex').toString('latin1'), 'v2 migrated: v1 rows\u0001\n');
+
+  const record = parse(await git(['show', `${LEDGER}:stacks/${STACK}/deploy.yml`], dir)) as { version: string; snapshots?: Record<string, Record<string, string>> };
+  assert.equal(record.version, '2.0.0');
+  const id = record.snapshots?.h1?.[`${STACK}_data`];
+  assert.match(id ?? '', new RegExp(`^berth-snap-${STACK}-${STACK}_data-[0-9a-f]{8}$`), JSON.stringify(record.snapshots));
+  const message = await git(['log', '-1', '--format=%B', LEDGER], dir);
+  assert.match(message, new RegExp(`Data snapshot before the upgrade on h1: ${STACK}_data → ${id}`));
+  const listed = await listSnapshots(gate.docker('h1'), STACK);
+  assert.deepEqual(listed.map((s) => [s.id, s.version]), [[id, '1.0.0']], 'labelled with the version whose data it holds');
+
+  // The same version again: no new snapshot, no commit (the record keeps naming the upgrade's snapshot).
+  const head = await git(['rev-parse', LEDGER], dir);
+  const again = await berth(['apply', STACK]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await git(['rev-parse', LEDGER], dir), head);
+  assert.equal((await listSnapshots(gate.docker('h1'), STACK)).length, 1);
+
+  const table = await berth(['snapshots', STACK]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, new RegExp(`h1 +│? *${STACK}_data +│? *1\\.0\\.0 `));
+});
