@@ -8,6 +8,7 @@ import { berthVersion, builtinCatalogRoot } from '../lib/version.ts';
 import type { Environment } from '../environment/environment.ts';
 import { DEFAULT_LEDGER_BRANCH, Ledger, type HistoryEntry } from '../ledger/ledger.ts';
 import type { Sources } from '../ledger/record.ts';
+import { dataLeftNote, snapshotsRecordedAt } from '../ledger/snapshots.ts';
 import { table } from './table.ts';
 
 async function repoOf(dir: string): Promise<string | undefined> {
@@ -73,6 +74,9 @@ export async function rollbackAction(stack: string, opts: { env: string; to?: st
   const r = await ledger.rollback(stack, opts.to ? { to: opts.to } : {});
   const what = r.kind === 'revert' ? `reverted ${r.of.slice(0, 7)}` : `restored the state of ${r.of.slice(0, 7)}`;
   print(`${stack}: ${what} on ${ledger.branch} (commit ${r.commit.slice(0, 7)})${r.pushed ? ', pushed' : ''}.`);
+  // A revert undoes one deploy: if that deploy was an upgrade that snapshotted data, say the data stays upgraded.
+  const taken = r.kind === 'revert' ? await snapshotsRecordedAt(ledger.dir, r.of, stack).catch(() => undefined) : undefined;
+  if (taken) print(dataLeftNote(stack, taken));
   if (r.pushed || !ledger.hasRemote()) return print(`berth serve converges the hosts to it on its next run (or run \`berth apply ${stack}\` here).`);
   print('The push failed (see the warning above); the commit is kept locally and goes out with the next rollback or deploy from here.');
   process.exitCode = 1;

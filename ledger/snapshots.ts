@@ -7,7 +7,9 @@ import { connectHost } from '../engines/docker/connect.ts';
 import { DEFAULT_HELPER_IMAGE, DEFAULT_SNAPSHOT_KEEP, pruneSnapshots, takeSnapshot } from '../engines/docker/snapshot.ts';
 import { UserError } from '../lib/errors.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
-import type { LedgerRecord } from './record.ts';
+import { readFilesAt } from '../lib/git/index.ts';
+import { recordFromYaml, type LedgerRecord } from './record.ts';
+import { stackDir } from './tree.ts';
 
 export interface SnapshotSettings {
   helperImage: string;
@@ -53,4 +55,21 @@ export async function snapshotBeforeUpgrade(desired: DesiredStack, previous: Led
     if (taken[hostName]) await pruneSnapshots(docker, desired.name, settings.keep);
   }
   return taken;
+}
+
+/** The snapshots the deploy recorded at `commit` took before it upgraded the stack; undefined when none. */
+export async function snapshotsRecordedAt(dir: string, commit: string, stack: string): Promise<{ version: string; snapshots: Record<string, Record<string, string>> } | undefined> {
+  const text = (await readFilesAt(dir, commit, stackDir(stack)))['deploy.yml'];
+  const record = text ? recordFromYaml(text) : undefined;
+  return record?.snapshots ? { version: record.version, snapshots: record.snapshots } : undefined;
+}
+
+/** What `berth rollback` says of the data when it does not restore it. */
+export function dataLeftNote(stack: string, taken: { version: string; snapshots: Record<string, Record<string, string>> }): string {
+  const list = Object.entries(taken.snapshots).flatMap(([host, vols]) => Object.entries(vols).map(([v, id]) => `  ${host}: ${v} ← ${id}`));
+  return [
+    `The data was not restored: the volumes hold what ${stack} ${taken.version} left in them. Snapshots taken before that upgrade:`,
+    ...list,
+    `(berth snapshots ${stack} lists every snapshot on the hosts.)`,
+  ].join('\n');
 }

@@ -1,6 +1,6 @@
 // An upgrade deploy snapshots the stack's named volumes first and records them in its ledger commit: a template
 // whose v1 writes a database file into a named volume and whose v2 start script rewrites it, deployed with
-// `berth apply` from a local environment repository onto h1.
+// `berth apply` from a local environment repository onto h1. A rollback without --with-data says the data stays.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -107,4 +107,17 @@ test('an upgrade snapshots the named volume before v2 migrates it and records th
   const table = await berth(['snapshots', STACK]);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, new RegExp(`h1 +│? *${STACK}_data +│? *1\\.0\\.0 `));
+
+  // A rollback without --with-data brings v1's containers back over v2's data, and says so.
+  const rb = await berth(['rollback', STACK]);
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.match(rb.stdout, new RegExp(`The data was not restored: the volumes hold what ${STACK} 2\\.0\\.0 left in them`));
+  assert.match(rb.stdout, new RegExp(`h1: ${STACK}_data ← ${id}`));
+  const back = await berth(['apply', STACK]);
+  assert.equal(back.code, 0, back.stderr + back.stdout);
+  assert.match(await git(['log', '-1', '--format=%s', LEDGER], dir), /^roll back snap-up to /);
+  const running = await gate.docker('h1').listContainers({ filters: JSON.stringify({ label: [`berth.stack=${STACK}`] }) });
+  assert.equal(running.length, 1);
+  assert.match(running[0].Command, /test -f \/data\/db/, 'v1 runs again');
+  assert.equal(Buffer.from(await dbBytes(), 'hex').toString('latin1'), 'v2 migrated: v1 rows\u0001\n', "v2's data stays");
 });
