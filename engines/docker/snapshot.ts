@@ -54,7 +54,7 @@ async function helperPresent(docker: Docker, image: string): Promise<void> {
     if ((e as { statusCode?: number }).statusCode !== 404) throw e;
     throw new UserError('SNAPSHOT_HELPER_MISSING', `the snapshot helper image ${image} is not on the host`, {
       data: { image },
-      hint: 'Load a busybox-based image onto every host that runs stacks with volumes (docker load), or name one the hosts have with snapshots.helper_image in berth.yml.',
+      hint: 'Put a busybox-based image on every host that runs stacks with volumes (docker pull busybox:1, or docker load where there is no registry), or name one the hosts have with BERTH_SNAPSHOT_HELPER_IMAGE.',
     });
   }
 }
