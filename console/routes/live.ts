@@ -46,10 +46,36 @@ export function registerLiveRoutes(app: FastifyInstance, ctx: ConsoleContext): v
       const seen = await driver.observe(name).catch(() => undefined);
       for (const c of seen?.containers.filter((x) => x.service === service) ?? []) {
         if (!driver.followLogs) continue;
-        void driver.followLogs(c.id, { tail, signal: s.signal }, (text) => s.send('log', { host, container: c.name, text: maskSecrets(text, secrets) }))
+        const send = (text: string) => s.send('log', { host, container: c.name, text: maskSecrets(text, secrets) });
+        const lines = new LineBuffer(send);
+        void driver.followLogs(c.id, { tail, signal: s.signal }, (text) => lines.push(text))
+          .then(() => lines.flush())
           .catch((e: Error) => s.send('log', { host, container: c.name, text: `(logs unavailable: ${e.message})\n` }));
       }
     }
     s.send('ready', { service });
   });
+}
+
+/**
+ * Whole lines only: Docker delivers a container's output in the pieces the process wrote, and a secret written in
+ * two pieces would pass the mask in halves. A line that never ends is let through once it is long (or at the end).
+ */
+export class LineBuffer {
+  private rest = '';
+
+  constructor(private readonly emit: (text: string) => void, private readonly maxLine = 64 * 1024) {}
+
+  push(text: string): void {
+    const all = this.rest + text;
+    const cut = all.lastIndexOf('\n') + 1;
+    if (cut > 0) this.emit(all.slice(0, cut));
+    this.rest = all.slice(cut);
+    if (this.rest.length >= this.maxLine) this.flush();
+  }
+
+  flush(): void {
+    if (this.rest) this.emit(this.rest);
+    this.rest = '';
+  }
 }
