@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { ensureImages, webImage } from '../test/harness/images.ts';
+import { loadLine, machine, runBench, say, secs, table, verdict } from './report.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOCKET = '/var/run/docker.sock';
@@ -362,18 +363,7 @@ function berthPhases(stderr: string): StackPhases[] {
 
 // ---------- report ----------
 
-const secs = (s: number) => `${s.toFixed(2)} s`;
 const mb = (kb?: number) => (kb === undefined ? 'n/a' : `${(kb / 1024).toFixed(0)} MiB`);
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
-
-function say(text = ''): void {
-  process.stdout.write(`${text}\n`);
-}
 
 // ---------- main ----------
 
@@ -440,13 +430,11 @@ function report(r: Results, sigDiffs: string[]): void {
   const ratio = (c: ToolRun, b: ToolRun) => c.wallS / b.wallS;
   const rf = ratio(r.compose.fresh, r.berth.fresh);
   const rs = ratio(r.compose.same, r.berth.same);
-  const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   say();
-  say(`Berth ${berthVersionText(r)} vs ${composeVersion} on Docker ${engineVersion}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), node ${process.version}`);
+  say(`Berth ${berthVersionText(r)} vs ${composeVersion} on Docker ${engineVersion}, ${machine()}`);
   say(`workload: ${STACKS} stacks × ${SERVICES} services (${IMAGE}, no ports, no healthcheck, 1 network per stack); one run each, wall time of whole processes; order: ${opts.order}`);
   say(`docker-compose: ${STACKS} sequential \`docker-compose -p NAME -f FILE up -d\`; berth: one \`berth apply --env DIR\``);
-  const busy = Math.max(loadAtStart, os.loadavg()[0]) > os.cpus().length;
-  say(`load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${os.loadavg()[0].toFixed(2)}${busy ? ' — the machine was busy with other work: figures are noisy, run again on a quiet machine' : ''}`);
+  say(loadLine(loadAtStart));
   say();
   say(table([
     ['scenario', 'docker-compose', 'berth', 'compose/berth', 'target', 'result'],
@@ -526,15 +514,4 @@ async function main(): Promise<void> {
   if (sigDiffs.length) process.exitCode = 1;
 }
 
-let interrupted = false;
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  process.stderr.write('\ninterrupted: cleaning up …\n');
-  cleanup().finally(() => process.exit(130));
-});
-
-main().catch((e: unknown) => {
-  process.stderr.write(`bench: ${(e as Error).message}\n`);
-  process.exitCode = 1;
-});
+runBench(main, cleanup);

@@ -21,7 +21,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +30,7 @@ import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { startGitServer, type GitServer } from '../test/harness/git-server.ts';
 import { busyboxImage, ensureImages, webImage } from '../test/harness/images.ts';
+import { buildState, loadLine, machine, runBench, say, secs, table, verdict } from './report.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOCKET = '/var/run/docker.sock';
@@ -84,31 +84,7 @@ const NODE_FLAGS = opts['node-flags']!.split(/\s+/).filter(Boolean);
 const RUN_WEBHOOK = opts.only !== 'memory';
 const RUN_MEMORY = opts.only !== 'webhook';
 
-const say = (text = '') => process.stdout.write(`${text}\n`);
 const verbose = (text: string) => opts.verbose && process.stderr.write(`${text}\n`);
-
-// ---------- which berth runs ----------
-
-/** What bin/berth.js would run: dist/ when it is at least as new as every source file, else the sources via tsx. */
-function buildState(): { distFresh: boolean; distExists: boolean } {
-  let built = 0;
-  try {
-    built = statSync(path.join(ROOT, 'dist', '.built')).mtimeMs;
-  } catch {
-    return { distFresh: false, distExists: false };
-  }
-  let newest = 0;
-  for (const dir of ['cli', 'catalog', 'controller', 'engines', 'environment', 'ledger', 'server', 'console', 'lib', 'webhooks', 'upgrades', 'bundle', 'importers']) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(path.join(ROOT, dir), { recursive: true }) as string[];
-    } catch {
-      continue;
-    }
-    for (const n of names) if (String(n).endsWith('.ts')) newest = Math.max(newest, statSync(path.join(ROOT, dir, String(n))).mtimeMs);
-  }
-  return { distFresh: built >= newest, distExists: true };
-}
 
 // ---------- workspace: catalog, git server, environment repositories ----------
 
@@ -265,7 +241,7 @@ class Serve {
 
   /** `berth serve` on a free loopback port; resolves once it logs its address (before it syncs anything). */
   static async start(ws: Workspace, repo: EnvRepo, intervalSeconds: number, tag: string): Promise<Serve> {
-    const { distFresh, distExists } = buildState();
+    const { distFresh, distExists } = buildState(ROOT);
     let entry = path.join(ROOT, 'bin', 'berth.js');
     let mode = distFresh ? 'dist (bin/berth.js)' : 'sources via tsx (bin/berth.js: dist/ is older than the sources)';
     const env: NodeJS.ProcessEnv = {
@@ -615,11 +591,9 @@ async function measureMemory(ws: Workspace): Promise<MemoryResult> {
 
 // ---------- report ----------
 
-const secs = (s: number) => `${s.toFixed(2)} s`;
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 const mib = (kb: number) => `${(kb / 1024).toFixed(1)} MiB`;
 const mibB = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -627,12 +601,6 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 const mmm = (xs: number[], f: (v: number) => string) => `${f(Math.min(...xs))} / ${f(median(xs))} / ${f(Math.max(...xs))}`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
 
 /** The heap spaces that hold at least 1 MiB, largest first: where the V8 heap's pages are. */
 function spacesLine(spaces: Record<string, number> | undefined): string {
@@ -649,11 +617,10 @@ function usageLine(u: MemUsage | undefined): string {
 
 function report(hook: Awaited<ReturnType<typeof measureWebhook>> | undefined, mem: MemoryResult | undefined, engineVersion: string): void {
   say();
-  say(`berth serve on Docker ${engineVersion} (default engine), ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), node ${process.version}`);
+  say(`berth serve on Docker ${engineVersion} (default engine), ${machine()}`);
   const modes = [...new Set([hook?.mode, mem?.mode].filter(Boolean))];
   say(`berth ran from: ${modes.join('; ')}`);
-  const busy = Math.max(loadAtStart, os.loadavg()[0]) > os.cpus().length;
-  say(`load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${os.loadavg()[0].toFixed(2)}${busy ? ' — the machine was busy with other work: figures are noisy, run again on a quiet machine' : ''}`);
+  say(loadLine(loadAtStart));
   say();
   const rows: string[][] = [['figure', 'min / median / max', 'target', 'result']];
   if (hook) {
@@ -738,15 +705,4 @@ async function main(): Promise<void> {
   }
 }
 
-let interrupted = false;
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  process.stderr.write('\ninterrupted: cleaning up …\n');
-  finish().finally(() => process.exit(130));
-});
-
-main().catch((e: unknown) => {
-  process.stderr.write(`bench: ${(e as Error).stack ?? (e as Error).message}\n`);
-  process.exitCode = 1;
-});
+runBench(main, finish);

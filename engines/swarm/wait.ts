@@ -60,29 +60,47 @@ interface Progress {
   failed: RawTask[];
 }
 
-async function progress(client: SwarmClient, c: Changed): Promise<Progress> {
+interface RawService {
+  ID: string;
+  Spec?: { TaskTemplate?: Record<string, unknown>; Mode?: { Replicated?: { Replicas?: number } } };
+  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
+}
+
+/**
+ * One look at every service still waited for: two calls for the whole stack, however many services it has, so
+ * the wait does not load the manager in proportion to the stack while its tasks start.
+ */
+async function look(client: SwarmClient, ids: string[]): Promise<{ services: Map<string, RawService>; tasks: Map<string, RawTask[]> }> {
   return client.call(async (docker) => {
-    const s = await docker.getService(c.id).inspect();
-    const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [c.id] }) })) as RawTask[];
-    const template = (s.Spec?.TaskTemplate ?? {}) as Record<string, unknown>;
-    const live = tasks.filter((t) => t.DesiredState === 'running');
-    const running = live.filter((t) => t.Status?.State === 'running' && current(t, template)).length;
-    const wanted: number | undefined = s.Spec?.Mode?.Replicated?.Replicas;
-    const status = (s as { UpdateStatus?: { State?: string; Message?: string; StartedAt?: string } }).UpdateStatus;
-    // The update status of an earlier update (a rollback last week) says nothing about this one.
-    const fresh = status?.State !== undefined && status.StartedAt !== c.updateSince;
-    const state: string | undefined = fresh ? status!.State : undefined;
-    const message = status?.Message ?? '';
-    const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State ?? '') || (t.Status?.Err && t.DesiredState === 'shutdown'))
-      .sort((a, b) => (b.Status?.Timestamp ?? '').localeCompare(a.Status?.Timestamp ?? ''));
-    const settled = state === undefined || state === 'completed';
-    const enough = wanted === undefined ? live.length > 0 && running === live.length : running === wanted && live.length === wanted;
-    return {
-      done: settled && enough, running, wanted, failed,
-      ...(state?.startsWith('rollback') ? { rolledBack: `${state}: ${message}` } : {}),
-      ...(state === 'paused' ? { paused: message } : {}),
-    };
+    const [services, tasks] = await Promise.all([
+      docker.listServices({ filters: JSON.stringify({ id: ids }) }) as Promise<RawService[]>,
+      docker.listTasks({ filters: JSON.stringify({ service: ids }) }) as Promise<(RawTask & { ServiceID?: string })[]>,
+    ]);
+    const byService = new Map<string, RawTask[]>();
+    for (const t of tasks) byService.set(t.ServiceID ?? '', [...(byService.get(t.ServiceID ?? '') ?? []), t]);
+    return { services: new Map(services.filter((x) => ids.includes(x.ID)).map((x) => [x.ID, x])), tasks: byService };
   });
+}
+
+function progress(c: Changed, s: RawService, tasks: RawTask[]): Progress {
+  const template = (s.Spec?.TaskTemplate ?? {}) as Record<string, unknown>;
+  const live = tasks.filter((t) => t.DesiredState === 'running');
+  const running = live.filter((t) => t.Status?.State === 'running' && current(t, template)).length;
+  const wanted: number | undefined = s.Spec?.Mode?.Replicated?.Replicas;
+  const status = s.UpdateStatus;
+  // The update status of an earlier update (a rollback last week) says nothing about this one.
+  const fresh = status?.State !== undefined && status.StartedAt !== c.updateSince;
+  const state: string | undefined = fresh ? status!.State : undefined;
+  const message = status?.Message ?? '';
+  const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State ?? '') || (t.Status?.Err && t.DesiredState === 'shutdown'))
+    .sort((a, b) => (b.Status?.Timestamp ?? '').localeCompare(a.Status?.Timestamp ?? ''));
+  const settled = state === undefined || state === 'completed';
+  const enough = wanted === undefined ? live.length > 0 && running === live.length : running === wanted && live.length === wanted;
+  return {
+    done: settled && enough, running, wanted, failed,
+    ...(state?.startsWith('rollback') ? { rolledBack: `${state}: ${message}` } : {}),
+    ...(state === 'paused' ? { paused: message } : {}),
+  };
 }
 
 /** The last `lines` log lines of a service's tasks (by ID or name), as `docker service logs --tail` gives them. */
@@ -104,23 +122,31 @@ async function explain(client: SwarmClient, service: string, id: string, p: Prog
 /** Waits for every changed service, side by side; the first failure fails the apply. */
 export async function waitConverged(run: WaitRun, changed: Changed[], deadlineMs = DEFAULT_CONVERGE_MS): Promise<void> {
   const until = Date.now() + deadlineMs;
-  await Promise.all(changed.map(async (c) => {
-    const { service, id } = c;
-    const t0 = Date.now();
-    const base = { host: run.host, stack: run.stack, service, action: 'wait' as const };
-    run.events({ ...base, status: 'started', message: 'converging' });
-    for (;;) {
-      if (run.signal?.aborted) throw new BerthError('apply.aborted', 'conflict', `apply of ${run.stack} on swarm ${run.host} was interrupted`);
-      const p = await progress(run.client, c);
+  const t0 = Date.now();
+  const pending = new Map(changed.map((c) => [c.id, c]));
+  const base = (service: string) => ({ host: run.host, stack: run.stack, service, action: 'wait' as const });
+  for (const c of changed) run.events({ ...base(c.service), status: 'started', message: 'converging' });
+  while (pending.size) {
+    if (run.signal?.aborted) throw new BerthError('apply.aborted', 'conflict', `apply of ${run.stack} on swarm ${run.host} was interrupted`);
+    const seen = await look(run.client, [...pending.keys()]);
+    for (const c of pending.values()) {
+      const { service, id } = c;
+      const s = seen.services.get(id);
+      if (!s) throw new BerthError('swarm.service.failed', 'internal', `${run.stack}_${service} was removed while Berth waited for it to converge`, { data: { service, rolledBack: false } });
+      const p = progress(c, s, seen.tasks.get(id) ?? []);
       if (p.rolledBack !== undefined && !p.rolledBack.startsWith('rollback_started')) {
         const e = await explain(run.client, service, id, p, `update of ${run.stack}_${service} failed and Swarm rolled it back (${p.rolledBack})`);
-        run.events({ ...base, action: 'rollback', status: 'failed', message: e.message, durationMs: Date.now() - t0 });
+        run.events({ ...base(service), action: 'rollback', status: 'failed', message: e.message, durationMs: Date.now() - t0 });
         throw e;
       }
       if (p.paused !== undefined) throw await explain(run.client, service, id, p, `update of ${run.stack}_${service} paused by Swarm: ${p.paused}`);
-      if (p.done) return void run.events({ ...base, status: 'done', message: `${p.running}${p.wanted === undefined ? '' : `/${p.wanted}`} running`, durationMs: Date.now() - t0 });
-      if (Date.now() > until) throw await explain(run.client, service, id, p, `${run.stack}_${service} did not converge within ${Math.round(deadlineMs / 1000)}s (${p.running}${p.wanted === undefined ? '' : `/${p.wanted}`} running)`);
-      await sleep(POLL_MS);
+      if (p.done) {
+        run.events({ ...base(service), status: 'done', message: `${p.running}${p.wanted === undefined ? '' : `/${p.wanted}`} running`, durationMs: Date.now() - t0 });
+        pending.delete(id);
+      } else if (Date.now() > until) {
+        throw await explain(run.client, service, id, p, `${run.stack}_${service} did not converge within ${Math.round(deadlineMs / 1000)}s (${p.running}${p.wanted === undefined ? '' : `/${p.wanted}`} running)`);
+      }
     }
-  }));
+    if (pending.size) await sleep(POLL_MS);
+  }
 }
