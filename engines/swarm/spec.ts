@@ -175,7 +175,7 @@ export function serviceSpec(svc: ServiceModel, model: StackModel, stack: string,
   const u = d.update_config;
   const spec = dropEmpty({
     Name: serviceName(stack, svc.name),
-    Labels: { ...d.labels, [NAMESPACE_LABEL]: stack, [IMAGE_LABEL]: svc.image, ...(owner ? { [OWNER_LABEL]: owner } : {}) },
+    Labels: { ...d.labels, [NAMESPACE_LABEL]: stack, [IMAGE_LABEL]: svc.image },
     TaskTemplate: taskTemplate(svc, model, stack, files),
     Mode: d.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: d.replicas } },
     UpdateConfig: { Parallelism: u.parallelism, Delay: u.delay_ms * NS, FailureAction: u.failure_action, Monitor: u.monitor_ms * NS, Order: u.order },
@@ -184,8 +184,10 @@ export function serviceSpec(svc: ServiceModel, model: StackModel, stack: string,
       Ports: svc.ports.map((p) => dropEmpty({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published ? Number(p.published.split('-')[0]) : undefined, PublishMode: p.mode })),
     }),
   });
+  // The owner says who deploys the service, not what it runs: `berth status`, which knows no owner, must find the
+  // hash of what runs.
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
-  return { ...spec, Labels: { ...(spec.Labels as Record<string, string>), [SPEC_HASH_LABEL]: hash } };
+  return { ...spec, Labels: { ...(spec.Labels as Record<string, string>), ...(owner ? { [OWNER_LABEL]: owner } : {}), [SPEC_HASH_LABEL]: hash } };
 }
 
 /** Swarm leaves out what is empty; so does Berth, or every comparison would see a change. */

@@ -29,9 +29,12 @@ export function swarmStatus(desired: DesiredStack, o: SwarmObserved): StackStatu
   const services = o.reachable ? names.map((n) => serviceStatus(desired, o, n)) : [];
   const failedUpdate = services.some((s) => s.update && s.update.state !== 'completed' && !s.update.state.startsWith('updating'));
   const converged = o.reachable && !failedUpdate && services.every((s) => s.desired === s.running && s.upToDate === s.desired && s.unhealthy === 0);
-  const endpoints = names.flatMap((service) => (desired.model.services[service]?.ports ?? []).filter((p) => p.protocol === 'tcp' && p.published).map((p) => ({
-    service, host: o.swarm, url: `http://${managerAddress(o)}:${p.published!.split('-')[0]}/`,
-  })));
+  const endpoints = names.flatMap((service) => (desired.model.services[service]?.ports ?? []).filter((p) => p.protocol === 'tcp' && p.published).flatMap((p) => {
+    const port = p.published!.split('-')[0];
+    // The routing mesh answers on every node; a port published in host mode only on the nodes running a task.
+    const addrs = p.mode === 'host' ? taskAddresses(o, service) : [managerAddress(o)];
+    return addrs.map((addr) => ({ service, host: o.swarm, url: `http://${addr}:${port}/` }));
+  }));
   return {
     stack: desired.name, source: desired.source, engine: 'swarm', converged,
     hosts: [{
@@ -40,6 +43,11 @@ export function swarmStatus(desired: DesiredStack, o: SwarmObserved): StackStatu
     }],
     endpoints,
   };
+}
+
+function taskAddresses(o: SwarmObserved, service: string): string[] {
+  const nodes = new Set(o.tasks.filter((t) => t.service === service && t.state === 'running').map((t) => t.nodeId));
+  return o.nodes.filter((n) => nodes.has(n.id) && n.addr).map((n) => n.addr).sort();
 }
 
 function managerAddress(o: SwarmObserved): string {

@@ -2,13 +2,17 @@
 // three-node test Swarm through deployStack as serve and `berth apply` run it: placed by role through Swarm node
 // labels (the database tier on bsw1, the web tier on bsw2 and bsw3), its web tier reaching its database, Redis and
 // RabbitMQ by name across nodes with the credentials the template gave each side, the load balancer answering on
-// its node's published port, and a reconcile with nothing changed moving no version index. The images are the
+// its node's published port, `berth status` (the CLI, text and JSON) showing each service's tasks by node and that
+// port's address, and a reconcile with nothing changed moving no version index. The images are the
 // busybox stand-ins of test/harness/standins-acme.ts, copied to every node. The kernel here has no IPVS, so the
 // stack answers `endpoint_mode: dnsrr` (the template then publishes in host mode); Swarm's default is vip.
 import { after, before, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { loadCatalogOrThrow } from '../../catalog/load.ts';
 import { renderStack } from '../../catalog/stack.ts';
+import type { StackStatus } from '../../engines/engine.ts';
 import { formatPlan } from '../../engines/standalone/plan-format.ts';
 import { builtinCatalogRoot } from '../../lib/version.ts';
 import { httpGet, waitFor } from '../harness/env.ts';
@@ -16,6 +20,7 @@ import { acmeStandIn } from '../harness/standins-acme.ts';
 import { swarmGate, testSwarm, type TestSwarm } from '../harness/swarm.ts';
 import { SwarmWorld, useSwarmWorld } from './swarm-fixtures.ts';
 
+const BIN = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bin', 'berth.js');
 const STACK = 'bt-acme';
 const PORT = 18480;
 const ROLE = { web: 'bt-acme-web', db: 'bt-acme-db' };
@@ -92,6 +97,44 @@ test(`acme-platform ${latest} deploys to the Swarm placed by role, and its web t
     return r?.status === 200 ? r.body : undefined;
   }, { what: `the load balancer on ${lbNode}:${PORT}` });
   assert.match(page, /Welcome to nginx \(stand-in\)/);
+});
+
+/** `berth status` as a person runs it: the CLI in its own process, against the world's environment. */
+async function berthStatus(world: SwarmWorld, ...args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'status', '--env', world.envDir, ...args], { encoding: 'utf8', timeout: 120_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout: stdout + (e ? `\n(stderr) ${stderr}` : '') }));
+  });
+}
+
+test('berth status (the CLI) shows each service\'s tasks by node, and the load balancer where its host-mode port answers', swarmGate(found), async () => {
+  if (!found.swarm) throw new Error(found.reason);
+  const world = worldOf();
+  const json = await berthStatus(world, STACK, '--json');
+  assert.equal(json.code, 0, json.stdout);
+  const [status] = JSON.parse(json.stdout) as StackStatus[];
+  assert.equal(status.engine, 'swarm');
+  assert.equal(status.converged, true);
+  const target = status.hosts[0];
+  assert.equal(target.host, 'test');
+  assert.deepEqual(target.nodes!.map((n) => `${n.name} ${n.state}`).sort(), ['bsw1 ready', 'bsw2 ready', 'bsw3 ready']);
+  const service = (name: string) => target.services.find((x) => x.service === name)!;
+  assert.deepEqual(target.services.map((x) => x.service).sort(), ['api', 'lb', 'memcached', 'mysql', 'rabbitmq', 'redis', 'web']);
+  assert.deepEqual(service('mysql').tasks!.map((t) => `${t.node} ${t.state}`), ['bsw1 running']);
+  assert.deepEqual(service('memcached').tasks!.map((t) => t.node).sort(), ['bsw2', 'bsw3']);
+  assert.equal(service('web').running, 2);
+  assert.equal(service('web').desired, 2);
+  const lbNode = service('lb').tasks!.find((t) => t.state === 'running')!.node;
+  assert.deepEqual(status.endpoints, [{ service: 'lb', host: 'test', url: `http://${found.swarm.node(lbNode).ip}:${PORT}/` }]);
+
+  const text = await berthStatus(world, STACK);
+  assert.equal(text.code, 0, text.stdout);
+  assert.match(text.stdout, new RegExp(`^stack ${STACK} \\(acme-platform@${latest.replace(/\./g, '\\.')}\\): converged$`, 'm'));
+  assert.match(text.stdout, /^ {2}swarm test$/m);
+  assert.match(text.stdout, /^ {4}mysql +1\/1 running\n {6}#1 bsw1: running$/m);
+  assert.match(text.stdout, /^ {4}memcached +2\/2 running\n {6}bsw[23]: running\n {6}bsw[23]: running$/m);
+  assert.match(text.stdout, new RegExp(`^  open http://${found.swarm.node(lbNode).ip.replace(/\./g, '\\.')}:${PORT}/  \\(lb on test\\)$`, 'm'));
+  assert.doesNotMatch(text.stdout, /nodes:/, 'no node is down');
 });
 
 test('a reconcile of acme-platform with nothing changed calls no update: every version index stays', swarmGate(found), async () => {
