@@ -18,9 +18,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 
-# The default engine on /var/run/docker.sock (idempotent: a running one is reused).
-if ! node -e "require('http').get({socketPath:'/var/run/docker.sock',path:'/_ping'},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"; then
-  echo "==> starting the default dockerd"
-  bash test/harness/hosts.sh start-default
+# The default engine on /var/run/docker.sock (idempotent: a running one is reused), unless the benchmark uses
+# only the test hosts (BENCH_NO_DEFAULT_ENGINE=1).
+if [ -z "${BENCH_NO_DEFAULT_ENGINE:-}" ]; then
+  if ! node -e "require('http').get({socketPath:'/var/run/docker.sock',path:'/_ping'},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"; then
+    echo "==> starting the default dockerd"
+    bash test/harness/hosts.sh start-default
+  fi
+  node --import tsx test/harness/load-images.ts unix:///var/run/docker.sock
 fi
-node --import tsx test/harness/load-images.ts unix:///var/run/docker.sock

@@ -19,20 +19,20 @@
  * Everything made on the engine is named berthserve-* and removed at the end (also on Ctrl-C); nothing else is
  * touched. Needs git on PATH and the default engine on /var/run/docker.sock; see bench/README.md.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { startGitServer, type GitServer } from '../test/harness/git-server.ts';
 import { busyboxImage, ensureImages, webImage } from '../test/harness/images.ts';
-import { buildState, loadLine, machine, runBench, say, secs, table, verdict } from './report.ts';
+import {
+  bareNodeRss, EnvRepo, gitCli, liveServes, mib, mmm, ms, median, Serve, usageLine, waitFor, writeProbes, type MemUsage, type Probes, type StackState,
+} from './serve-child.ts';
+import { loadLine, machine, runBench, say, secs, table, verdict } from './report.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOCKET = '/var/run/docker.sock';
 /** Every object the benchmark makes starts with this: cleanup never touches anything else on the engine. */
 const PREFIX = 'berthserve-';
@@ -88,23 +88,6 @@ const verbose = (text: string) => opts.verbose && process.stderr.write(`${text}\
 
 // ---------- workspace: catalog, git server, environment repositories ----------
 
-/** git with a config isolated from the machine's and the user's. */
-const gitEnv = (): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C',
-  GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'berth-bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'berth-bench', GIT_COMMITTER_EMAIL: 'bench@localhost',
-});
-
-/** The git CLI, asynchronously: the git server answering its HTTP requests lives in this process. */
-function gitCli(args: string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: gitEnv(), maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
 const catalogTemplates = (order: string): Record<string, { description: string; questions: string; compose: string }> => ({
   web: {
     description: 'One busybox web server (bench/serve.ts, webhook figure)',
@@ -134,10 +117,7 @@ interface Workspace {
   dir: string;
   catalog: string;
   git: GitServer;
-  /** Preload writing process.memoryUsage() of the serve process on SIGUSR2. */
-  memProbe: string;
-  /** Runs dist/cli/main.js directly (--from dist). */
-  distRunner: string;
+  probes: Probes;
 }
 
 async function makeWorkspace(): Promise<Workspace> {
@@ -151,216 +131,31 @@ async function makeWorkspace(): Promise<Workspace> {
     await writeFile(path.join(v, 'docker-compose.yml.hbs'), t.compose);
   }
   const git = await startGitServer({ root: path.join(dir, 'git'), token: TOKEN });
-  const memProbe = path.join(dir, 'mem-probe.mjs');
-  await writeFile(memProbe, [
-    "import { writeFileSync } from 'node:fs';",
-    "import v8 from 'node:v8';",
-    '// With --node-flags=--expose-gc it also reports the heap after a full collection (what is really live).',
-    '// With BENCH_HEAP_SNAPSHOT set it also writes PREFIX-1.heapsnapshot, -2 … (after the collection, if any).',
-    'let snapshots = 0;',
-    "process.on('SIGUSR2', () => {",
-    '  const spaces = () => Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size]));',
-    '  const u = { ...process.memoryUsage(), heap: v8.getHeapStatistics(), spaces: spaces() };',
-    '  if (globalThis.gc) { globalThis.gc(); u.afterGc = { ...process.memoryUsage(), spaces: spaces() }; }',
-    '  if (process.env.BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-${++snapshots}.heapsnapshot`);',
-    '  writeFileSync(process.env.BENCH_MEM_FILE, JSON.stringify(u));',
-    '});',
-    '',
-  ].join('\n'));
-  const distRunner = path.join(dir, 'berth-dist.mjs');
-  await writeFile(distRunner, `const { main } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'cli', 'main.js'))});\nprocess.exitCode = await main(process.argv);\n`);
-  return { dir, catalog, git, memProbe, distRunner };
+  return { dir, catalog, git, probes: await writeProbes(dir) };
 }
 
-/** An environment repository on the git server and a work clone to commit and push from. */
-class EnvRepo {
-  readonly url: string;
-  private constructor(readonly ws: Workspace, readonly name: string, readonly work: string) {
-    this.url = ws.git.repoUrl(name);
-  }
+/** The environment of a measurement: the folder catalog and the default engine as its one host. */
+const envRepo = (ws: Workspace, name: string, stacks: Record<string, string>) =>
+  EnvRepo.create(ws.git, ws.dir, name, `catalogs:\n  - name: bench\n    path: ${ws.catalog}\nhosts:\n  - name: local\n    endpoint: unix://${SOCKET}\n`, stacks);
 
-  static async create(ws: Workspace, name: string, stacks: Record<string, string>): Promise<EnvRepo> {
-    ws.git.createBareRepo(name);
-    const work = path.join(ws.dir, `work-${name}`);
-    await mkdir(path.join(work, 'stacks'), { recursive: true });
-    await gitCli(['init', '-q', '-b', 'main'], work);
-    await gitCli(['remote', 'add', 'origin', ws.git.authedUrl(name)], work);
-    const repo = new EnvRepo(ws, name, work);
-    await writeFile(path.join(work, 'berth.yml'), `catalogs:\n  - name: bench\n    path: ${ws.catalog}\nhosts:\n  - name: local\n    endpoint: unix://${SOCKET}\n`);
-    await repo.commit(stacks, 'initial environment');
-    return repo;
-  }
-
-  /** Writes stack files, commits, pushes main over HTTP; returns the commit. */
-  async commit(stacks: Record<string, string>, message: string): Promise<string> {
-    for (const [stack, text] of Object.entries(stacks)) await writeFile(path.join(this.work, 'stacks', `${stack}.yml`), text);
-    await gitCli(['add', '-A'], this.work);
-    await gitCli(['commit', '-q', '-m', message], this.work);
-    await gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/main'], this.work);
-    return (await gitCli(['rev-parse', 'HEAD'], this.work)).trim();
-  }
-
-  /** A push event as GitHub sends it, signed with the secret serve was given. */
-  githubPush(after: string): { headers: Record<string, string>; body: string } {
-    const body = JSON.stringify({
-      ref: 'refs/heads/main', before: '0'.repeat(39) + '1', after, deleted: false,
-      repository: { full_name: `bench/${this.name}`, clone_url: this.url, html_url: this.url.replace(/\.git$/, '') },
-    });
-    const signature = `sha256=${createHmac('sha256', GITHUB_SECRET).update(body).digest('hex')}`;
-    return { body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature } };
-  }
+/** A push event as GitHub sends it, signed with the secret serve was given. */
+function githubPush(repo: EnvRepo, after: string): { headers: Record<string, string>; body: string } {
+  const body = JSON.stringify({
+    ref: 'refs/heads/main', before: '0'.repeat(39) + '1', after, deleted: false,
+    repository: { full_name: `bench/${repo.name}`, clone_url: repo.url, html_url: repo.url.replace(/\.git$/, '') },
+  });
+  const signature = `sha256=${createHmac('sha256', GITHUB_SECRET).update(body).digest('hex')}`;
+  return { body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature } };
 }
+
+/** `berth serve` on the workspace's environment repository. */
+const startServe = (ws: Workspace, repo: EnvRepo, intervalSeconds: number, tag: string) => Serve.start({
+  probes: ws.probes, envUrl: repo.url, token: TOKEN, intervalSeconds, tag, from: opts.from as 'auto' | 'dist' | 'source', nodeFlags: NODE_FLAGS,
+  heapSnapshot: opts['heap-snapshot'], extraEnv: { BERTH_GITHUB_WEBHOOK_SECRET: GITHUB_SECRET }, verbose: (line) => verbose(line),
+});
 
 const webStack = (version: number) => `template: web\nversion: 1.0.0\nanswers:\n  web_version: "${version}"\n`;
 const sleeperStack = 'template: sleeper\nversion: 1.0.0\nanswers: {}\n';
-
-// ---------- berth serve, a child process ----------
-
-type LogLine = Record<string, unknown> & { time?: number; msg?: string };
-
-interface StackState {
-  stack: string;
-  desiredCommit: string | null;
-  status: string;
-  reconciling: boolean;
-  reason: string;
-  lastError: string | null;
-  lastReconcile: { why: string; outcome: string; durationMs: number; changes: string[] } | null;
-}
-
-const live = new Set<ChildProcess>();
-
-class Serve {
-  readonly logs: LogLine[] = [];
-  private rawTail = '';
-  private constructor(readonly proc: ChildProcess, readonly memFile: string, readonly mode: string) {}
-  url = '';
-  get pid(): number {
-    return this.proc.pid!;
-  }
-
-  /** `berth serve` on a free loopback port; resolves once it logs its address (before it syncs anything). */
-  static async start(ws: Workspace, repo: EnvRepo, intervalSeconds: number, tag: string): Promise<Serve> {
-    const { distFresh, distExists } = buildState(ROOT);
-    let entry = path.join(ROOT, 'bin', 'berth.js');
-    let mode = distFresh ? 'dist (bin/berth.js)' : 'sources via tsx (bin/berth.js: dist/ is older than the sources)';
-    const env: NodeJS.ProcessEnv = {
-      ...process.env, BERTH_LOG_FORMAT: 'json', BERTH_LOG_LEVEL: 'info',
-      BENCH_ENV_TOKEN: TOKEN, BERTH_GITHUB_WEBHOOK_SECRET: GITHUB_SECRET, BENCH_MEM_FILE: path.join(ws.dir, `mem-${tag}.json`),
-    };
-    // Each probe read (at listen, at idle) also writes PREFIX-<tag>-N.heapsnapshot, for Chrome DevTools' Memory tab.
-    if (opts['heap-snapshot']) env.BENCH_HEAP_SNAPSHOT = `${path.resolve(opts['heap-snapshot'])}-${tag}`;
-    for (const k of ['BERTH_ENV', 'BERTH_LISTEN', 'BERTH_INTERVAL', 'BERTH_INTERVAL_SECONDS', 'BERTH_CACHE_DIR', 'BERTH_GITLAB_WEBHOOK_SECRET', 'BERTH_CONCURRENCY', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'NODE_OPTIONS']) delete env[k];
-    delete env.BERTH_FROM_SOURCE;
-    if (opts.from === 'source') {
-      env.BERTH_FROM_SOURCE = '1';
-      mode = 'sources via tsx (BERTH_FROM_SOURCE=1)';
-    } else if (opts.from === 'dist') {
-      if (!distExists) throw new Error('--from dist: there is no dist/ (npm run build)');
-      entry = ws.distRunner;
-      mode = distFresh ? 'dist (dist/cli/main.js)' : 'dist (dist/cli/main.js) — OLDER than the sources, built before the latest edits';
-    }
-    if (NODE_FLAGS.length) mode += `, node ${NODE_FLAGS.join(' ')}`;
-    const args = [
-      ...NODE_FLAGS, '--import', ws.memProbe, entry, 'serve', '--env', repo.url, '--env-token-env', 'BENCH_ENV_TOKEN', '--listen', '127.0.0.1:0',
-      '--interval-seconds', String(intervalSeconds), '--cache-dir', path.join(ws.dir, `cache-${tag}`), '--deadline', '2m',
-    ];
-    const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(proc);
-    proc.once('exit', () => live.delete(proc));
-    const s = new Serve(proc, env.BENCH_MEM_FILE!, mode);
-    let rest = '';
-    await new Promise<void>((resolve, reject) => {
-      proc.stderr!.on('data', (chunk: Buffer) => {
-        rest += chunk.toString('utf8');
-        const parts = rest.split('\n');
-        rest = parts.pop()!;
-        for (const line of parts) {
-          verbose(`[serve ${tag}] ${line}`);
-          let e: LogLine;
-          try {
-            e = JSON.parse(line) as LogLine;
-          } catch {
-            s.rawTail = (s.rawTail + line + '\n').slice(-4000);
-            continue;
-          }
-          s.logs.push(e);
-          if (!s.url && typeof e.address === 'string') {
-            s.url = e.address;
-            resolve();
-          }
-        }
-      });
-      proc.once('exit', (code, signal) => {
-        if (!s.url) reject(new Error(`berth serve exited (${code ?? signal}) before listening:\n${s.rawTail}${s.logs.slice(-20).map((l) => JSON.stringify(l)).join('\n')}`));
-      });
-    });
-    return s;
-  }
-
-  async json<T>(p: string): Promise<T> {
-    const r = await fetch(`${this.url}${p}`);
-    if (!r.ok) throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as T;
-  }
-
-  hook(req: { headers: Record<string, string>; body: string }): Promise<Response> {
-    return fetch(`${this.url}/hooks/github`, { method: 'POST', headers: req.headers, body: req.body });
-  }
-
-  /** VmRSS, RssAnon and RssFile of the serve process, KiB, from /proc. */
-  async rss(): Promise<{ rss: number; anon: number; file: number }> {
-    const text = await readFile(`/proc/${this.pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
-  }
-
-  /** User + system CPU time of the serve process so far, seconds (utime and stime of /proc/PID/stat). */
-  async cpuSeconds(): Promise<number> {
-    const fields = (await readFile(`/proc/${this.pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
-    // After the command name: state is field 3, utime 14 and stime 15 (1-based), in clock ticks of 1/100 s.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-
-  /** process.memoryUsage() inside the serve process (the preload answers SIGUSR2). */
-  async memoryUsage(): Promise<MemUsage | undefined> {
-    await rm(this.memFile, { force: true });
-    this.proc.kill('SIGUSR2');
-    for (let i = 0; i < (opts["heap-snapshot"] ? 600 : 40); i++) {
-      await sleep(50);
-      const text = await readFile(this.memFile, 'utf8').catch(() => '');
-      if (text) return JSON.parse(text) as MemUsage;
-    }
-    return undefined;
-  }
-
-  /** Errors it logged (level ≥ 50), for the report. */
-  errors(): string[] {
-    return this.logs.filter((l) => Number(l.level) >= 50).map((l) => `${l.msg ?? ''}${l.err ? `: ${String(l.err)}` : ''}`);
-  }
-
-  /** SIGTERM and wait; SIGKILL after 30 s. */
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
-interface MemUsage {
-  rss: number;
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-  heap: { total_heap_size: number; used_heap_size: number; total_physical_size: number; malloced_memory: number; number_of_native_contexts: number };
-  /** Physical size of each V8 heap space (new_space, old_space, code_space, large_object_space …), bytes. */
-  spaces?: Record<string, number>;
-  afterGc?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; spaces?: Record<string, number> };
-}
 
 // ---------- the engine ----------
 
@@ -408,21 +203,6 @@ async function waitRunning(stack: string, image: string, t0: number, timeoutMs: 
   }
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, intervalMs: number, fn: () => Promise<T | false | undefined>): Promise<T> {
-  const t0 = performance.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (${(last as Error).message})` : ''}`);
-    await sleep(intervalMs);
-  }
-}
-
 // ---------- (1) webhook to running ----------
 
 interface HookRun {
@@ -454,10 +234,10 @@ async function settled(s: Serve, stack: string, commit: string, timeoutMs = 90_0
 
 async function measureWebhook(ws: Workspace): Promise<{ runs: HookRun[]; startupMs: number; mode: string; rssKb: number }> {
   say(`(1) webhook → running: ${HOOK_STACK}, one service, ${REPEATS} pushes alternating web:2 ↔ web:1, update order ${opts.order} …`);
-  const repo = await EnvRepo.create(ws, 'hook', { [HOOK_STACK]: webStack(1) });
+  const repo = await envRepo(ws, 'hook', { [HOOK_STACK]: webStack(1) });
   let head = (await gitCli(['rev-parse', 'HEAD'], repo.work)).trim();
   const t0 = performance.now();
-  const s = await Serve.start(ws, repo, 3600, 'hook');
+  const s = await startServe(ws, repo, 3600, 'hook');
   try {
     await waitRunning(HOOK_STACK, 'berth-test/web:1', performance.now(), 120_000);
     await settled(s, HOOK_STACK, head, 120_000);
@@ -469,11 +249,11 @@ async function measureWebhook(ws: Workspace): Promise<{ runs: HookRun[]; startup
       const to = version === 1 ? 2 : 1;
       head = await repo.commit({ [HOOK_STACK]: webStack(to) }, `web:${version} → web:${to}`);
       await sleep(500); // nothing in flight: the push is done, serve is idle
-      const hook = repo.githubPush(head);
+      const hook = githubPush(repo, head);
       const logFrom = s.logs.length;
       const sentEpoch = Date.now();
       const sent = performance.now();
-      const answered = s.hook(hook).then(async (r) => {
+      const answered = fetch(`${s.url}/hooks/github`, { method: 'POST', headers: hook.headers, body: hook.body }).then(async (r) => {
         const at = performance.now() - sent;
         if (r.status !== 202) throw new Error(`webhook answered ${r.status}: ${await r.text()}`);
         const body = (await r.json()) as { accepted?: boolean; ignored?: string };
@@ -528,20 +308,14 @@ interface MemoryResult {
   bareNodeKb: number;
 }
 
-async function bareNodeRss(): Promise<number> {
-  // A node process that has done nothing: the floor under any node program on this machine.
-  const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['-e', "setTimeout(() => process.stdout.write(require('fs').readFileSync('/proc/self/status','utf8').match(/^VmRSS:\\s+(\\d+)/m)[1]), 200)"], (e, o) => (e ? reject(e) : resolve(o))));
-  return Number(out);
-}
-
 async function measureMemory(ws: Workspace): Promise<MemoryResult> {
   say(`(2) idle memory: ${STACKS} stacks × 1 service on one host, timer every ${INTERVAL_S} s, ${IDLE_S} s idle …`);
   const stacks = Object.fromEntries(Array.from({ length: STACKS }, (_, k) => [idleStack(k + 1), sleeperStack]));
-  const repo = await EnvRepo.create(ws, 'idle', stacks);
+  const repo = await envRepo(ws, 'idle', stacks);
   const head = (await gitCli(['rev-parse', 'HEAD'], repo.work)).trim();
   const bareNodeKb = await bareNodeRss();
   const t0 = performance.now();
-  const s = await Serve.start(ws, repo, INTERVAL_S, 'idle');
+  const s = await startServe(ws, repo, INTERVAL_S, 'idle');
   try {
     const atListenKb = await s.rss();
     const usageAtListen = await s.memoryUsage();
@@ -590,30 +364,6 @@ async function measureMemory(ws: Workspace): Promise<MemoryResult> {
 }
 
 // ---------- report ----------
-
-const ms = (v: number) => `${v.toFixed(0)} ms`;
-const mib = (kb: number) => `${(kb / 1024).toFixed(1)} MiB`;
-const mibB = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-const mmm = (xs: number[], f: (v: number) => string) => `${f(Math.min(...xs))} / ${f(median(xs))} / ${f(Math.max(...xs))}`;
-
-/** The heap spaces that hold at least 1 MiB, largest first: where the V8 heap's pages are. */
-function spacesLine(spaces: Record<string, number> | undefined): string {
-  if (!spaces) return '';
-  const big = Object.entries(spaces).filter(([, b]) => b >= 1048576).sort((a, b) => b[1] - a[1]);
-  return big.length ? ` [${big.map(([k, b]) => `${k.replace(/_space$/, '')} ${mibB(b)}`).join(', ')}]` : '';
-}
-
-function usageLine(u: MemUsage | undefined): string {
-  if (!u) return 'n/a (the probe did not answer)';
-  const gc = u.afterGc ? `; after a full GC: heap used ${mibB(u.afterGc.heapUsed)} of ${mibB(u.afterGc.heapTotal)}, external ${mibB(u.afterGc.external)}, RSS ${mibB(u.afterGc.rss)}${spacesLine(u.afterGc.spaces)}` : '';
-  return `heap used ${mibB(u.heapUsed)} of ${mibB(u.heapTotal)} (V8 physical ${mibB(u.heap.total_physical_size)}, malloced ${mibB(u.heap.malloced_memory)}${spacesLine(u.spaces)}), external ${mibB(u.external)} (array buffers ${mibB(u.arrayBuffers)})${gc}`;
-}
 
 function report(hook: Awaited<ReturnType<typeof measureWebhook>> | undefined, mem: MemoryResult | undefined, engineVersion: string): void {
   say();
@@ -672,7 +422,7 @@ let finishing: Promise<void> | undefined;
 const finish = (): Promise<void> => (finishing ??= finishOnce());
 
 async function finishOnce(): Promise<void> {
-  for (const p of live) p.kill('SIGKILL');
+  for (const p of liveServes) p.kill('SIGKILL');
   const c = await cleanup();
   await ws?.git.close();
   if (ws && !opts['keep-temp']) await rm(ws.dir, { recursive: true, force: true });

@@ -42,6 +42,8 @@ export interface DeployContext {
   identities?: string[];
   /** Observe through the engine's current observation round (serve's passes over every stack). */
   shared?: boolean;
+  /** The caller fetched the ledger for this pass already (serve does, once per pass): no fetch per deploy. */
+  ledgerFetched?: boolean;
   /** Told of every environment file the render reads (controller/memo.ts). */
   onRead?: DesiredOptions['onRead'];
   /** Told when the desired state is computed (rendered, or read from the ledger): serve counts them. */
@@ -75,7 +77,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   const started = Date.now();
   const log = ctx.log ?? silentLogger;
   // An unreachable remote must not stop deploys: the local branch is the last known ledger (the ledger logs it).
-  if (!opts.dryRun) await ctx.ledger?.refresh().catch(() => undefined);
+  if (!opts.dryRun && !ctx.ledgerFetched) await ctx.ledger?.refresh().catch(() => undefined);
   let state: StackState = {};
   let desired: DesiredStack;
   try {

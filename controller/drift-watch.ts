@@ -1,9 +1,9 @@
 /**
  * Serve's side of the engines' event streams. An event that touched a stack's objects queues that stack at once
- * (a burst — kill, die, stop — is one run, named for its first event: `drift: container shop-web-1 died (event)`),
- * unless Berth's own apply explains it. A stack that keeps drifting (a container that dies again right after each
- * heal) is queued ever later, and not at all while its failures back it off: a crash loop must not become a
- * reconcile loop. A stream that goes down is said once; while it is down the timer is what finds drift on that
+ * — once its burst has settled (kill, die, destroy of one `docker rm -f` come within moments: one run, seeing the
+ * end of it, named for the first event: `drift: container shop-web-1 was killed (event)`) — unless Berth's own
+ * apply explains it. A stack that keeps drifting (a container that dies again right after each heal) is queued
+ * ever later: a crash loop must not become a reconcile loop. A stream that goes down is said once; while it is down the timer is what finds drift on that
  * target, and each timer pass says so; when it is back, that target's stacks are checked for what it missed.
  */
 import type { Logger } from '../lib/log.ts';
@@ -17,18 +17,16 @@ export interface DriftWatchOptions {
   stacks(): Iterable<string>;
   /** Queues a reconcile of the stack. */
   enqueue(stack: string, why: string): void;
-  /** The stack is backing off after failures: drift waits for the timer's retry like everything else. */
-  holds(stack: string): boolean;
   /** The stack's objects changed: its engine must not answer for it from an older observation. */
   invalidate(stack: string): void;
   /** The event stream of `target` is back after a gap: queue its stacks (they may have drifted meanwhile). */
   resync(target: string, why: string): void;
-  /** How long a burst of events is gathered into one run; default 250 ms. */
-  debounceMs?: number;
+  /** A burst has settled when no event about the stack came for this long; default 300 ms. */
+  quietMs?: number;
 }
 
-/** Events about one object this close to its first (kill, die, destroy of one removal) are one act. */
-const BURST_MS = 5_000;
+/** A burst that does not settle is acted on this long after its first event anyway. */
+const MAX_SETTLE_MS = 2_000;
 /** Drift runs of one stack closer together than this are a streak. */
 const STREAK_WINDOW_MS = 60_000;
 /** Runs of a streak queued at once; later ones wait 2 s, 4 s, … up to MAX_DELAY_MS. */
@@ -36,15 +34,14 @@ const FREE_RUNS = 3;
 const MAX_DELAY_MS = 5 * 60_000;
 
 export class DriftWatch implements DriftSink {
-  private readonly pending = new Map<string, NodeJS.Timeout>();
+  /** Per stack: the run waiting for its burst to settle (or for its streak delay). */
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; first: number; settling: boolean; why: string }>();
   private readonly streaks = new Map<string, { runs: number; last: number }>();
   /** Targets whose stream is down now, since when and why. */
   private readonly down = new Map<string, { since: number; error?: string }>();
   /** Gaps of targets whose stream came back since the last timer pass (said by that pass). */
   private readonly gaps = new Map<string, { since: number; until: number; error?: string }>();
   private readonly following = new Set<string>();
-  /** Object → when its first event of a burst came. */
-  private readonly bursts = new Map<string, number>();
 
   constructor(private readonly opts: DriftWatchOptions) {}
 
@@ -55,36 +52,38 @@ export class DriftWatch implements DriftSink {
     this.opts.metrics.engineEvent(e.target, e.kind, e.action, e.own);
     if (e.own) return void this.opts.log.debug({ stack, target: e.target, action: e.action, object: e.name }, `${e.kind} ${e.name} ${e.action}: Berth's own apply`);
     this.opts.invalidate(stack);
-    if (this.inBurst(`${e.target}/${e.id}`) || this.pending.has(stack)) return;
+    const quiet = this.opts.quietMs ?? 300;
+    const waiting = this.pending.get(stack);
+    if (waiting) {
+      // A later event of the burst: the run waits until the burst settles (bounded), and still sees all of it.
+      if (!waiting.settling) return;
+      clearTimeout(waiting.timer);
+      waiting.timer = this.arm(stack, Math.max(0, Math.min(quiet, waiting.first + MAX_SETTLE_MS - Date.now())), waiting.why);
+      return;
+    }
     const why = describeDrift(e);
-    const delay = this.delayOf(stack);
+    const streak = this.streakDelay(stack);
+    this.pending.set(stack, { timer: this.arm(stack, Math.max(quiet, streak), why), first: Date.now(), settling: streak === 0, why });
+  }
+
+  private arm(stack: string, delay: number, why: string): NodeJS.Timeout {
     const timer = setTimeout(() => {
       this.pending.delete(stack);
-      if (this.opts.holds(stack)) return void this.opts.log.info({ stack, why }, `stack ${stack}: ${why}; it is backing off after failures, so the timer retries it`);
-      this.opts.log.info({ stack, target: e.target, event: e.action, object: e.name }, `stack ${stack}: ${why}`);
+      this.opts.log.info({ stack, why }, `stack ${stack}: ${why}`);
       this.opts.enqueue(stack, why);
     }, delay);
     timer.unref();
-    this.pending.set(stack, timer);
+    return timer;
   }
 
-  /** Whether an earlier event about the object began this burst (the run it queued sees all of it). */
-  private inBurst(object: string): boolean {
-    const now = Date.now();
-    for (const [k, at] of this.bursts) if (now - at > BURST_MS) this.bursts.delete(k);
-    if (this.bursts.has(object)) return true;
-    this.bursts.set(object, now);
-    return false;
-  }
-
-  /** How long until a drift run of the stack: at once, unless it is the latest of a streak. */
-  private delayOf(stack: string): number {
+  /** How long a drift run of the stack must wait beyond its burst: nothing, unless it is the latest of a streak. */
+  private streakDelay(stack: string): number {
     const now = Date.now();
     const s = this.streaks.get(stack);
     const runs = s && now - s.last < STREAK_WINDOW_MS ? s.runs + 1 : 1;
     this.streaks.set(stack, { runs, last: now });
     for (const [k, v] of this.streaks) if (now - v.last > STREAK_WINDOW_MS + MAX_DELAY_MS) this.streaks.delete(k);
-    if (runs <= FREE_RUNS) return this.opts.debounceMs ?? 250;
+    if (runs <= FREE_RUNS) return 0;
     const delay = Math.min(MAX_DELAY_MS, 1_000 * 2 ** (runs - FREE_RUNS));
     this.opts.log.warn({ stack, runs, delayMs: delay }, `stack ${stack} keeps drifting (${runs} times, each within a minute of the last); its next drift check waits ${Math.round(delay / 1000)} s`);
     return delay;
@@ -129,7 +128,7 @@ export class DriftWatch implements DriftSink {
   }
 
   stop(): void {
-    for (const t of this.pending.values()) clearTimeout(t);
+    for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
   }
 }

@@ -100,7 +100,6 @@ export class Controller {
     this.drift = new DriftWatch({
       log: this.log, metrics: this.metrics, stacks: () => this.book.names(),
       enqueue: (stack, why) => void this.queue.enqueue(stack, { kind: 'drift', why }),
-      holds: (stack) => this.backoff.holds(stack, revisionOf(this.sources.current())),
       invalidate: (stack) => this.engineOf(stack)?.invalidate?.(stack),
       resync: (target, why) => this.resync(target, why),
     });
@@ -191,6 +190,8 @@ export class Controller {
     this.drift.stop();
     this.running = false;
     await this.queue.drain(drainMs);
+    // Deploys recorded in the last moments go out before the process ends (the next start would push them too).
+    await (await this.ledger)?.flush();
   }
 
   private armTimer(): void {
@@ -391,7 +392,7 @@ export class Controller {
       result = await this.deploy({
         env: snap.env, sources: { environment: snap.commit ?? 'unknown', catalogs: snap.catalogs }, engines: this.registry.engines,
         ledger, log: this.log, events: this.events(job.key), signal: job.signal, catalogs: this.catalogs,
-        shared: true, onRead: recorder.onRead, onRender: () => this.metrics.rendered(),
+        shared: true, ledgerFetched: true, onRead: recorder.onRead, onRender: () => this.metrics.rendered(),
       }, spec, trigger);
       await this.remember(spec, snap, ledger, result, recorder.reads);
     } catch (e) {

@@ -16,7 +16,7 @@ import { ledgerDesired } from './pin.ts';
 import { buildState, LEDGER_README, observeHosts, type HostState, type RecordContext } from './write.ts';
 import { readTrailers, recordFromYaml, sameSources, type DeployMode, type LedgerRecord, type Sources } from './record.ts';
 import { restoreTo, revertLatest, type RollbackResult } from './rollback.ts';
-import { FolderOids, isBerthCommit, LedgerView, personTarget, stackDir } from './tree.ts';
+import { FolderOids, isBerthCommit, latestIndex, LedgerView, personTarget, stackDir, type LatestIndex } from './tree.ts';
 import type { StackOutcome } from '../controller/reconcile.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
 import type { StackSpec } from '../environment/types.ts';
@@ -26,6 +26,8 @@ export type { RollbackResult } from './rollback.ts';
 
 export const DEFAULT_LEDGER_BRANCH = 'berth/deployed';
 const MAX_TRIES = 4;
+/** Stack folders' files kept per head (the record and the rollback check of one reconcile read the same ones). */
+const FILES_KEPT = 32;
 
 export interface LedgerOptions {
   /** A local clone (or the repository itself) holding the branch. */
@@ -35,6 +37,13 @@ export interface LedgerOptions {
   author?: { name: string; email: string };
   log?: Logger;
   fs?: GitFs;
+  /**
+   * Push after a record in the background instead of before it returns: `berth serve`, where a push (which reads
+   * the whole branch tree) per deploy would make the ledger, not the engines, the limit of a thousand deploys. One
+   * push at a time carries every commit made meanwhile; a failed or lost one is retried with the next commit or
+   * fetch, and flush() waits for the last. One-shot commands push before they return.
+   */
+  deferPush?: boolean;
 }
 
 export interface RollbackInForce {
@@ -84,9 +93,9 @@ function stateFingerprint(desired: DesiredStack, hosts: Record<string, HostState
 interface HeadFacts {
   head: string | null;
   view: LedgerView;
-  /** Per stack: the newest commit that changed its folder. */
-  latest: Map<string, Promise<CommitInfo | undefined>>;
-  /** `commit:stack` → the stack folder's files at that commit (kept only while the head stays, to bound it). */
+  /** Per stack: the newest commit that changed its folder (built from the previous head's, when it descends from it). */
+  latest?: Promise<LatestIndex>;
+  /** `commit:stack` → the stack folder's files at that commit: the last FILES_KEPT read, and only while the head stays. */
   files: Map<string, Promise<Record<string, string>>>;
   readme?: Promise<boolean>;
 }
@@ -110,10 +119,13 @@ export class Ledger {
   private readonly recorded = new Map<string, string>();
   /** The branch head as last read: read again after anything this instance did to the branch (all of it is serial). */
   private seenHead?: Promise<string | null>;
+  /** The background push in flight (deferPush), and whether another is wanted after it. */
+  private pushing?: Promise<void>;
+  private pushAgain = false;
   /** The stack folders' tree ids at one head. */
   private folders?: { head: string | null; oids: Promise<Map<string, string>> };
 
-  constructor(opts: LedgerOptions) {
+  constructor(private readonly opts: LedgerOptions) {
     this.dir = opts.dir;
     this.branch = opts.branch ?? DEFAULT_LEDGER_BRANCH;
     this.remote = opts.remote;
@@ -167,7 +179,14 @@ export class Ledger {
   /** The facts of a head the caller has just read. */
   private factsOf(head: string | null): HeadFacts {
     if (!this.facts || this.facts.head !== head) {
-      this.facts = { head, view: new LedgerView(this.fs, this.dir, head ?? this.branch, this.oids), latest: new Map(), files: new Map() };
+      const previous = this.facts?.latest;
+      const facts: HeadFacts = { head, view: new LedgerView(this.fs, this.dir, head ?? this.branch, this.oids), files: new Map() };
+      if (head !== null) {
+        facts.latest = (previous ?? Promise.resolve(undefined)).catch(() => undefined).then((p) => latestIndex(this.fs, this.dir, head, p));
+        // A failed read is not a fact: the next caller builds the index again.
+        facts.latest.catch(() => this.facts === facts && delete facts.latest);
+      }
+      this.facts = facts;
     }
     return this.facts;
   }
@@ -186,13 +205,19 @@ export class Ledger {
   /** The newest change to the stack's folder at the head, with the view that found it. */
   private async latestChange(stack: string): Promise<{ facts: HeadFacts; commit?: CommitInfo }> {
     const facts = await this.atHead();
-    const commit = await Ledger.memo(facts.latest, stack, () => facts.view.touching(stack, 1).then(([c]) => c));
+    const commit = facts.head === null ? undefined : (await (facts.latest ??= latestIndex(this.fs, this.dir, facts.head))).latest.get(stack);
     return { facts, commit };
   }
 
   /** The stack folder's files at a commit (a copy: callers may keep or change theirs). */
   private async filesAt(facts: HeadFacts, commit: string, stack: string): Promise<Record<string, string>> {
-    return { ...(await Ledger.memo(facts.files, `${commit}:${stack}`, () => readFilesAt(this.dir, commit, stackDir(stack), { fs: this.fs }))) };
+    const files = Ledger.memo(facts.files, `${commit}:${stack}`, () => readFilesAt(this.dir, commit, stackDir(stack), { fs: this.fs }));
+    // A pass over a thousand stacks must not leave a thousand stacks' files behind for as long as nothing deploys.
+    for (const key of facts.files.keys()) {
+      if (facts.files.size <= FILES_KEPT) break;
+      facts.files.delete(key);
+    }
+    return { ...(await files) };
   }
 
   private head(): Promise<string | null> {
@@ -234,11 +259,44 @@ export class Ledger {
     this.remoteHead = r.commit;
     if (r.local === null || r.local === r.commit) return;
     if (r.commit === null || (await git.isDescendent({ fs: this.fs, dir: this.dir, oid: r.local, ancestor: r.commit, depth: -1 }))) {
-      await this.push().catch((e) => this.log.warn({ err: (e as Error).message }, 'ledger: pending commits not pushed yet'));
+      await this.pushOrDefer().catch((e) => this.log.warn({ err: (e as Error).message }, 'ledger: pending commits not pushed yet'));
       return;
     }
     this.log.warn({ branch: this.branch, dropped: r.local, remote: r.commit }, 'ledger: the remote branch moved on while local commits were unpushed; the remote wins, the next deploy records the state again');
     await git.writeRef({ fs: this.fs, dir: this.dir, ref: `refs/heads/${this.branch}`, value: r.commit, force: true });
+  }
+
+  /** Pushes now, or (deferPush) has the background push carry the new commits. */
+  private async pushOrDefer(): Promise<void> {
+    if (!this.opts.deferPush) return void (await this.push());
+    if (!this.remote) return;
+    this.pushAgain = true;
+    this.pushing ??= this.pushLoop()
+      .catch((e) => this.log.warn({ branch: this.branch, err: (e as Error).message }, 'ledger: push failed; the commits stay local and go with the next one'))
+      .finally(() => (this.pushing = undefined));
+  }
+
+  /**
+   * Pushes while commits keep coming. A rejected push means the remote moved on (a person's revert, another
+   * controller): the remote wins as in any fetch, and the stacks whose records were dropped are recorded again
+   * by their next reconcile (their folder on the branch is not what their last reconcile saw).
+   */
+  private async pushLoop(): Promise<void> {
+    while (this.pushAgain) {
+      this.pushAgain = false;
+      try {
+        await this.push();
+      } catch (e) {
+        if (!isConflict(e)) throw e;
+        this.pushAgain = false;
+        await this.serial(() => this.pull()).catch((err) => this.log.warn({ branch: this.branch, err: (err as Error).message }, 'ledger: cannot reach the remote; pending commits wait'));
+      }
+    }
+  }
+
+  /** Waits for the background push (deferPush) to finish what it has: before the process exits. */
+  async flush(): Promise<void> {
+    await this.pushing?.catch(() => undefined);
   }
 
   /** True when pushed; a rejected push throws (the caller rebuilds on the remote), other failures wait for the next try. */
@@ -314,7 +372,7 @@ export class Ledger {
       const same = Object.entries(files).every(([f, text]) => text !== null && current[f.slice(stackDir(outcome.stack).length + 1)] === text);
       if (same && head) this.recorded.set(outcome.stack, `${head}:${fingerprint}`);
       const sha = same ? null : await commitFiles(this.dir, { branch: this.branch, parent: head, files, message, author: this.author, fs: this.fs, onStaleLock: this.staleLock });
-      if (sha) await this.push();
+      if (sha) await this.pushOrDefer();
       else await this.settlePending(head);
       return sha;
     }));
@@ -326,9 +384,12 @@ export class Ledger {
    */
   private async settlePending(head: string | null): Promise<void> {
     if (!this.remote || this.offline || head === this.remoteHead) return;
+    // The background push carries them (and on a rejection lets the remote win): no fetch per unchanged record.
+    if (this.opts.deferPush) return this.pushOrDefer();
     await this.pull().catch((e) => this.log.warn({ branch: this.branch, err: (e as Error).message }, 'ledger: cannot reach the remote; pending commits wait'));
     if ((await this.head()) !== head) throw new ConflictError('LEDGER_REMOTE_MOVED', `the remote ${this.branch} moved on; recording again on top of it`);
   }
+
 
   private async retrying<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {

@@ -29,5 +29,6 @@ export async function openLedger(place: LedgerPlace): Promise<Ledger | undefined
     const origin = await git.getConfig({ fs: defaultFs, dir: place.dir, path: 'remote.origin.url' }).catch(() => undefined);
     if (typeof origin === 'string' && /^https?:\/\//i.test(origin)) remote = { url: origin };
   }
-  return new Ledger({ dir: place.dir, branch: place.branch, log: place.log, ...(remote ? { remote } : {}) });
+  // serve records a thousand deploys at start-up: the pushes go in the background, each carrying all made meanwhile.
+  return new Ledger({ dir: place.dir, branch: place.branch, log: place.log, deferPush: true, ...(remote ? { remote } : {}) });
 }

@@ -87,6 +87,62 @@ export class LedgerView {
   }
 }
 
+/** Per stack, the newest commit that changed its folder (first-parent changes, as `touching` finds them), at one head. */
+export interface LatestIndex {
+  head: string;
+  latest: Map<string, CommitInfo>;
+}
+
+/**
+ * The latest-change index at `head`, from the one at an earlier head when `head` descends from it (a deploy or a
+ * fetch adds a few commits: only those are read), else from the whole log. One 'stacks' tree per new commit,
+ * instead of a walk of the log per stack: a stack that was never deployed is answered without reading the log.
+ */
+export async function latestIndex(fs: GitFs, dir: string, head: string, previous?: LatestIndex): Promise<LatestIndex> {
+  if (previous?.head === head) return previous;
+  let log: CommitInfo[] = [];
+  let known = -1;
+  // With an earlier index the new commits are usually one or two: read the log in growing pages until it shows up.
+  for (let depth: number | undefined = previous ? 16 : undefined; ; depth = depth! * 16 > 4096 ? undefined : depth! * 16) {
+    log = await listCommits(dir, head, { fs, limit: depth });
+    known = previous ? log.findIndex((c) => c.sha === previous.head) : -1;
+    if (known >= 0 || depth === undefined || log.length < depth) break;
+  }
+  const folders = new StackFolders(fs, dir);
+  const changed = async (c: CommitInfo) => {
+    const [mine, parent] = [await folders.at(c.sha), await folders.at(c.parents[0])];
+    return [...new Set([...mine.keys(), ...parent.keys()])].filter((s) => mine.get(s) !== parent.get(s));
+  };
+  if (previous && known >= 0) {
+    const latest = new Map(previous.latest);
+    for (const c of log.slice(0, known).reverse()) for (const s of await changed(c)) latest.set(s, c);
+    return { head, latest };
+  }
+  const latest = new Map<string, CommitInfo>();
+  for (const c of log) for (const s of await changed(c)) if (!latest.has(s)) latest.set(s, c);
+  return { head, latest };
+}
+
+/** `stacks/` of a commit as stack → tree id, the last two kept: a walk down the log reads each commit's once. */
+class StackFolders {
+  private readonly recent: Array<[string, Promise<Map<string, string>>]> = [];
+
+  constructor(private readonly fs: GitFs, private readonly dir: string) {}
+
+  at(commit: string | undefined): Promise<Map<string, string>> {
+    if (!commit) return Promise.resolve(new Map());
+    const hit = this.recent.find(([c]) => c === commit);
+    if (hit) return hit[1];
+    const read = git.readTree({ fs: this.fs, dir: this.dir, oid: commit, filepath: 'stacks' }).then(
+      (t) => new Map(t.tree.filter((e) => e.type === 'tree').map((e) => [e.path, e.oid])),
+      (e: unknown) => ((e as { code?: string }).code === 'NotFoundError' ? new Map<string, string>() : Promise.reject(e)),
+    );
+    this.recent.push([commit, read]);
+    if (this.recent.length > 2) this.recent.shift();
+    return read;
+  }
+}
+
 /** Made by Berth's deploy (not by a person, and not by `berth rollback`, which records a person's intent). */
 export function isBerthCommit(c: CommitInfo, stack: string): boolean {
   const t = readTrailers(c.message);

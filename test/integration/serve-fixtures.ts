@@ -120,6 +120,14 @@ export class ServeWorld {
     });
   }
 
+  /** The server's ledger once serve's background push has brought `commit` (a stack's deployedCommit) there. */
+  async ledgerUpTo(commit: string | null, timeoutMs = 30_000): Promise<Array<{ sha: string; message: string }>> {
+    return waitFor(async () => {
+      const l = await this.ledger();
+      return l[0]?.sha === commit && l;
+    }, { timeoutMs, intervalMs: 100, what: `${commit?.slice(0, 7)} pushed to the server's ledger` });
+  }
+
   async dispose(): Promise<void> {
     await this.git.close();
     this.tmp.remove();

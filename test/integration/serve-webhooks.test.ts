@@ -49,7 +49,7 @@ test('serve starts, converges the environment, and answers /healthz, /metrics an
   assert.equal(st.lastReconcile?.outcome, 'converged');
   assert.ok(st.lastReconcile!.changes.some((c) => /h1 web#1 create: /.test(c)), st.lastReconcile!.changes.join('\n'));
   assert.ok(st.lastSuccessAt && Date.parse(st.lastSuccessAt) > 0);
-  const ledger = await w.ledger();
+  const ledger = await w.ledgerUpTo(st.deployedCommit);
   assert.equal(ledger.length, 1, 'the startup deploy is recorded on the ledger branch, pushed to the server');
   assert.equal(st.deployedCommit, ledger[0].sha);
   assert.match(ledger[0].message, /^Trigger: timer \(startup\)$/m);
@@ -89,7 +89,7 @@ test('a push announced by a signed GitHub webhook is deployed: web:1 → web:2',
   assert.deepEqual(st.lastReconcile?.deliveryIds, [hook.headers['x-github-delivery']]);
   assert.ok(st.lastReconcile!.changes.some((c) => /web#1 recreate: config changed: image/.test(c)), st.lastReconcile!.changes.join('\n'));
   assert.equal(metric(await s.metrics(), 'berth_webhooks_total', { forge: 'github', result: 'accepted' }), 1);
-  const [latest] = await w.ledger();
+  const [latest] = await w.ledgerUpTo(st.deployedCommit);
   assert.equal(st.deployedCommit, latest.sha);
   assert.match(latest.message, new RegExp(`^Trigger: push \\(push ${sha.slice(0, 7)}\\)$`, 'm'));
   assert.match(latest.message, new RegExp(`^Berth-Delivery: ${hook.headers['x-github-delivery']}$`, 'm'));
@@ -146,7 +146,7 @@ test('50 concurrent deliveries of one push make exactly one deploy', gate.opts, 
   const before = await w.containers();
   const converged = metric(await s.metrics(), 'berth_reconcile_total', { stack: STACK, outcome: 'converged' });
   const logged = s.logs.length;
-  const recorded = (await w.ledger()).length;
+  const recorded = (await w.ledgerUpTo((await stackState(s)).deployedCommit)).length;
   const answers = await Promise.all(Array.from({ length: 50 }, () => s.hook('github', w.githubPush(sha))));
   assert.deepEqual([...new Set(answers.map((r) => r.status))], [202]);
   await w.converged('2');
@@ -163,7 +163,7 @@ test('50 concurrent deliveries of one push make exactly one deploy', gate.opts, 
   assert.notEqual(after[0].id, before[0].id, 'recreated …');
   const recreates = s.logs.slice(logged).filter((l) => l.stack === STACK && l.action === 'recreate' && l.status === 'done');
   assert.equal(recreates.length, 1, '… once');
-  const ledger = await w.ledger();
+  const ledger = await w.ledgerUpTo(st.deployedCommit);
   assert.equal(ledger.length - recorded, 1, 'one ledger commit for the push');
   assert.match(ledger[0].message, new RegExp(`^Berth-Environment-Commit: ${sha}$`, 'm'));
 });
