@@ -141,6 +141,3 @@ export function acmeStandIn(ref: string): ImageSpec {
   if (!make) throw new Error(`no stand-in for image ${ref}; there are stand-ins for ${Object.keys(BY_REPOSITORY).join(', ')}`);
   return make(ref);
 }
-
-/** The images acme-platform's latest version names, as of this writing (tests take them from the rendered stack). */
-export const ACME_PLATFORM_IMAGES: ImageSpec[] = ['nginx:1.28-alpine', 'traefik/whoami:v1.10.1', 'memcached:1.6-alpine', 'mysql:8.4', 'redis:7.4-alpine', 'rabbitmq:3.13-alpine'].map(acmeStandIn);
