@@ -20,10 +20,14 @@ export function table(rows: string[][]): string {
 /** The machine, for the report's first line. */
 export const machine = () => `${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), node ${process.version}`;
 
-/** Whether other work competed for the CPUs while the benchmark ran (the 1-minute load average above the CPU count). */
-export function loadLine(atStart: number): string {
-  const busy = Math.max(atStart, os.loadavg()[0]) > os.cpus().length;
-  return `load average (1 min) at start ${atStart.toFixed(2)}, at end ${os.loadavg()[0].toFixed(2)}${busy ? ' — the machine was busy with other work: figures are noisy, run again on a quiet machine' : ''}`;
+/**
+ * Whether other work competed for the CPUs while the benchmark ran (the 1-minute load average above the CPU count).
+ * A benchmark whose own workload loads the machine (`selfLoading`) is judged by the load before it started.
+ */
+export function loadLine(atStart: number, selfLoading = false): string {
+  const end = os.loadavg()[0];
+  const busy = (selfLoading ? atStart : Math.max(atStart, end)) > os.cpus().length;
+  return `load average (1 min) at start ${atStart.toFixed(2)}, at end ${end.toFixed(2)}${selfLoading ? ' (the end includes the benchmark\'s own work)' : ''}${busy ? ' — the machine was busy with other work: figures are noisy, run again on a quiet machine' : ''}`;
 }
 
 /** What bin/berth.js would run: dist/ when it is at least as new as every source file, else the sources via tsx. */

@@ -379,7 +379,7 @@ function report(d: ToolResult, b: ToolResult, floorS: number, engine: string, cl
   say(`Berth (${distFresh ? 'dist' : 'sources via tsx'}) vs docker CLI ${cli} on Docker ${engine}, the test Swarm (${swarm.nodes.length} nodes, one manager), ${machine()}`);
   say(`workload: ${STACKS} stacks × ${SERVICES} services (${IMAGE}, 1 replica, endpoint_mode dnsrr, no ports, no healthcheck, 1 overlay network per stack); one run each, wall time of whole processes; order: ${opts.order}`);
   say(`docker: ${STACKS} sequential \`docker stack deploy --resolve-image never -c FILE NAME\` (detached: it returns once the services are made); berth: one \`berth apply --env DIR\` (returns once every task runs); "every task running" is seen by the benchmark, polling the manager every 100 ms from the start, alike for both`);
-  say(loadLine(loadAtStart));
+  say(loadLine(loadAtStart, true));
   say();
   say(table([
     ['scenario', 'docker stack deploy', 'berth', 'docker/berth', 'target', 'result'],
