@@ -13,7 +13,7 @@ import { dependencyCycle, ServiceGates } from './gates.ts';
 import type { RegistryCredential } from '../docker/pull.ts';
 import { rollout, settleInterrupted, type RecreateOp } from './rollout.ts';
 import {
-  createContainer, DEFAULT_STEP_DEADLINE_MS, desiredService, emit, removeContainer, settleAll, specFor, startContainer, step, stopContainer,
+  createContainer, DEFAULT_STEP_DEADLINE_MS, desiredService, emit, info, removeContainer, settleAll, specFor, startContainer, step, stopContainer,
   waitNew, type HostContext,
 } from './steps.ts';
 import type { DesiredStack, HostPlan, Operation, Plan } from './types.ts';
@@ -76,15 +76,22 @@ async function createStorage(run: HostRun, ops: Operation[]): Promise<void> {
   }
 }
 
-/** Waits for this service's dependencies on every host; an optional one (required: false) may fail. */
+/**
+ * Waits for this service's dependencies on every host; an optional one (required: false) may fail. A dependency
+ * on a host lost meanwhile is not waited for, and the event says so.
+ */
 async function awaitDependencies(run: HostRun, service: string): Promise<void> {
-  const deps = desiredService(run.ctx, service).model.depends_on;
+  const { ctx } = run;
+  const deps = desiredService(ctx, service).model.depends_on;
   await Promise.all(
-    Object.entries(deps).map(([dep, d]) =>
-      step(run.ctx, { action: 'wait', service, message: `${dep} ${d.condition}` }, () => run.gates.wait(dep, d.condition, service)).catch((e: unknown) => {
+    Object.entries(deps).map(async ([dep, d]) => {
+      const what = { action: 'wait' as const, service, message: `${dep} ${d.condition}` };
+      const lost = await step(ctx, what, () => run.gates.wait(dep, d.condition, { service, host: ctx.host })).catch((e: unknown) => {
         if (d.required) throw e;
-      }),
-    ),
+        return [];
+      });
+      if (lost.length) info(ctx, `${dep} on ${lost.join(', ')} not waited for: the host became unreachable during this apply`, service);
+    }),
   );
 }
 

@@ -45,7 +45,7 @@ const SERVICE_KINDS = new Set(['create', 'recreate', 'start', 'keep']);
 
 export class ServiceGates {
   private readonly started = new Map<string, Deferred>();
-  private readonly checks = new Map<string, Promise<void>>();
+  private readonly checks = new Map<string, Promise<boolean>>();
 
   /** Registers every (host, service) of the plan that a reachable host will run. */
   constructor(
@@ -86,16 +86,28 @@ export class ServiceGates {
     for (const [k, d] of this.started) if (k.startsWith(`${host}\u0000`) && !d.settled) d.reject(e);
   }
 
-  /** Resolves when `service` meets `condition` on every host running it; rejects with the first reason it cannot. */
-  async wait(service: string, condition: Condition, dependent = '?'): Promise<void> {
-    await Promise.all(this.hostsOf(service).map((host) => this.waitOn(host, service, condition, dependent)));
+  /**
+   * Resolves when `service` meets `condition` on every host running it; rejects with the first reason it cannot.
+   * A host other than the dependent's that is lost meanwhile (unreachable, hung past its timeouts) is left out,
+   * as it would have been had it been down when the plan was made: one failing host must not fail the healthy
+   * ones. Resolves to the hosts left out, so the caller can say so.
+   */
+  async wait(service: string, condition: Condition, dependent: { service: string; host: string }): Promise<string[]> {
+    const lost = await Promise.all(this.hostsOf(service).map((host) => this.waitOn(host, service, condition, dependent)));
+    return this.hostsOf(service).filter((_, i) => lost[i]);
   }
 
-  private waitOn(host: string, service: string, condition: Condition, dependent: string): Promise<void> {
-    const k = `${host}\u0000${service}\u0000${condition}\u0000${dependent}`;
+  private waitOn(host: string, service: string, condition: Condition, dependent: { service: string; host: string }): Promise<boolean> {
+    const k = [host, service, condition, dependent.service, dependent.host].join('\u0000');
     let p = this.checks.get(k);
     if (!p) {
-      p = this.check(host, service, condition, dependent);
+      p = this.check(host, service, condition, dependent.service).then(
+        () => false,
+        (e: unknown) => {
+          if (host !== dependent.host && isHostLoss(e)) return true;
+          throw e;
+        },
+      );
       p.catch(() => {});
       this.checks.set(k, p);
     }
@@ -107,6 +119,7 @@ export class ServiceGates {
     try {
       ids = await this.key(host, service)!.promise;
     } catch (e) {
+      if (isHostLoss(e)) throw e;
       throw new BerthError('apply.dependency.failed', 'user', `dependency ${service} on ${host} did not start: ${(e as Error).message}`, { cause: e });
     }
     if (condition === 'service_started') return;
@@ -121,6 +134,11 @@ export class ServiceGates {
       ),
     );
   }
+}
+
+/** The host itself went away (not the service failing on it): its engine stopped answering. */
+function isHostLoss(e: unknown): boolean {
+  return (e as BerthError | undefined)?.kind === 'unreachable';
 }
 
 /**

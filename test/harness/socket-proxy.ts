@@ -22,10 +22,19 @@ export interface SocketProxy {
    * e.g. `/\/events/` loses the event stream while every other call still gets through.
    */
   block(path: RegExp | undefined): void;
+  /**
+   * While set, the engine hangs from the first request whose path matches: that request and every later one
+   * are swallowed, never forwarded nor answered, as a daemon that stopped responding (clients see only their
+   * own timeouts). Unset, the swallowed connections are cut and new requests pass again.
+   */
+  hangFrom(path: RegExp | undefined): void;
+  /** True once a request matched `hangFrom`'s pattern. */
+  readonly hung: boolean;
   close(): Promise<void>;
 }
 
-const REQUEST_LINE = /(?:^|\r\n)(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]\r\n/g;
+// Not anchored to a line start: a request may follow a body that ends without CRLF (JSON), in the same chunk or the next.
+const REQUEST_LINE = /(GET|POST|PUT|DELETE|HEAD) (\/\S*) HTTP\/1\.[01]\r\n/g;
 
 export async function proxySocket(target: string): Promise<SocketProxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'berth-sockproxy-'));
@@ -36,6 +45,9 @@ export async function proxySocket(target: string): Promise<SocketProxy> {
   const conns = new Map<net.Socket, { paths: string[]; end: () => void }>();
   let refusing = false;
   let blocked: RegExp | undefined;
+  let hangPattern: RegExp | undefined;
+  let hung = false;
+  const swallowed = new Set<() => void>();
   const server = net.createServer((client) => {
     if (refusing) return void client.destroy();
     const engine = net.connect(target);
@@ -46,15 +58,21 @@ export async function proxySocket(target: string): Promise<SocketProxy> {
       // Request lines may straddle chunks: keep the unmatched end of the last one.
       const text = tail + chunk.toString('latin1');
       let last = 0;
+      const fresh: string[] = [];
       for (const m of text.matchAll(REQUEST_LINE)) {
         requests.push(`${m[1]} ${m[2]}`);
         paths.push(m[2]);
+        fresh.push(m[2]);
         last = m.index! + m[0].length;
       }
       tail = text.slice(Math.max(last, text.length - 4096));
-      if (blocked && paths.some((p) => blocked!.test(p))) end();
+      if (blocked && paths.some((p) => blocked!.test(p))) return end();
+      if (hangPattern && fresh.some((p) => hangPattern!.test(p))) hung = true;
+      if (hung && hangPattern) return void swallowed.add(end);
+      engine.write(chunk);
     });
-    client.pipe(engine).pipe(client);
+    client.on('end', () => engine.end());
+    engine.pipe(client);
     const end = () => {
       client.destroy();
       engine.destroy();
@@ -80,6 +98,16 @@ export async function proxySocket(target: string): Promise<SocketProxy> {
       live.clear();
     },
     refuse: (on) => void (refusing = on),
+    get hung() {
+      return hung;
+    },
+    hangFrom: (p) => {
+      hangPattern = p;
+      if (p) return;
+      hung = false;
+      for (const end of swallowed) end();
+      swallowed.clear();
+    },
     block: (p) => {
       blocked = p;
       if (p) for (const c of [...conns.values()]) if (c.paths.some((x) => p.test(x))) c.end();

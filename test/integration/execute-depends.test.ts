@@ -6,20 +6,23 @@ import type { ServiceModel } from '../../catalog/model.ts';
 import { dockerGate } from '../harness/env.ts';
 import { BUSYBOX_IMAGE } from '../harness/images.ts';
 import { constraint, desired, service, stackModel } from '../unit/controller-fixtures.ts';
-import { apply, cleanStacks, containersOf, driversFor, failedEvents, hostSpec, missingHost, prepareHosts } from './execute-helpers.ts';
+import { proxySocket } from '../harness/socket-proxy.ts';
+import { DockerHostDriver } from '../../engines/standalone/driver.ts';
+import { apply, cleanStacks, containersOf, driversFor, failedEvents, HEALTH_WGET, hostSpec, missingHost, prepareHosts } from './execute-helpers.ts';
 
 const gate = await dockerGate();
 const HEALTHY = 'bt-dep-healthy';
 const DONE = 'bt-dep-done';
 const BROKEN = 'bt-dep-broken';
 const SPLIT = 'bt-dep-split';
+const HUNG = 'bt-dep-hung';
 
 before(async () => {
   if (!gate.ok) return;
-  await cleanStacks(gate, [HEALTHY, DONE, BROKEN, SPLIT]);
+  await cleanStacks(gate, [HEALTHY, DONE, BROKEN, SPLIT, HUNG]);
   await prepareHosts(gate, ['h1', 'h2']);
 });
-after(() => cleanStacks(gate, [HEALTHY, DONE, BROKEN, SPLIT]));
+after(() => cleanStacks(gate, [HEALTHY, DONE, BROKEN, SPLIT, HUNG]));
 
 const on = (host: string) => ({ replicas: 1, placement: { constraints: [constraint('hostname', '==', host)] } });
 const needs = (dep: string, condition: ServiceModel['depends_on'][string]['condition']) => ({ [dep]: { condition, required: true, restart: false } });
@@ -84,4 +87,33 @@ test('one unreachable host fails alone while the other converges', gate.opts, as
   assert.deepEqual(r.result.hosts.h1, { outcome: 'converged', operations: 2 }, failedEvents(r.events));
   const cs = await containersOf(gate.docker('h1'), SPLIT);
   assert.deepEqual(cs.map((c) => c.State), ['running']);
+});
+
+test('a host that hangs mid-deploy fails alone: the dependent on the healthy host still waits for, and gets, its dependency there', gate.opts, async () => {
+  // web runs on both hosts; api on h1 waits for web to be healthy. h2's engine stops answering as web's
+  // container is created there (behind a proxy that swallows every request from then on).
+  const web = service('web', {
+    image: 'berth-test/web:1', stop_grace_period_ms: 500, healthcheck: HEALTH_WGET, deploy: { mode: 'global' },
+  });
+  const api = service('api', { image: BUSYBOX_IMAGE, command: ['sleep', '600'], stop_grace_period_ms: 500, depends_on: needs('web', 'service_healthy'), deploy: on('h1') });
+  const proxy = await proxySocket(gate.host('h2').dockerHost.slice('unix://'.length));
+  try {
+    proxy.hangFrom(/^(\/v[\d.]+)?\/containers\/create/);
+    const hosts = [hostSpec(gate.host('h1')), { name: 'h2', endpoint: `unix://${proxy.path}`, labels: {} }];
+    const drivers = { h1: new DockerHostDriver(hosts[0]), h2: new DockerHostDriver(hosts[1], { timeoutMs: 3000 }) };
+    const r = await apply(desired(stackModel(HUNG, [web, api]), hosts), drivers);
+    assert.ok(proxy.hung, `h2 hung at the create: ${proxy.requests.join("\n")}\n${JSON.stringify(r.result.hosts)}`);
+    assert.equal(r.result.hosts.h2.outcome, 'unreachable', JSON.stringify(r.result.hosts.h2));
+    assert.equal(r.result.hosts.h1.outcome, 'converged', failedEvents(r.events));
+    const running = (await containersOf(gate.docker('h1'), HUNG)).map((c) => `${c.Labels['berth.service']} ${c.State}`).sort();
+    assert.deepEqual(running, ['api running', 'web running']);
+    // api waited for web on h1 (healthy), and the events say h2's web was not waited for, and why.
+    const webOnH1 = await inspectOne('h1', HUNG, 'web');
+    assert.equal(webOnH1.State.Health?.Status, 'healthy');
+    const note = r.events.find((e) => e.host === 'h1' && e.service === 'api' && e.action === 'info');
+    assert.match(note?.message ?? '', /web on h2 not waited for: the host became unreachable/);
+  } finally {
+    proxy.hangFrom(undefined);
+    await proxy.close();
+  }
 });
