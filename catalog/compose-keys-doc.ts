@@ -27,7 +27,7 @@ const NOTES: Record<string, string> = {
   label_file: 'relative to the environment root',
   env_file: 'relative to the environment root',
   volumes: '`./` sources relative to the environment root; `z`/`Z` on binds',
-  deploy: 'replicas, mode, placement constraints, update_config, resources, restart_policy (see below)',
+  deploy: 'replicas, mode, placement constraints and max_replicas_per_node, update_config, resources, restart_policy (see below); placement.preferences and endpoint_mode only on a Swarm (refused on hosts by name)',
   secrets: 'copied in before start; mode 0444 unless `mode:` says otherwise; uid/gid honoured',
   configs: 'copied in before start; mode 0444 unless `mode:` says otherwise; uid/gid honoured',
   platform: 'the container is created for that platform',

@@ -169,7 +169,7 @@ function deploy(s: ServiceModel): Doc {
     mode: d.mode,
     // Global mode runs one container per matching host; a replica count there is an error.
     replicas: d.mode === 'global' ? undefined : d.replicas,
-    placement: compact({ constraints: d.placement.constraints.map((c) => c.text) }),
+    placement: compact({ constraints: d.placement.constraints.map((c) => c.text), preferences: d.placement.preferences, max_replicas_per_node: d.placement.max_replicas_per_node }),
     update_config: {
       parallelism: d.update_config.parallelism,
       delay: ms(d.update_config.delay_ms),

@@ -131,7 +131,16 @@ export interface DeployModel {
   mode: 'replicated' | 'global';
   /** Total replicas across all matching hosts (replicated mode). */
   replicas: number;
-  placement: { constraints: PlacementConstraint[] };
+  placement: {
+    constraints: PlacementConstraint[];
+    /**
+     * Swarm's soft spread over node label values (`node.labels.zone`), in order. Absent unless written, like
+     * max_replicas_per_node: a stack that does not use them plans and hashes as before.
+     */
+    preferences?: { spread: string }[];
+    /** At most this many replicas on one node or host; 0 in compose (no limit) is left out. */
+    max_replicas_per_node?: number;
+  };
   update_config: {
     parallelism: number;
     delay_ms: number;

@@ -25,7 +25,7 @@ export function normalizeDeploy(is: Issues, path: Path, svc: Raw): DeployModel {
   return {
     mode: mode === 'global' ? 'global' : 'replicated',
     replicas: replicas(is, path, svc, mode === 'global'),
-    placement: { constraints: constraints(is, [...at, 'placement', 'constraints'], obj(raw.placement).constraints) },
+    placement: placement(is, [...at, 'placement'], obj(raw.placement), mode === 'global'),
     update_config: updateConfig(is, [...at, 'update_config'], obj(raw.update_config)),
     labels: dict(raw.labels, 'empty', is, [...at, 'labels']),
     ...endpointMode(is, [...at, 'endpoint_mode'], raw.endpoint_mode),
@@ -60,6 +60,38 @@ function replicas(is: Issues, path: Path, svc: Raw, global: boolean): number {
   if (global && n !== undefined) is.add([...path, 'deploy', 'replicas'], 'replicas has no meaning in global mode (one container per matching host)');
   if (n !== undefined && n < 0) is.add([...path, 'deploy', 'replicas'], `replicas cannot be negative, got ${n}`);
   return global ? 1 : Math.max(0, n ?? 1);
+}
+
+const SPREAD = /^node\.labels\.[A-Za-z0-9_.-]+$/;
+
+function placement(is: Issues, path: Path, raw: Raw, global: boolean): DeployModel['placement'] {
+  const prefs = preferences(is, [...path, 'preferences'], raw.preferences);
+  const max = int(is, [...path, 'max_replicas_per_node'], raw.max_replicas_per_node);
+  if (max !== undefined && max < 0) is.add([...path, 'max_replicas_per_node'], `max_replicas_per_node cannot be negative, got ${max}`);
+  // As the docker CLI: a global service runs one task per node already.
+  if (max && global) is.add([...path, 'max_replicas_per_node'], 'max_replicas_per_node has no meaning in global mode (one replica per matching node); remove it or use mode: replicated');
+  return {
+    constraints: constraints(is, [...path, 'constraints'], raw.constraints),
+    ...(prefs.length ? { preferences: prefs } : {}),
+    ...(max && max > 0 ? { max_replicas_per_node: max } : {}),
+  };
+}
+
+function preferences(is: Issues, path: Path, v: unknown): { spread: string }[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    is.add(path, `preferences must be a list of { spread: node.labels.KEY }, got ${show(v)}`);
+    return [];
+  }
+  return v.flatMap((item, i) => {
+    const spread = obj(item).spread;
+    const keys = Object.keys(obj(item));
+    if (typeof spread !== 'string' || !SPREAD.test(spread.trim()) || keys.length !== 1) {
+      is.add([...path, i], `preference ${show(item)} is not supported; write { spread: node.labels.KEY }`);
+      return [];
+    }
+    return [{ spread: spread.trim() }];
+  });
 }
 
 function constraints(is: Issues, path: Path, v: unknown): PlacementConstraint[] {

@@ -30,8 +30,6 @@ export const UNSUPPORTED_KEYS: readonly { key: string; reason: string }[] = [
     'oom_kill_disable', 'oom_score_adj', 'pull_refresh_after', 'runtime', 'userns_mode',
   ].map((k) => ({ key: `services.*.${k}`, reason: NOT_MODELLED })),
   { key: 'services.*.deploy.rollback_config', reason: 'a failed update rolls back as update_config.failure_action says' },
-  { key: 'services.*.deploy.placement.preferences', reason: 'Berth places replicas by constraints only' },
-  { key: 'services.*.deploy.placement.max_replicas_per_node', reason: NOT_MODELLED },
   { key: 'services.*.deploy.update_config.max_failure_ratio', reason: 'an update stops at its first failure' },
   ...['interface_name', 'link_local_ips', 'mac_address', 'driver_opts', 'priority', 'gw_priority'].map((k) => ({ key: `services.*.networks.*.${k}`, reason: NOT_MODELLED })),
   { key: 'services.*.volumes.*.consistency', reason: 'Docker Desktop for Mac only; no effect on Linux hosts' },

@@ -53,6 +53,12 @@ function placeService(service: ServiceModel, hosts: HostSpec[]): { replicas: Pla
   const matching = matchingHosts(service, hosts);
   if (matching.length === 0) return { replicas: [], error: unplaceable(service, hosts) };
   if (mode === 'global') return { replicas: matching.map((h, i) => ({ host: h.name, number: i + 1 })) };
+  // Round-robin is as even as a placement can be: it exceeds the limit on some host only when every placement would.
+  const max = service.deploy.placement.max_replicas_per_node;
+  if (max !== undefined && replicas > max * matching.length) {
+    const which = `${matching.length} matching host${matching.length === 1 ? '' : 's'} (${matching.map((h) => h.name).join(', ')})`;
+    return { replicas: [], error: `service "${service.name}": ${replicas} replicas do not fit max_replicas_per_node ${max} on the ${which}: at most ${max * matching.length} do; add hosts, raise the limit or lower replicas` };
+  }
   const placed: PlacedReplica[] = [];
   for (let n = 1; n <= replicas; n++) placed.push({ host: matching[(n - 1) % matching.length].name, number: n });
   return { replicas: placed };

@@ -10,6 +10,11 @@ import { isEmpty, NAMESPACE_LABEL, objectName, serviceName, serviceSpec, SPEC_HA
 import type { SwarmObserved } from './types.ts';
 
 const MAX_TEXT = 60;
+/**
+ * Objects whose every key is Berth's, so a key Berth no longer sets (a placement limit taken out of the template)
+ * is a change named by its field; elsewhere Swarm adds defaults of its own.
+ */
+const WHOLE = /(Labels|Options|Sysctls|Placement)$/;
 
 function show(v: unknown): string {
   if (isEmpty(v)) return '(none)';
@@ -28,7 +33,7 @@ export function specChanges(want: unknown, have: unknown, at = ''): FieldChange[
   if (plain(want) && (plain(have) || have === undefined)) {
     const w = want as Record<string, unknown>;
     const h = (have ?? {}) as Record<string, unknown>;
-    const keys = at.endsWith('Labels') || at.endsWith('Options') || at.endsWith('Sysctls') ? [...new Set([...Object.keys(w), ...Object.keys(h)])] : Object.keys(w);
+    const keys = WHOLE.test(at) ? [...new Set([...Object.keys(w), ...Object.keys(h)])] : Object.keys(w);
     return keys.sort().flatMap((k) => specChanges(w[k], h[k], at ? `${at}.${k}` : k));
   }
   return JSON.stringify(want) === JSON.stringify(have) ? [] : [{ field: at, from: show(have), to: show(want) }];

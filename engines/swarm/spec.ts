@@ -155,6 +155,15 @@ function containerSpec(svc: ServiceModel, model: StackModel, stack: string, file
   });
 }
 
+function placement(svc: ServiceModel): SwarmSpecJson {
+  const p = svc.deploy.placement;
+  return dropEmpty({
+    Constraints: p.constraints.map((c) => c.text),
+    Preferences: p.preferences?.map((x) => ({ Spread: { SpreadDescriptor: x.spread } })),
+    MaxReplicas: p.max_replicas_per_node,
+  });
+}
+
 function taskTemplate(svc: ServiceModel, model: StackModel, stack: string, files: Record<string, string>): SwarmSpecJson {
   return dropEmpty({
     ContainerSpec: containerSpec(svc, model, stack, files),
@@ -163,7 +172,7 @@ function taskTemplate(svc: ServiceModel, model: StackModel, stack: string, files
       Reservations: dropEmpty({ NanoCPUs: nanoCpus(svc.cpus_reservation), MemoryBytes: svc.mem_reservation_bytes }),
     }),
     RestartPolicy: restartPolicy(svc),
-    Placement: dropEmpty({ Constraints: svc.deploy.placement.constraints.map((c) => c.text) }),
+    Placement: placement(svc),
     Networks: Object.keys(svc.networks).sort().filter((k) => model.networks[k]).map((k) => ({ Target: model.networks[k].name, Aliases: [svc.name, ...svc.networks[k].aliases] })),
     LogDriver: svc.logging?.driver ? { Name: svc.logging.driver, ...(Object.keys(svc.logging.options).length ? { Options: svc.logging.options } : {}) } : undefined,
   });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { placeStack } from '../../engines/standalone/placement.ts';
+import { refuseSwarmOnlyKeys } from '../../engines/standalone/swarm-only.ts';
 import { constraint, host, service, stackModel } from './controller-fixtures.ts';
 
 const hosts = [host('h1', { role: 'web' }), host('h2', { role: 'db', hostname: 'db-1' }), host('h3', { role: 'web' })];
@@ -64,4 +65,22 @@ test('a constraint no host satisfies names the service, the constraint and every
     'service "mysql": no host satisfies node.labels.role == db and node.labels.disk == ssd (hosts: h1 {role=web}, h2 {hostname=db-1, role=db}, h3 {role=web})',
   ]);
   assert.deepEqual(placeStack(stackModel('s', [service('web')]), []).errors, ['service "web": the stack selects no host (hosts: none selected)']);
+});
+
+test('max_replicas_per_node: round-robin keeps within the limit, and more replicas than the hosts allow is an error naming them', () => {
+  const fits = place(service('web', { deploy: { replicas: 4, placement: { constraints: [], max_replicas_per_node: 2 } } }));
+  assert.deepEqual(fits.errors, []);
+  assert.deepEqual(fits.placement.web.map((p) => p.host), ['h1', 'h2', 'h3', 'h1']);
+  const web = constraint('role', '==', 'web');
+  const over = place(service('web', { deploy: { replicas: 3, placement: { constraints: [web], max_replicas_per_node: 1 } } }));
+  assert.deepEqual(over.errors, ['service "web": 3 replicas do not fit max_replicas_per_node 1 on the 2 matching hosts (h1, h3): at most 2 do; add hosts, raise the limit or lower replicas']);
+});
+
+test('placement preferences on standalone hosts are refused by name, saying a Swarm honours them', () => {
+  const model = stackModel('s', [service('web', { deploy: { replicas: 2, placement: { constraints: [], preferences: [{ spread: 'node.labels.zone' }] } } })]);
+  const spec = { name: 's', file: 'stacks/s.yml', template: 't', version: '1', answers: {}, hosts: {} };
+  assert.throws(() => refuseSwarmOnlyKeys(model, spec), (e: Error & { problems?: { field: string; message: string }[] }) =>
+    e.problems!.length === 1 && e.problems![0].field === 'services.web.deploy.placement.preferences' && /only a Swarm does.*deploy the stack to a Swarm \(swarm:\)/.test(e.problems![0].message));
+  const limited = stackModel('s', [service('web', { deploy: { replicas: 2, placement: { constraints: [], max_replicas_per_node: 1 } } })]);
+  assert.doesNotThrow(() => refuseSwarmOnlyKeys(limited, spec));
 });

@@ -298,6 +298,18 @@ describe('deploy', () => {
     one(problemsOf({ scale: 2, deploy: { replicas: 3 } }), 'services.web.scale', /disagree/);
     one(problemsOf({ deploy: { mode: 'replicated-job' } }), 'services.web.deploy.mode', /replicated" or "global/);
   });
+
+  test('placement preferences and max_replicas_per_node are kept, and absent unless written', () => {
+    const p = svc({ deploy: { placement: { preferences: [{ spread: 'node.labels.zone' }, { spread: ' node.labels.rack ' }], max_replicas_per_node: '2' } } }).deploy.placement;
+    assert.deepEqual(p, { constraints: [], preferences: [{ spread: 'node.labels.zone' }, { spread: 'node.labels.rack' }], max_replicas_per_node: 2 });
+    assert.deepEqual(svc({}).deploy.placement, { constraints: [] });
+    // 0 is compose's "no limit".
+    assert.deepEqual(svc({ deploy: { placement: { max_replicas_per_node: 0 } } }).deploy.placement, { constraints: [] });
+    one(problemsOf({ deploy: { placement: { preferences: [{ spread: 'node.role' }] } } }), 'services.web.deploy.placement.preferences[0]', /preference \{"spread":"node.role"\} is not supported; write \{ spread: node.labels.KEY \}/);
+    one(problemsOf({ deploy: { placement: { preferences: 'node.labels.zone' } } }), 'services.web.deploy.placement.preferences', /must be a list/);
+    one(problemsOf({ deploy: { placement: { max_replicas_per_node: -1 } } }), 'services.web.deploy.placement.max_replicas_per_node', /cannot be negative/);
+    one(problemsOf({ deploy: { mode: 'global', placement: { max_replicas_per_node: 1 } } }), 'services.web.deploy.placement.max_replicas_per_node', /no meaning in global mode/);
+  });
 });
 
 describe('top-level objects', () => {
@@ -357,7 +369,7 @@ describe('model → compose YAML', () => {
         devices: ['/dev/fuse'], tty: true, stdin_open: false, logging: { driver: 'json-file', options: { 'max-size': '10m' } },
         stop_signal: 'SIGQUIT', stop_grace_period: '45s', ulimits: { nofile: 1024 }, sysctls: { 'net.core.somaxconn': 1024 }, init: true,
         mem_limit: '512m', cpus: 1.5, pull_policy: 'always', secrets: [{ source: 'pw', mode: 0o400 }], configs: ['conf'],
-        deploy: { replicas: 2, labels: { a: 'b' }, placement: { constraints: ['node.labels.role == web'] }, update_config: { order: 'start-first', delay: '1s500ms' } },
+        deploy: { replicas: 2, labels: { a: 'b' }, placement: { constraints: ['node.labels.role == web'], preferences: [{ spread: 'node.labels.zone' }], max_replicas_per_node: 1 }, update_config: { order: 'start-first', delay: '1s500ms' } },
       },
       api: { image: 'api:1', healthcheck: { test: ['CMD', 'true'] }, deploy: { mode: 'global', endpoint_mode: 'dnsrr' }, network_mode: 'bridge' },
       off: { image: 'off:1', healthcheck: { disable: true }, environment: { FROM_DOTENV: null, SET: 'x' } },
