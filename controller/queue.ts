@@ -4,6 +4,7 @@
  * slot) fold into ONE follow-up run carrying all their reasons — a burst of webhooks for one push is one
  * deploy, and the follow-up still runs so that a push landing mid-deploy is never missed.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 
@@ -59,7 +60,11 @@ export class ReconcileQueue {
   private readonly stopper = new AbortController();
   private closed = false;
 
-  constructor(private readonly opts: QueueOptions) {}
+  constructor(private readonly opts: QueueOptions) {
+    // Every running reconcile listens for the stop: as many listeners as the concurrency, which may pass node's
+    // leak warning at 10 (`--concurrency 16` printed MaxListenersExceededWarning on every start-up).
+    setMaxListeners(0, this.stopper.signal);
+  }
 
   /**
    * Asks for a run of `key`: 'queued' when this request makes a run happen (now, when a slot frees, or as the

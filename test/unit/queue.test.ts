@@ -153,3 +153,23 @@ test('drain waits for running work, drops what has not started, aborts past its 
   await q2.drain(50);
   assert.ok(Date.now() - started < 1_000, 'the drain deadline aborted the run');
 });
+
+test('a concurrency above 10 runs side by side without a listener-leak warning on the stop signal', async () => {
+  const g = gatedWork();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  try {
+    const q = new ReconcileQueue({ work: g.work, concurrency: 16 });
+    for (let i = 0; i < 16; i++) q.enqueue(`s${i}`, { kind: 'timer', why: 'timer' });
+    await tick();
+    assert.equal(g.maxTotal, 16);
+    for (const release of g.releases) release();
+    await q.drain(1_000);
+    // Node emits 'warning' on the next tick.
+    await tick();
+    assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
