@@ -26,6 +26,13 @@ export type { RollbackResult } from './rollback.ts';
 
 export const DEFAULT_LEDGER_BRANCH = 'berth/deployed';
 const MAX_TRIES = 4;
+/**
+ * A background push that failed is tried again after this long, doubling up to PUSH_RETRY_MAX_MS, not at the next
+ * commit: a push that timed out keeps building its pack after the deadline gave up on it, and with a thousand
+ * stacks deploying, a retry per commit (each carrying every commit so far) starved the deploys of CPU.
+ */
+const PUSH_RETRY_MIN_MS = 15_000;
+const PUSH_RETRY_MAX_MS = 5 * 60_000;
 /** Stack folders' files kept per head (the record and the rollback check of one reconcile read the same ones). */
 const FILES_KEPT = 32;
 
@@ -122,6 +129,10 @@ export class Ledger {
   /** The background push in flight (deferPush), and whether another is wanted after it. */
   private pushing?: Promise<void>;
   private pushAgain = false;
+  /** Failed background pushes in a row; the next waits pushRetryMs() unless flush() asks for it now. */
+  private pushFailures = 0;
+  /** Ends the wait before a background push retry (flush, or the process stopping). */
+  private wakePush?: () => void;
   /** The stack folders' tree ids at one head. */
   private folders?: { head: string | null; oids: Promise<Map<string, string>> };
 
@@ -283,19 +294,43 @@ export class Ledger {
    */
   private async pushLoop(): Promise<void> {
     while (this.pushAgain) {
+      if (this.pushFailures) await this.pushRetryWait();
       this.pushAgain = false;
       try {
+        // A failure stays pending: the next commit, unchanged record or fetch asks again, and that try waits.
         await this.push();
       } catch (e) {
         if (!isConflict(e)) throw e;
         this.pushAgain = false;
+        this.pushFailures = 0;
         await this.serial(() => this.pull()).catch((err) => this.log.warn({ branch: this.branch, err: (err as Error).message }, 'ledger: cannot reach the remote; pending commits wait'));
       }
     }
   }
 
-  /** Waits for the background push (deferPush) to finish what it has: before the process exits. */
+  /** How long the background push waits after `pushFailures` failures in a row. */
+  private pushRetryMs(): number {
+    return Math.min(PUSH_RETRY_MAX_MS, PUSH_RETRY_MIN_MS * 2 ** Math.max(0, this.pushFailures - 1));
+  }
+
+  private pushRetryWait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.pushRetryMs());
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakePush = () => {
+        this.wakePush = undefined;
+        done();
+      };
+    });
+  }
+
+  /** Waits for the background push (deferPush) to finish what it has: before the process exits. A retry waiting out its backoff goes now. */
   async flush(): Promise<void> {
+    this.wakePush?.();
     await this.pushing?.catch(() => undefined);
   }
 
@@ -304,10 +339,13 @@ export class Ledger {
     if (!this.remote || (await this.head()) === null) return false;
     try {
       this.remoteHead = (await pushBranch(this.dir, { ...this.remote, branch: this.branch, fs: this.fs })).commit;
+      this.pushFailures = 0;
       return true;
     } catch (e) {
       if (isConflict(e)) throw e;
-      this.log.warn({ branch: this.branch, err: (e as Error).message }, 'ledger: push failed; the commit stays local and is pushed with the next one');
+      this.pushFailures++;
+      const retry = this.opts.deferPush ? { retryInMs: this.pushRetryMs() } : {};
+      this.log.warn({ branch: this.branch, err: (e as Error).message, ...retry }, `ledger: push failed; the commit stays local and is pushed with the next one${this.opts.deferPush ? ` (not before ${Math.round(this.pushRetryMs() / 1000)} s)` : ''}`);
       return false;
     }
   }
