@@ -273,7 +273,12 @@ function parseStack(yaml: YamlFile, name: string, env: Omit<Environment, 'stacks
   const forceChange = parseForceChange(r);
   if (template === undefined || version === undefined) return undefined;
   const answers = isPlainMap(r.obj.answers) ? r.obj.answers : {};
-  return { name, file: yaml.file, template, version, answers, hosts, ...(catalog !== undefined ? { catalog } : {}), ...(profiles ? { profiles } : {}), ...(swarm !== undefined ? { swarm } : {}), ...(forceChange ? { force_change: forceChange } : {}) };
+  const lines = {
+    template: yaml.line(['template'], 'key'),
+    version: yaml.line(['version'], 'key'),
+    answers: Object.fromEntries(Object.keys(answers).map((k) => [k, yaml.line(['answers', k], 'key') ?? 0])),
+  };
+  return { name, file: yaml.file, template, version, answers, hosts, lines, ...(catalog !== undefined ? { catalog } : {}), ...(profiles ? { profiles } : {}), ...(swarm !== undefined ? { swarm } : {}), ...(forceChange ? { force_change: forceChange } : {}) };
 }
 
 /** `profiles: [debug, tools]`: compose's --profile, the services with one of these profiles run too. */

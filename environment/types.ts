@@ -50,4 +50,6 @@ export interface StackSpec {
   invalid?: Error;
   /** The Swarm (berth.yml `swarms:`) the stack runs on, instead of standalone hosts. */
   swarm?: string;
+  /** Where `template:`, `version:` and each answer are written in `file` (1-based), for errors about them. */
+  lines?: { template?: number; version?: number; answers?: Record<string, number> };
 }

@@ -190,11 +190,31 @@ export async function plainAnswers(spec: StackSpec, opts: DesiredOptions): Promi
   }
 }
 
+/**
+ * An error about the stack's template, version or answers points at the line of the stack file that chose it:
+ * that file, not the catalog, is what the operator edits.
+ */
+function atStackFile<T>(spec: StackSpec, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof BerthError)) throw e;
+    const where = (line?: number) => (line ? `${spec.file}:${line}` : spec.file);
+    if (e instanceof ValidationError && e.code === 'ANSWERS_INVALID') {
+      const problems = e.problems.map((p): Problem => (p.field && !p.file ? { ...p, file: spec.file, line: spec.lines?.answers?.[p.field] || undefined } : p));
+      throw new ValidationError(e.code, e.message.split('\n')[0], problems, e.hint);
+    }
+    const line = e.code === 'TEMPLATE_NOT_FOUND' ? spec.lines?.template : /^VERSION_/.test(e.code) ? spec.lines?.version : undefined;
+    if (line === undefined) throw e;
+    throw new UserError(e.code, `${where(line)}: ${e.message}`, { data: e.data, hint: e.hint, cause: e });
+  }
+}
+
 export async function desiredStack(env: Environment, spec: StackSpec, opts: DesiredOptions = {}): Promise<DesiredStack> {
   assertUsable(spec);
   const catalog = await catalogFor(env, spec, opts.catalogs ?? new Map());
   const { answers, encrypted } = await plainAnswers(spec, opts);
-  const rendered = renderStack(catalog, { ref: `${spec.template}@${spec.version}`, answers, stack: spec.name });
+  const rendered = atStackFile(spec, () => renderStack(catalog, { ref: `${spec.template}@${spec.version}`, answers, stack: spec.name }));
   // An encrypted answer is secret whatever its question's type.
   const variables = [...new Set([...secretVariables(rendered.version.questions), ...encrypted])].sort();
   const secretAnswers = Object.fromEntries(variables.flatMap((v) => {

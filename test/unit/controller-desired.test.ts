@@ -115,3 +115,24 @@ test('placement errors fail the stack; other stacks of the environment still res
   assert.deepEqual(Object.keys(results[1].desired!.hosts), ['h2']);
   assert.deepEqual(results[1].desired!.hosts.h2.replicas, [{ service: 'db', number: 1 }]);
 });
+
+test('a wrong template, version or answer is located at the line of the stack file that chose it', async () => {
+  const env = await loadEnvironment(fixture({
+    nosuch: '# the shop\ntemplate: dem\nversion: 1.0.0\n',
+    old: 'template: demo\n\nversion: 0.9.0\n',
+    wrong: 'template: demo\nversion: 1.0.0\nanswers:\n  db_password: pw\n  replicas: many\n  colour: red\n',
+  }));
+  const failure = (name: string) => desiredStack(env, env.stacks.find((s) => s.name === name)!, { processEnv: { API_KEY: 'k' } }).then(() => assert.fail(`${name} resolved`), (e: unknown) => e as ValidationError);
+  const t = await failure('nosuch');
+  assert.equal(t.code, 'TEMPLATE_NOT_FOUND');
+  assert.match(t.message, /^stacks\/nosuch\.yml:2: no template "dem"/);
+  assert.match(t.message, /did you mean "demo"/);
+  const v = await failure('old');
+  assert.equal(v.code, 'VERSION_NOT_FOUND');
+  assert.match(v.message, /^stacks\/old\.yml:3: template "demo" has no version "0\.9\.0"/);
+  assert.match(v.hint ?? '', /1\.0\.0/, 'the hint still lists what exists');
+  const a = await failure('wrong');
+  assert.equal(a.code, 'ANSWERS_INVALID');
+  assert.deepEqual(a.problems.map((p) => [p.file, p.line, p.field]), [['stacks/wrong.yml', 5, 'replicas'], ['stacks/wrong.yml', 6, 'colour']]);
+  assert.match(a.message, /stacks\/wrong\.yml:5: replicas: /);
+});

@@ -64,8 +64,11 @@ test('loads the documented example: paths made absolute, labels as text, stacks 
   assert.equal(env.hosts[3].tls, undefined);
   assert.deepEqual(env.registries, [{ server: 'registry.example.com', username: 'deploy', passwordEnv: 'REGISTRY_PASSWORD' }]);
   assert.deepEqual(env.stacks, [
-    { name: 'db', file: 'stacks/db.yaml', template: 'postgres', version: '3', answers: {}, hosts: {} },
-    { name: 'site', file: 'stacks/site.yml', template: 'static-site', version: '1.0.0', catalog: 'main', answers: { site_title: 'Hello' }, hosts: { role: 'web' } },
+    { name: 'db', file: 'stacks/db.yaml', template: 'postgres', version: '3', answers: {}, hosts: {}, lines: { template: 1, version: 2, answers: {} } },
+    {
+      name: 'site', file: 'stacks/site.yml', template: 'static-site', version: '1.0.0', catalog: 'main', answers: { site_title: 'Hello' }, hosts: { role: 'web' },
+      lines: { template: 1, version: 2, answers: { site_title: 5 } },
+    },
   ]);
   assert.deepEqual(selectHosts(env.hosts, { role: 'web' }).map((h) => h.name), ['laptop', 'dc1-web']);
   assert.deepEqual(selectHosts(env.hosts, { hostname: 'plain' }).map((h) => h.name), ['plain']);
