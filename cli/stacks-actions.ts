@@ -3,6 +3,7 @@ import { loadEnvironment, type Environment } from '../environment/environment.ts
 import { formatPlan, planToJson } from '../engines/standalone/plan-format.ts';
 import type { StackOutcome } from '../controller/reconcile.ts';
 import { deployStack, desiredNow, type DeployContext } from '../controller/deploy.ts';
+import { pruneStack, removedStacks } from '../controller/prune.ts';
 import type { StackStatus } from '../engines/engine.ts';
 import { cliContext } from './context.ts';
 import { pinoSink, ttySink } from '../engines/events.ts';
@@ -41,6 +42,10 @@ async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): P
   await settleAll(specs.map((spec, i) => [spec, i] as const), async ([spec, i]) => {
     outcomes[i] = await deployStack(ctx, spec, { kind: 'cli', why: 'cli' }, { dryRun });
   }, STACK_CONCURRENCY);
+  // The whole environment was read (loadEnvironment throws otherwise): a stack it deployed and no longer names goes.
+  if (!stack) {
+    for (const name of await removedStacks(env, ctx.engines, ctx.ledger)) outcomes.push(await pruneStack(ctx, name, { kind: 'cli', why: 'cli' }, { dryRun }));
+  }
   if (outcomes.some((o) => o.error || o.outcome === 'failed')) process.exitCode = 1;
   // A plan that could not see a host is not a plan of what apply would do.
   else if (outcomes.some((o) => o.plan?.hosts.some((h) => h.error))) process.exitCode = 2;

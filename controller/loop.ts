@@ -23,6 +23,7 @@ import { StackBook, revisionOf, type StackState } from './stack-state.ts';
 import { StackBackoff } from './backoff.ts';
 import type { BackoffOptions } from '../lib/git/watcher.ts';
 import { deployStack, type DeployFn, type DeployOutcome } from './deploy.ts';
+import { pruneStack, removedStacks } from './prune.ts';
 import { openLedger } from '../ledger/open.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Environment } from '../environment/environment.ts';
@@ -54,6 +55,11 @@ export interface ControllerOptions {
   processEnv?: Record<string, string | undefined>;
   /** Per-stack backoff of failed reconciles (default 10 s doubling to 10 min). */
   backoff?: BackoffOptions;
+}
+
+/** A stack absent from an environment read whole and fresh: its file was removed, so it is pruned. */
+function removable(snap: Snapshot, stack: string): boolean {
+  return snap.env !== undefined && !snap.error && !snap.stale && !snap.env.stacks.some((s) => s.name === stack);
 }
 
 /** The order in which a folded run names its trigger: what a person did beats what a timer did. */
@@ -125,6 +131,7 @@ export class Controller {
     snap = await this.adoptGenerating(snap);
     await this.preparePass(snap);
     this.enqueueAll({ kind: 'startup', why: 'startup' });
+    void this.enqueueRemoved({ kind: 'startup', why: 'startup' });
     if (snap.env) void this.upgrades(snap.env);
     this.armTimer();
     this.running = true;
@@ -225,6 +232,7 @@ export class Controller {
     snap = await this.adoptGenerating(snap);
     await this.preparePass(snap);
     this.enqueueAll(reason);
+    void this.enqueueRemoved(reason);
     // Upgrades are looked for beside the deploys, never in their way: a slow forge must not delay a reconcile.
     if (snap.env) void this.upgrades(snap.env);
   }
@@ -370,6 +378,20 @@ export class Controller {
     }
   }
 
+  /**
+   * Queues the stacks this environment deployed whose files are gone (controller/prune.ts) — only from an
+   * environment read whole from a reachable repository: a broken or unreachable one prunes nothing.
+   */
+  private async enqueueRemoved(reason: Omit<Reason, 'at'>): Promise<void> {
+    const snap = this.sources.current();
+    if (!snap.env || snap.error || snap.stale || !this.registry || this.stopping.signal.aborted) return;
+    try {
+      for (const name of await removedStacks(snap.env, this.registry.engines, await this.ledger)) this.queue.enqueue(name, reason);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot look for removed stacks; trying again on the next pass');
+    }
+  }
+
   /** One reconcile of one stack. Whatever happens, the finally writes its status and metrics. */
   private async reconcile(job: Job): Promise<void> {
     const snap = this.sources.current();
@@ -380,11 +402,18 @@ export class Controller {
     try {
       // A broken newest environment deploys nothing (not even the last good one): the operator's intent is the new commit.
       if (snap.error) throw snap.error;
-      if (!spec) return void this.book.forget(job.key);
-      if (!snap.env || !this.registry) throw new BerthError('NOT_READY', 'internal', 'reconcile before the environment was adopted');
       const kind = KIND_RANK.find((k) => job.reasons.some((r) => r.kind === k)) ?? 'timer';
       const trigger = { kind: kind === 'startup' ? ('timer' as const) : kind, why: run.why, deliveryId: run.deliveryIds[0] };
+      if (!spec && !removable(snap, job.key)) return void this.book.forget(job.key);
+      if (!snap.env || !this.registry) throw new BerthError('NOT_READY', 'internal', 'reconcile before the environment was adopted');
       const ledger = await this.ledger;
+      if (!spec) {
+        result = await pruneStack({
+          env: snap.env, sources: { environment: snap.commit ?? 'unknown', catalogs: snap.catalogs }, engines: this.registry.engines,
+          ledger, log: this.log, events: this.events(job.key), signal: job.signal, catalogs: this.catalogs, ledgerFetched: true,
+        }, job.key, trigger);
+        return;
+      }
       const inputs = await this.inputsOf(spec, snap, ledger);
       result = inputs ? await this.unchangedSince(spec, inputs, snap, run.started, trigger.why) : undefined;
       if (result) return;

@@ -105,8 +105,11 @@ export interface StackEngine {
    * observed, when nothing has changed since (spares the engine a second look).
    */
   running(desired: DesiredStack, target: string, seen?: ObservedState): Promise<Record<string, RunningService>>;
-  /** Every stack found on the engine's targets (for status and orphan stacks). */
-  listStacks(): Promise<string[]>;
+  /**
+   * Every stack found on the engine's targets (for status and orphan stacks); with `owner`, the stacks that
+   * environment deployed containers or services of (what pruning a removed stack file may touch).
+   */
+  listStacks(owner?: string): Promise<string[]>;
 }
 
 /** Nothing to do: every operation keeps what runs. Errors and unreachable targets are reported apart. */

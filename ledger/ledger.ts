@@ -13,8 +13,8 @@ import { silentLogger, type Logger } from '../lib/log.ts';
 import type { DesiredOptions } from '../engines/standalone/desired.ts';
 import type { Environment } from '../environment/environment.ts';
 import { ledgerDesired } from './pin.ts';
-import { buildState, LEDGER_README, observeHosts, type HostState, type RecordContext } from './write.ts';
-import { readTrailers, recordFromYaml, sameSources, type DeployMode, type LedgerRecord, type Sources } from './record.ts';
+import { buildState, LEDGER_README, observeHosts, parseOr, type HostState, type RecordContext } from './write.ts';
+import { readTrailers, recordFromYaml, removalMessage, sameSources, type DeployMode, type LedgerRecord, type Sources, type Trigger } from './record.ts';
 import { restoreTo, revertLatest, type RollbackResult } from './rollback.ts';
 import { FolderOids, isBerthCommit, latestIndex, LedgerView, personTarget, stackDir, type LatestIndex } from './tree.ts';
 import type { StackOutcome } from '../controller/reconcile.ts';
@@ -78,7 +78,8 @@ export interface HistoryEntry {
   trigger?: string;
   outcome?: string;
   template?: string;
-  mode?: DeployMode;
+  /** `remove`: Berth deleted the stack's folder because its stack file left the environment. */
+  mode?: DeployMode | 'remove';
   author: string;
 }
 
@@ -166,6 +167,14 @@ export class Ledger {
       oids.catch(() => this.folders === entry && (this.folders = undefined));
     }
     return (await this.folders.oids).get(stack) ?? null;
+  }
+
+  /** The stacks that have a folder at the branch head. */
+  async stacks(): Promise<string[]> {
+    const head = await (this.seenHead ??= this.head());
+    if (head === null) return [];
+    if (!this.folders || this.folders.head !== head) await this.stackVersion('');
+    return [...(await this.folders!.oids).keys()].sort();
   }
 
   private async stackFolders(head: string): Promise<Map<string, string>> {
@@ -368,6 +377,8 @@ export class Ledger {
     const view = facts.view;
     const files = await this.filesAt(facts, head.sha, stack);
     if (!files['deploy.yml']) {
+      // Berth's own removal of a stack whose file left the environment: nothing to roll back to, nothing to say.
+      if (isBerthCommit(head, stack) && readTrailers(head.message).mode === 'remove') return {};
       this.log.warn({ stack, commit: head.sha }, `ledger: ${head.sha.slice(0, 7)} removed stacks/${stack}/; deploying from the environment (a rollback needs an earlier state to go to)`);
       return {};
     }
@@ -440,6 +451,24 @@ export class Ledger {
     }
   }
 
+  /**
+   * Records a stack pruned because its file left the environment: one commit deleting its folder (null when there
+   * is none). Reverting that commit restores the folder, which Berth then deploys as a rollback.
+   */
+  async recordRemoval(stack: string, ctx: { trigger: Trigger; sources: Sources; cause: string; removedFrom: string[] }): Promise<string | null> {
+    return this.serial(() => this.retrying(async () => {
+      const head = await this.head();
+      if (head === null) return null;
+      const current = await this.filesAt(this.factsOf(head), head, stack);
+      if (!Object.keys(current).length) return null;
+      const files = Object.fromEntries(Object.keys(current).map((f) => [`${stackDir(stack)}/${f}`, null]));
+      const message = removalMessage(stack, parseOr(current['deploy.yml']), { trigger: ctx.trigger, seen: ctx.sources, cause: ctx.cause, removedFrom: ctx.removedFrom });
+      const sha = await commitFiles(this.dir, { branch: this.branch, parent: head, files, message, author: this.author, fs: this.fs, onStaleLock: this.staleLock });
+      if (sha) await this.pushOrDefer();
+      return sha;
+    }));
+  }
+
   /** The README goes in a commit of its own, so reverting a stack's first deploy never takes it away. */
   private async ensureReadme(head: string | null): Promise<string | null> {
     if (head && (await this.hasReadme(head))) return head;
@@ -463,7 +492,7 @@ export class Ledger {
       const t = readTrailers(c.message);
       const berth = isBerthCommit(c, stack);
       const base = { commit: c.sha, when: new Date(c.timestamp * 1000).toISOString(), subject: c.subject, author: c.author.name };
-      if (berth) return { ...base, trigger: t.trigger, outcome: t.outcome, template: t.template, mode: t.mode === 'rollback' ? 'rollback' as const : 'render' as const };
+      if (berth) return { ...base, trigger: t.trigger, outcome: t.outcome, template: t.template, mode: t.mode === 'rollback' || t.mode === 'remove' ? t.mode : 'render' as const };
       const deploy = (await readFilesAt(this.dir, c.sha, stackDir(stack), { fs: this.fs }))['deploy.yml'];
       const r = deploy ? recordFromYaml(deploy) : undefined;
       return { ...base, trigger: t.rollbackTo ? 'rollback' : 'revert', template: r && `${r.template}@${r.version}`, mode: 'rollback' as const };

@@ -187,6 +187,29 @@ export function commitMessage(r: LedgerRecord, ctx: { previous?: LedgerRecord; t
   return `${oneLine(maskSecrets(commitSubject(r, ctx.previous), ctx.secrets ?? []))}\n\n${body.join('\n')}\n\n${trailers.join('\n')}\n`;
 }
 
+/**
+ * The message of a commit deleting a removed stack's folder: Berth's own (its trailers), so the history shows it and
+ * a `git revert` of it is a person's rollback to the state it deleted.
+ */
+export function removalMessage(stack: string, previous: LedgerRecord | undefined, ctx: { trigger: Trigger; seen: Sources; cause: string; removedFrom: string[] }): string {
+  const body = [
+    `Trigger: ${ctx.trigger.kind}${ctx.trigger.why && ctx.trigger.why !== ctx.trigger.kind ? ` (${oneLine(ctx.trigger.why)})` : ''}`,
+    ctx.removedFrom.length ? `Removed from ${ctx.removedFrom.map(oneLine).join(', ')}; named volumes are kept.` : 'Nothing of it was running.',
+    'Revert this commit (or restore the stack file) to deploy the stack again.',
+  ];
+  const trailers = [
+    `Berth-Stack: ${oneLine(stack)}`,
+    `Berth-Trigger: ${oneLine(ctx.trigger.kind)}`,
+    ...(ctx.trigger.deliveryId ? [`Berth-Delivery: ${oneLine(ctx.trigger.deliveryId)}`] : []),
+    `Berth-Environment-Commit: ${oneLine(ctx.seen.environment)}`,
+    ...Object.keys(ctx.seen.catalogs).sort().map((k) => `Berth-Catalog-Commit: ${oneLine(k)}=${oneLine(ctx.seen.catalogs[k])}`),
+    ...(previous ? [`Berth-Template: ${oneLine(previous.template)}@${oneLine(previous.version)}`] : []),
+    'Berth-Outcome: removed',
+    'Berth-Mode: remove',
+  ];
+  return `remove ${oneLine(stack)}: ${oneLine(ctx.cause)}\n\n${body.join('\n')}\n\n${trailers.join('\n')}\n`;
+}
+
 export interface LedgerTrailers {
   stack?: string;
   trigger?: string;

@@ -73,7 +73,8 @@ function unobserved(desired: DesiredStack, host: string): Record<string, Service
   }]));
 }
 
-function parseOr(text: string | undefined): LedgerRecord | undefined {
+/** A folder's record, or undefined when it has none or it cannot be read (a hand-edited ledger). */
+export function parseOr(text: string | undefined): LedgerRecord | undefined {
   try {
     return text ? recordFromYaml(text) : undefined;
   } catch {

@@ -174,7 +174,12 @@ export class DockerHostDriver implements EngineDriver {
       .sort(byReplica);
   }
 
-  async listStacks(): Promise<string[]> {
+  async listStacks(owner?: string): Promise<string[]> {
+    // Only containers carry the owner: what an owner deployed is known by them.
+    if (owner !== undefined) {
+      const mine = await this.call('list containers', () => this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [...labelFilter(), `${LABEL.owner}=${owner}`] }) }));
+      return [...new Set(mine.map((c) => c.Labels?.[LABEL.stack]).filter((s): s is string => !!s))].sort();
+    }
     const filters = JSON.stringify({ label: labelFilter() });
     const [containers, networks, volumes] = await Promise.all([
       this.call('list containers', () => this.docker.listContainers({ all: true, filters })),

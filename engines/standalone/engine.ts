@@ -84,8 +84,8 @@ export class StandaloneEngine implements StackEngine {
     return runningImages(driver, desired.name, share, seen ? standaloneState(seen).hosts[target] : undefined);
   }
 
-  async listStacks(): Promise<string[]> {
-    const lists = await Promise.all(Object.values(this.drivers).map((d) => d.listStacks().catch(() => [])));
+  async listStacks(owner?: string): Promise<string[]> {
+    const lists = await Promise.all(Object.values(this.drivers).map((d) => d.listStacks(owner).catch(() => [])));
     return [...new Set(lists.flat())].sort();
   }
 }

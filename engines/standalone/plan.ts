@@ -163,6 +163,7 @@ function strayOp(ctx: Context, host: string, c: ObservedContainer): Operation {
     if (!target?.reachable) return { kind: 'keep', ...ids, cause: `to move to host ${elsewhere} once it is reachable` };
     return { kind: 'remove', ...ids, cause: `moved to host ${elsewhere}` };
   }
+  if (ctx.desired.removed) return { kind: 'remove', ...ids, cause: ctx.desired.removed };
   if (!ctx.desired.model.services[c.service]) return { kind: 'remove', ...ids, cause: `orphan: service ${c.service} is no longer in the stack` };
   return { kind: 'remove', ...ids, cause: `scale ${ctx.observedCount.get(c.service) ?? 0} → ${ctx.desiredCount.get(c.service) ?? 0}` };
 }
@@ -204,6 +205,10 @@ function hostPlan(ctx: Context, host: string, d: DesiredHost | undefined): HostP
   if (!o.reachable) return { host, error: `unreachable: ${o.error ?? 'no reason given'}`, operations: [] };
   const owner = foreignOwner(ctx.desired, o);
   if (owner) return { host, ownedBy: owner, error: `stack ${ctx.desired.name} here is owned by environment ${owner}: not touched`, operations: [] };
+  // A removed stack file prunes only what this environment deployed: a container without its label may be anyone's.
+  if (ctx.desired.removed && o.containers.some((c) => c.owner !== ctx.desired.owner)) {
+    return { host, error: `stack ${ctx.desired.name} here has containers this environment did not label as its own: not removed`, operations: [] };
+  }
   const byName = <T extends { name: string }>(a: T, b: T) => a.name.localeCompare(b.name);
   const haveNet = new Set(o.networks.map((n) => n.name));
   const haveVol = new Set(o.volumes.map((v) => v.name));
@@ -215,7 +220,7 @@ function hostPlan(ctx: Context, host: string, d: DesiredHost | undefined): HostP
     ...vols.filter((v) => !haveVol.has(v.name)).map((volume): Operation => ({ kind: 'create-volume', host, volume, cause: 'not found' })),
     ...containerOps(ctx, host, d, o),
     // Volumes are never removed: they hold data, and deleting data is a person's decision.
-    ...[...o.networks].sort(byName).filter((n) => !usedNets.has(n.name)).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: 'no longer used' })),
+    ...[...o.networks].sort(byName).filter((n) => !usedNets.has(n.name)).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: ctx.desired.removed ?? 'no longer used' })),
   ];
   const notes = d ? hostNotes(d, o, operations) : [];
   return { host, operations, ...(notes.length ? { notes } : {}) };

@@ -58,6 +58,11 @@ export interface DesiredStack {
   owner?: string;
   /** Answers to `immutable` questions as the ledger records them (upgrades/immutable.ts). */
   immutable?: Record<string, string | number | boolean>;
+  /**
+   * Set when the stack is being pruned (its file left the environment): the cause every removal names. Only what
+   * `owner` deployed is removed; a target holding anything else of the stack is not touched (controller/prune.ts).
+   */
+  removed?: string;
 }
 
 // ---------- observed ----------
@@ -133,6 +138,6 @@ export interface HostDriver {
   ping(signal?: AbortSignal): Promise<void>;
   /** Reads only: containers, networks and volumes labelled with the stack; `images` are references to resolve too (the desired ones). */
   observe(stack: string, opts?: { images?: string[] }): Promise<ObservedHost>;
-  /** Every stack name found on the host (for status and orphan stacks). */
-  listStacks(): Promise<string[]>;
+  /** Every stack name found on the host (for status and orphan stacks); with `owner`, those it deployed containers of. */
+  listStacks(owner?: string): Promise<string[]>;
 }

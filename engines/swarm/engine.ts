@@ -82,8 +82,8 @@ export class SwarmEngine implements StackEngine {
     return out;
   }
 
-  listStacks(): Promise<string[]> {
-    return swarmStacks(this.client);
+  listStacks(owner?: string): Promise<string[]> {
+    return swarmStacks(this.client, owner);
   }
 
   /** The last log lines of one service of a stack, from all its tasks (the console's logs panel). */

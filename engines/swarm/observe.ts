@@ -117,9 +117,14 @@ export async function observeSwarm(client: SwarmClient, stack: string, images: s
 }
 
 /** Every stack on the Swarm (services, networks, configs and secrets carry the stack label). */
-export async function swarmStacks(client: SwarmClient): Promise<string[]> {
+export async function swarmStacks(client: SwarmClient, owner?: string): Promise<string[]> {
   return client.call(async (docker) => {
     const filters = labelFilter();
+    // Only services carry the owner: what an owner deployed is known by them.
+    if (owner !== undefined) {
+      const mine = (await docker.listServices({ filters: JSON.stringify({ label: [NAMESPACE_LABEL, `${OWNER_LABEL}=${owner}`] }) })) as RawService[];
+      return [...new Set(mine.map((s) => s.Spec?.Labels?.[NAMESPACE_LABEL]).filter((s): s is string => !!s))].sort();
+    }
     const [services, networks] = await Promise.all([docker.listServices({ filters }) as Promise<RawService[]>, docker.listNetworks({ filters })]);
     const labels = [...services.map((s) => s.Spec?.Labels), ...networks.map((n) => n.Labels)];
     return [...new Set(labels.map((l) => l?.[NAMESPACE_LABEL]).filter((s): s is string => !!s))].sort();

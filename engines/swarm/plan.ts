@@ -68,7 +68,7 @@ function serviceOps(host: string, desired: DesiredStack, observed: SwarmObserved
       : have.hash === hash ? `changed outside Berth: ${changes.map((c) => c.field).join(', ')}` : `spec changed: ${changes.map((c) => c.field).join(', ') || 'labels'}`;
     ops.push({ kind: 'update-service', host, service: name, id: have.id, version: have.version, spec, changes, cause });
   }
-  for (const s of observed.services.filter((x) => !share.services[x.service])) ops.push({ kind: 'remove-service', host, service: s.service, id: s.id, cause: 'no longer in the stack' });
+  for (const s of observed.services.filter((x) => !share.services[x.service])) ops.push({ kind: 'remove-service', host, service: s.service, id: s.id, cause: desired.removed ?? 'no longer in the stack' });
   return ops;
 }
 
@@ -96,6 +96,11 @@ function targetPlan(desired: DesiredStack, observed: SwarmObserved, host: string
   // Two environments naming one stack on one Swarm would undo each other's deploys on every tick.
   const owner = desired.owner ? observed.services.map((s) => s.owner).find((o) => o !== undefined && o !== desired.owner) : undefined;
   if (owner) return { host, ownedBy: owner, error: `stack ${desired.name} on swarm ${host} is owned by environment ${owner}: not touched`, operations: [] };
+  // A removed stack file prunes only what this environment deployed: a service without its label may be anyone's.
+  if (desired.removed && observed.services.some((s) => s.owner !== desired.owner)) {
+    return { host, error: `stack ${desired.name} on swarm ${host} has services this environment did not label as its own: not removed`, operations: [] };
+  }
+  const gone = desired.removed ?? 'no longer used';
   const nets = wantedNetworks(desired, host);
   const objects = wantedObjects(desired, host);
   const haveObject = (o: { object: string; name: string }) => (o.object === 'config' ? observed.configs : observed.secrets).some((x) => x.name === o.name);
@@ -106,9 +111,9 @@ function targetPlan(desired: DesiredStack, observed: SwarmObserved, host: string
   ];
   const stale = (kind: 'config' | 'secret', list: SwarmObserved['configs']) =>
     list.filter((x) => x.labels[NAMESPACE_LABEL] === desired.name && !objects.some((o) => o.object === kind && o.name === x.name))
-      .map((x): Operation => ({ kind: 'remove-object', host, object: kind, name: x.name, id: x.id, cause: 'no longer used' }));
+      .map((x): Operation => ({ kind: 'remove-object', host, object: kind, name: x.name, id: x.id, cause: gone }));
   ops.push(...stale('config', observed.configs), ...stale('secret', observed.secrets));
-  for (const n of observed.networks.filter((x) => !nets.some((w) => w.name === x.name))) ops.push({ kind: 'remove-network', host, network: n.name, cause: 'no longer used' });
+  for (const n of observed.networks.filter((x) => !nets.some((w) => w.name === x.name))) ops.push({ kind: 'remove-network', host, network: n.name, cause: gone });
   return { host, operations: ops };
 }
 
