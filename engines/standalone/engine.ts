@@ -85,7 +85,8 @@ export class StandaloneEngine implements StackEngine {
   }
 
   async listStacks(owner?: string): Promise<string[]> {
-    const lists = await Promise.all(Object.values(this.drivers).map((d) => d.listStacks(owner).catch(() => [])));
+    const round = owner === undefined ? undefined : this.round;
+    const lists = await Promise.all(Object.values(this.drivers).map(async (d) => (await round?.stacksOf(d, owner!)) ?? d.listStacks(owner).catch(() => [])));
     return [...new Set(lists.flat())].sort();
   }
 }

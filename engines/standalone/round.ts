@@ -25,6 +25,17 @@ export class ObservationRound {
     return stackOnHost(driver.host.name, { containers, images: ids, networks: [...(inventory.networks.get(stack) ?? [])], volumes: [...(inventory.volumes.get(stack) ?? [])] });
   }
 
+  /**
+   * The stacks on the host with a container `owner` deployed, from the round's list (the same list every stack of
+   * the pass is cut from, so looking for removed stacks costs no call of its own); undefined when the round cannot say.
+   */
+  async stacksOf(driver: EngineDriver, owner: string): Promise<string[] | undefined> {
+    if (!driver.inventory) return undefined;
+    const inventory = await this.inventory(driver).catch(() => undefined);
+    if (!inventory?.reachable) return undefined;
+    return [...inventory.containers].filter(([, list]) => list.some((c) => c.owner === owner)).map(([stack]) => stack);
+  }
+
   private inventory(driver: EngineDriver): Promise<HostInventory> {
     const name = driver.host.name;
     let found = this.hosts.get(name);
