@@ -75,7 +75,8 @@ test('SIGKILL in the middle of a rollout, then a restart: converged, nothing lef
   assert.equal((await first.hook('github', w.githubPush(sha))).status, 202);
   const mid = await waitFor(async () => {
     const cs = await w.containers();
-    return cs.some((c) => c.name.includes('-old-')) && cs.some((c) => c.image === 'berth-test/web:2') && cs;
+    // Running, not just created: a replacement killed before it started is rolled back, not finished (its own case).
+    return cs.some((c) => c.name.includes('-old-')) && cs.some((c) => c.image === 'berth-test/web:2' && c.state === 'running') && cs;
   }, { timeoutMs: 30_000, intervalMs: 50, what: 'the rollout to be under way' });
   await first.kill9();
   assert.equal(mid.length, 2, `old aside and new starting: ${JSON.stringify(mid)}`);
