@@ -67,9 +67,9 @@ export async function desiredNow(ctx: DesiredContext, spec: StackSpec): Promise<
 
 /**
  * `requested`: the run carried out a rollback a person just asked for on the ledger branch (so a timer run's changes
- * are not drift). `unrecorded`: the ledger could not record the run (the next reconcile must try again).
+ * are not drift). `unrecorded`: why the ledger could not record the run (the next reconcile must try again).
  */
-export type DeployOutcome = StackOutcome & { ledgerCommit?: string | null; mode: DeployMode; requested?: boolean; unrecorded?: boolean };
+export type DeployOutcome = StackOutcome & { ledgerCommit?: string | null; mode: DeployMode; requested?: boolean; unrecorded?: string };
 
 export type DeployFn = (ctx: DeployContext, spec: StackSpec, trigger: DeployTrigger) => Promise<DeployOutcome>;
 
@@ -114,7 +114,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
     if (ledgerCommit) log.info({ stack: spec.name, commit: ledgerCommit, mode }, `stack ${spec.name}: recorded as ${ledgerCommit.slice(0, 7)} on ${ctx.ledger.branch}`);
   } catch (e) {
     log.error({ stack: spec.name, err: (e as Error).message }, `stack ${spec.name}: the deploy could not be recorded in the ledger; the next reconcile records it`);
-    return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true, unrecorded: true };
+    return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true, unrecorded: (e as Error).message };
   }
   return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true };
 }

@@ -155,9 +155,9 @@ export class Controller {
   }
 
   /** The environment source as last synced: for `/api/environment` and healthz. */
-  environment(): { commit?: string; catalogs: Record<string, string>; stale: boolean; error?: string; loadedAt?: string } {
+  environment(): { commit?: string; catalogs: Record<string, string>; stale: boolean; syncError?: string; error?: string; loadedAt?: string } {
     const s = this.sources.current();
-    return { commit: s.commit, catalogs: s.catalogs, stale: s.stale, error: s.error?.message, loadedAt: s.loadedAt };
+    return { commit: s.commit, catalogs: s.catalogs, stale: s.stale, syncError: s.syncError, error: s.error?.message, loadedAt: s.loadedAt };
   }
 
   /** The environment as last synced, for the console's pages (its `env` holds no decrypted secret). */
@@ -460,7 +460,7 @@ export class Controller {
   /** A quiet, recorded render is remembered (as hashes); anything else makes the next run a full one. */
   private async remember(spec: StackSpec, snap: Snapshot, ledger: Ledger | undefined, r: DeployOutcome, reads: Record<string, string | null>): Promise<void> {
     // The record may have moved the stack's ledger folder: the key is taken after it.
-    const inputs = r.outcome === 'unchanged' && !r.error && !r.unrecorded && r.mode === 'render' && r.desired && r.observed ? await this.inputsOf(spec, snap, ledger) : undefined;
+    const inputs = r.outcome === 'unchanged' && !r.error && r.unrecorded === undefined && r.mode === 'render' && r.desired && r.observed ? await this.inputsOf(spec, snap, ledger) : undefined;
     if (!inputs || !r.desired || !r.observed) return this.memo.forget(spec.name);
     this.memo.set(spec.name, { inputs, commit: snap.commit ?? '', reads, images: desiredImages(r.desired), observed: observedKey(r.observed) });
   }

@@ -64,7 +64,7 @@ export interface RunRecord {
   unattended: boolean;
 }
 
-type Result = StackOutcome & { ledgerCommit?: string | null; requested?: boolean };
+type Result = StackOutcome & { ledgerCommit?: string | null; requested?: boolean; unrecorded?: string };
 
 const MAX_CHANGES = 20;
 
@@ -172,6 +172,8 @@ function verdict(result: Result | undefined, thrown: unknown, signal: AbortSigna
     const hosts = Object.entries(result.result?.hosts ?? {}).filter(([, h]) => h.error).map(([name, h]) => `${name}: ${h.error}`);
     return { status: 'Failed', reason: 'HostsFailed', lastError: hosts.join('\n') || 'failed on some hosts', outcome: 'failed' };
   }
+  // Deployed but not on the ledger: a revert of the newest record would not undo this deploy, so it is not Ready.
+  if (result.unrecorded !== undefined) return { status: 'Failed', reason: 'LedgerWriteFailed', lastError: `deployed, but the ledger could not record it: ${result.unrecorded}; the next reconcile records it`, outcome: result.outcome };
   return { status: 'Ready', reason: 'ReconciliationSucceeded', lastError: null, outcome: result.outcome };
 }
 

@@ -30,6 +30,8 @@ export interface Snapshot {
   error?: Error;
   /** The remote could not be reached; the state is the last one synced. */
   stale: boolean;
+  /** Why the environment repository could not be synced, while `stale`. */
+  syncError?: string;
   /** The last refresh that found the sources (reachable or not); `env` itself is read again only when they moved. */
   loadedAt?: string;
 }
@@ -113,7 +115,7 @@ export class Sources {
     if (!dirty) this.dirtyNoted = undefined;
     if (!dirty && (await this.unmoved(state))) {
       // The same environment object: what was derived from it (rendered stacks, loaded catalogs) still holds.
-      this.snap = { ...this.snap, stale: state.stale, loadedAt: new Date().toISOString() };
+      this.snap = { ...this.snap, ...staleness(state), loadedAt: new Date().toISOString() };
       return this.snap;
     }
     const catalogs: Record<string, string> = {};
@@ -132,11 +134,11 @@ export class Sources {
       });
       Object.assign(catalogs, await folderLabels(env, urlCatalogs));
       if (dirty) (this.opts.log ?? silentLogger).warn({ dir: state.dir }, `uncommitted changes in ${state.dir}: deploying them because no committed state has been loaded yet`);
-      this.snap = { env, dir: state.dir, commit: state.commit, catalogs, stale: state.stale, loadedAt: new Date().toISOString() };
+      this.snap = { env, dir: state.dir, commit: state.commit, catalogs, ...staleness(state), loadedAt: new Date().toISOString() };
       this.invalidCommit = undefined;
     } catch (e) {
       // The newest environment is broken: keep the last good one for status, but say why nothing deploys.
-      this.snap = { ...this.snap, dir: state.dir, commit: state.commit, stale: state.stale, error: e as Error, loadedAt: new Date().toISOString() };
+      this.snap = { ...this.snap, dir: state.dir, commit: state.commit, ...staleness(state), error: e as Error, loadedAt: new Date().toISOString() };
       if (this.invalidCommit !== state.commit) (this.opts.log ?? silentLogger).error({ commit: state.commit, err: (e as Error).message }, 'the environment is invalid; nothing deploys until it is fixed');
       this.invalidCommit = state.commit;
     }
@@ -219,6 +221,10 @@ export class Sources {
     try {
       state = await w.refresh(opts);
       if (state.stale) error = state.error;
+      if (state.rebuilt) {
+        log.warn({ repo: key, err: state.rebuilt }, `the cache clone of ${key} was damaged (${state.rebuilt}); it was cloned again from the remote, and records only it held are written again by the next reconcile of their stacks`);
+        this.opts.metrics?.sourceSyncFailed(isUrlSource(w.source) ? w.source.url : w.source.path);
+      }
     } catch (e) {
       error = e;
       state = await cachedClone(w, this.cacheDirs.get(w)!, e);
@@ -241,6 +247,10 @@ export class Sources {
   private key(w: RepoWatcher): string {
     return describeSource(w.source);
   }
+}
+
+function staleness(state: WatchedState): Pick<Snapshot, 'stale' | 'syncError'> {
+  return state.stale ? { stale: true, syncError: state.error.message } : { stale: false };
 }
 
 /** Labels of the environment's folder catalogs (not its `url:` ones, labelled by their sync). */

@@ -82,13 +82,14 @@ export class RepoWatcher {
   private async attempt(): Promise<WatchedState> {
     const log = this.opts.log ?? silentLogger;
     try {
-      const result = await (this.opts.sync ?? syncRepo)(this.source, { ...this.opts, checkedOut: this.good?.commit });
+      const { rebuilt, ...result } = await (this.opts.sync ?? syncRepo)(this.source, { ...this.opts, checkedOut: this.good?.commit });
       if (this.lastError) log.info({ repo: describeSource(this.source), after: this.failures }, 'repository reachable again');
       this.good = { ...result, syncedAt: new Date(this.now()) };
       this.lastError = undefined;
       this.failures = 0;
       this.retryAt = 0;
-      return { ...this.good, stale: false };
+      // Said by the sync that rebuilt the clone alone, not by every state handed out after it.
+      return { ...this.good, stale: false, ...(rebuilt ? { rebuilt } : {}) };
     } catch (err) {
       const error = err instanceof BerthError ? err : new BerthError('GIT_FAILED', 'internal', String((err as Error)?.message ?? err), { cause: err });
       this.failures += 1;

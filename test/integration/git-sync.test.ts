@@ -206,3 +206,52 @@ test('watcher: backoff doubles from 1 s to a 5 min cap, with jitter; recovery re
   const fresh = await watcher.refresh({ force: true });
   assert.deepEqual([fresh.stale, fresh.commit, watcher.retryInMs()], [false, 'c1', 0]);
 });
+
+/** Zeroes the middle of every packfile of a clone, the way a torn write or a bad disk leaves one. */
+function tearPacks(dir: string): number {
+  const packDir = join(dir, '.git/objects/pack');
+  const packs = fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'));
+  for (const p of packs) {
+    const file = join(packDir, p);
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(Math.max(1, size - 64)), 0, Math.max(1, size - 64), 32);
+    fs.closeSync(fd);
+  }
+  return packs.length;
+}
+
+test('a damaged cache clone (torn pack, torn index) is cloned again, said once, and the remote wins', async () => {
+  server.createBareRepo('damaged');
+  server.commitFiles('damaged', { 'a.txt': 'one\n', 'dir/b.txt': 'two\n' }, { message: 'first' });
+  const cacheDir = join(work, 'cache-damaged');
+  const source = { url: server.repoUrl('damaged'), branch: 'main', token: TOKEN };
+  const first = await syncRepo(source, { cacheDir });
+  assert.equal(first.rebuilt, undefined);
+
+  // A restart finds the pack torn: the first sync of the process reads the clone back and rebuilds it.
+  assert.ok(tearPacks(first.dir) >= 1);
+  const restarted = await syncRepo(source, { cacheDir });
+  assert.match(restarted.rebuilt ?? '', /packfile/i, 'the rebuild says why');
+  assert.ok(!restarted.rebuilt!.includes(TOKEN));
+  assert.equal(restarted.commit, server.revParse('damaged', 'main'));
+  assert.equal(read(restarted.dir, 'dir/b.txt'), 'two\n');
+  assert.equal(git(['fsck', '--no-dangling'], restarted.dir).includes('error'), false);
+  assert.equal((await syncRepo(source, { cacheDir, checkedOut: restarted.commit })).rebuilt, undefined, 'a sound clone is not rebuilt');
+
+  // A torn index fails the checkout of the next commit, while the process runs: rebuilt there too.
+  fs.writeFileSync(join(restarted.dir, '.git/index'), 'DIRC\0\0\0\x02garbage');
+  const next = server.commitFiles('damaged', { 'a.txt': 'three\n' }, { message: 'second' });
+  const moved = await syncRepo(source, { cacheDir, checkedOut: restarted.commit });
+  assert.match(moved.rebuilt ?? '', /index/i);
+  assert.equal(moved.commit, next);
+  assert.equal(read(moved.dir, 'a.txt'), 'three\n');
+  assert.deepEqual(fs.readdirSync(cacheDir), [fs.readdirSync(cacheDir)[0]], 'no temp folders left behind');
+
+  // The remote down and the clone damaged: the remote's error, and the clone left where it is for a later try.
+  tearPacks(moved.dir);
+  const refused = { request: async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1'), { code: 'ECONNREFUSED' }); } };
+  await assert.rejects(syncRepo(source, { cacheDir, http: refused }), assertCode('REPO_UNREACHABLE', TOKEN));
+  assert.equal(read(moved.dir, 'a.txt'), 'three\n');
+  assert.deepEqual(fs.readdirSync(cacheDir), [fs.readdirSync(cacheDir)[0]], 'no temp folders left behind');
+});
