@@ -14,7 +14,7 @@ import { tempDir } from '../harness/env.ts';
 import type { TestSwarm } from '../harness/swarm.ts';
 import { writeCatalog } from './converge-fixtures.ts';
 
-const COMPOSE = `services:
+export const COMPOSE = `services:
   web:
     image: berth-test/web:{{version}}
     init: true
