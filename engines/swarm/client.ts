@@ -3,6 +3,7 @@
  * until it fails, so one manager down is not an outage. A worker (or a node that left) is skipped: only managers
  * serve services, tasks, nodes, configs and secrets.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { UnreachableError } from '../../lib/errors.ts';
 import type { HostSpec, SwarmSpec } from '../../environment/types.ts';
@@ -53,17 +54,42 @@ export class SwarmClient {
     return connectHost(this.hostOf((await this.manager()).endpoint), { timeoutMs: 0 });
   }
 
-  /** Runs fn on a manager; a connection failure drops it and tries the next manager once. */
+  /**
+   * Runs fn on a manager; a connection failure drops it and tries the next manager once. While the managers elect
+   * a leader (one was lost), Swarm refuses writes for a few seconds; those are tried again, on the same bound.
+   */
   async call<T>(fn: (docker: Docker) => Promise<T>): Promise<T> {
     const m = await this.manager();
     try {
       return await fn(m.docker);
     } catch (e) {
+      if (isLeaderless(e)) return this.whenLed(fn, e);
       if (!isConnectionError(e) && (e as { statusCode?: number }).statusCode !== 503) throw e;
       this.current = undefined;
-      return fn((await this.manager()).docker);
+      return this.whenLed(fn);
     }
   }
+
+  /** fn on the answering manager, now (after a lost connection) or after a pause (Swarm leaderless), until the bound. */
+  private async whenLed<T>(fn: (docker: Docker) => Promise<T>, leaderless?: unknown): Promise<T> {
+    const end = Date.now() + LEADER_WAIT_MS;
+    for (let wait = leaderless === undefined ? 0 : 500; ; wait = Math.min(Math.max(wait * 2, 500), 2_000)) {
+      if (wait) await sleep(wait);
+      try {
+        return await fn((await this.manager()).docker);
+      } catch (e) {
+        if (!isLeaderless(e) || Date.now() >= end) throw e;
+      }
+    }
+  }
+}
+
+/** How long a write waits for Swarm to elect a leader: raft elections take seconds, a deploy's deadline minutes. */
+const LEADER_WAIT_MS = 30_000;
+
+/** Swarm's answers while it has no leader (a manager was lost and the others are electing one). */
+function isLeaderless(e: unknown): boolean {
+  return /does not have a leader|lost leader status|leadership (changed|lost)|no elected cluster leader|raft: (proposal dropped|failed to process the request)/i.test(apiMessage(e));
 }
 
 export const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
