@@ -171,7 +171,7 @@ export function dockerGate(): Promise<Gate> {
 /** Polls fn until it returns a truthy value (returned) or the timeout passes (throws). */
 export async function waitFor<T>(
   fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  { timeoutMs = 20000, intervalMs = 200, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  { timeoutMs = 20000, intervalMs = 200, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
@@ -182,7 +182,8 @@ export async function waitFor<T>(
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    // A function: what was seen at the time out, not when the wait began.
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs}ms waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

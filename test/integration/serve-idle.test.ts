@@ -90,7 +90,9 @@ test('a changed stack file renders that stack alone; drift renders the drifted s
   let t = await pass(Date.now(), 'a pass');
   const r0 = await renders();
   git.commitFiles('env', { 'stacks/idle-b.yml': stackFile(7200) }, { message: 'b sleeps longer' });
-  await waitFor(() => controller!.stack('idle-b')?.lastReconcile?.outcome === 'converged', { timeoutMs: 60_000, what: 'idle-b redeployed' });
+  await waitFor(() => controller!.stack('idle-b')?.lastReconcile?.outcome === 'converged', {
+    timeoutMs: 60_000, what: () => `idle-b redeployed (have ${JSON.stringify(controller!.stack('idle-b'))}; environment ${JSON.stringify(controller!.environment())}; log ${JSON.stringify(logs.slice(-15))})`,
+  });
   t = await pass(Date.now(), 'the pass after the change');
   t = await pass(t, 'a quiet pass');
   const r1 = await renders();
