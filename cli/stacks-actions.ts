@@ -55,7 +55,8 @@ async function run(stack: string | undefined, opts: EnvOpts, dryRun: boolean): P
 function describeOutcome(ctx: DeployContext, o: StackOutcome): string {
   if (o.error) return `stack ${o.stack}: failed: ${o.error.message}`;
   const lines = [`stack ${o.stack} (${o.plan?.source}): ${o.outcome} in ${(o.durationMs / 1000).toFixed(1)}s`];
-  for (const [host, h] of Object.entries(o.result?.hosts ?? {})) lines.push(`  host ${host}: ${h.outcome}${h.error ? `: ${h.error}` : ''}`);
+  // The outcome is said once: a host's error may itself begin with it ("unreachable: host h4 … is unreachable").
+  for (const [host, h] of Object.entries(o.result?.hosts ?? {})) lines.push(`  host ${host}: ${h.outcome}${h.error ? `: ${h.error.replace(new RegExp(`^${h.outcome}:\\s*`), '')}` : ''}`);
   for (const h of o.plan?.hosts ?? []) if (h.error && !o.result) lines.push(`  host ${h.host}: unreachable: ${h.error.replace(/^unreachable:\s*/, '')}`);
   const spec = ctx.env.stacks.find((x) => x.name === o.stack);
   if (o.desired && o.observed && spec) for (const e of ctx.engines.for(spec).status(o.desired, o.observed).endpoints) lines.push(`  open ${e.url}  (${e.service} on ${e.host})`);

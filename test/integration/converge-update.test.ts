@@ -129,4 +129,11 @@ test('one host down: it fails as unreachable, naming it; the other hosts converg
   assert.equal(applied.code, 1, applied.stdout + applied.stderr);
   assert.match(applied.stdout, /host h4: unreachable: .*h4-missing\.sock/);
   assert.match(applied.stdout, /host h1: unchanged/);
+  assert.doesNotMatch(applied.stdout + applied.stderr, /unreachable:\s*unreachable/, 'said once');
+
+  // plan: the hosts it could see have nothing to do, but a plan that could not see h4 is not what apply would do.
+  const planned = await down.cli(['plan', 'cv-down']);
+  assert.equal(planned.code, 2, planned.stdout + planned.stderr);
+  assert.match(planned.stdout + planned.stderr, /h4.*unreachable/);
+  assert.doesNotMatch(planned.stdout + planned.stderr, /unreachable:\s*unreachable/, 'said once');
 });
