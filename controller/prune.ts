@@ -100,7 +100,8 @@ export async function pruneStack(ctx: DeployContext, stack: string, trigger: Tri
     const unread: string[] = [];
     for (const { engine, swarm } of enginesOf(ctx.env, ctx.engines)) {
       const desired = removalDesired(stack, owner, swarm);
-      const observed = await engine.observe(stack);
+      // No network is wanted any more: each is read for containers outside the stack that keep it.
+      const observed = await engine.observe(stack, undefined, { networks: {} });
       const plan = engine.plan(desired, observed);
       unread.push(...unreadTargets(observed));
       const touched = plan.hosts.filter((h) => h.error || h.operations.length);

@@ -66,7 +66,7 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
     const desired = opts.desired ?? (await desiredStack(env, spec, { catalogs: opts.catalogs }));
     // The owner label is what keeps two environments from fighting over one stack's containers.
     out.desired = desired.owner ? desired : { ...desired, owner: await environmentIdentity(env) };
-    out.observed = await engine.observe(spec.name, desiredImages(out.desired), { shared: opts.shared });
+    out.observed = await engine.observe(spec.name, desiredImages(out.desired), { shared: opts.shared, networks: desiredNetworks(out.desired) });
     out.plan = engine.plan(out.desired, out.observed);
     if (out.plan.errors.length) {
       throw new ValidationError('PLAN_INVALID', `Stack ${spec.name} cannot run on its ${engine.kind === 'swarm' ? 'Swarm' : 'hosts'}:`, out.plan.errors.map((message) => ({ file: spec.file, message })),
@@ -92,6 +92,11 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
 
 export function desiredImages(desired: DesiredStack): string[] {
   return [...new Set(Object.values(desired.hosts).flatMap((h) => Object.values(h.services).map((s) => s.model.image)))].sort();
+}
+
+/** Per target, the networks the desired state uses there (a stack being removed uses none). */
+export function desiredNetworks(desired: DesiredStack): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(desired.hosts).map(([target, h]) => [target, desired.removed ? [] : h.networks.map((n) => n.name)]));
 }
 
 function logOutcome(log: Logger | undefined, o: StackOutcome): void {

@@ -77,6 +77,11 @@ export interface ObserveOptions {
    * of a pass. The engine still reads the stack alone when it changed after the round read it.
    */
   shared?: boolean;
+  /**
+   * Per target, the networks the desired state uses there. Any other network of the stack is one apply would
+   * remove: the engine reads what else is attached to it, so the plan says when it will be kept instead.
+   */
+  networks?: Record<string, string[]>;
 }
 
 export interface StackEngine {

@@ -29,6 +29,8 @@ export interface EngineDriver extends HostDriver {
   remove(id: string, opts?: { force?: boolean }): Promise<void>;
   rename(id: string, name: string): Promise<void>;
   removeNetwork(name: string): Promise<'removed' | 'in-use' | 'absent'>;
+  /** The containers attached to a network, in any state (a network is removed only once it has none). */
+  networkUsers(name: string): Promise<Array<{ id: string; name: string }>>;
   inspect(id: string): Promise<Docker.ContainerInspectInfo>;
   logsTail(id: string, lines?: number): Promise<string>;
   /** The last `tail` lines, then every new one until `signal` aborts (the console's live logs). */
@@ -274,9 +276,13 @@ export class DockerHostDriver implements EngineDriver {
   /** Skips a network any container still uses (running or not): it may belong to something outside the stack. */
   async removeNetwork(name: string): Promise<'removed' | 'in-use' | 'absent'> {
     if (!(await this.exists(() => this.docker.getNetwork(name).inspect()))) return 'absent';
-    const users = await this.call('list containers', () => this.docker.listContainers({ all: true, filters: JSON.stringify({ network: [name] }) }));
-    if (users.length > 0) return 'in-use';
+    if ((await this.networkUsers(name)).length > 0) return 'in-use';
     return this.call(`remove network ${name}`, () => this.docker.getNetwork(name).remove().then(() => 'removed' as const, (e) => (statusOf(e) === 404 ? ('absent' as const) : Promise.reject(e))));
+  }
+
+  async networkUsers(name: string): Promise<Array<{ id: string; name: string }>> {
+    const list = await this.call('list containers', () => this.docker.listContainers({ all: true, filters: JSON.stringify({ network: [name] }) }));
+    return list.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, '') }));
   }
 
   inspect(id: string): Promise<Docker.ContainerInspectInfo> {

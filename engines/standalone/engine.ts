@@ -9,10 +9,26 @@ import { executePlan } from './execute.ts';
 import { planStack } from './plan.ts';
 import { runningImages } from './running.ts';
 import { stackStatus } from './status.ts';
-import type { DesiredStack, ObservedStack } from './types.ts';
+import type { DesiredStack, ObservedHost, ObservedStack } from './types.ts';
 import { nullSink } from '../events.ts';
 import { ObservationRound } from './round.ts';
 import { driftOf, OwnChanges, type DriftSink } from '../drift.ts';
+
+/**
+ * The stack's networks the desired state does not use on the host, each with the containers outside the stack
+ * attached to it: only those are read (a removal is rare), so an idle pass costs nothing more.
+ */
+async function withNetworkUsers(d: EngineDriver, host: ObservedHost, wanted: readonly string[]): Promise<ObservedHost> {
+  const leaving = host.networks.filter((n) => !wanted.includes(n.name));
+  if (!host.reachable || !leaving.length) return host;
+  const mine = new Set(host.containers.map((c) => c.id));
+  const networks = await Promise.all(host.networks.map(async (n) => {
+    if (!leaving.includes(n)) return n;
+    const users = (await d.networkUsers(n.name)).filter((u) => !mine.has(u.id)).map((u) => u.name).sort();
+    return users.length ? { ...n, users } : n;
+  }));
+  return { ...host, networks };
+}
 
 function standaloneState(o: ObservedState): ObservedStack {
   if ('engine' in o) throw new TypeError(`the standalone engine was handed a ${o.engine} observation`);
@@ -36,7 +52,8 @@ export class StandaloneEngine implements StackEngine {
     const changedAt = this.changedAt.get(stack) ?? 0;
     const entries = await Promise.all(Object.values(this.drivers).map(async (d) => {
       const shared = round && (await round.share(d, stack, images ?? [], changedAt));
-      return [d.host.name, shared || (await d.observe(stack, images ? { images } : undefined))] as const;
+      const host = shared || (await d.observe(stack, images ? { images } : undefined));
+      return [d.host.name, opts.networks ? await withNetworkUsers(d, host, opts.networks[d.host.name] ?? []) : host] as const;
     }));
     return { name: stack, hosts: Object.fromEntries(entries) };
   }

@@ -220,9 +220,12 @@ function hostPlan(ctx: Context, host: string, d: DesiredHost | undefined): HostP
     ...vols.filter((v) => !haveVol.has(v.name)).map((volume): Operation => ({ kind: 'create-volume', host, volume, cause: 'not found' })),
     ...containerOps(ctx, host, d, o),
     // Volumes are never removed: they hold data, and deleting data is a person's decision.
-    ...[...o.networks].sort(byName).filter((n) => !usedNets.has(n.name)).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: ctx.desired.removed ?? 'no longer used' })),
+    ...[...o.networks].sort(byName).filter((n) => !usedNets.has(n.name) && !n.users?.length).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: ctx.desired.removed ?? 'no longer used' })),
   ];
-  const notes = d ? hostNotes(d, o, operations) : [];
+  // Docker refuses to remove a network a container is attached to; apply keeps it, and the plan says so.
+  const kept = o.networks.filter((n) => !usedNets.has(n.name) && n.users?.length).sort(byName)
+    .map((n) => `network ${n.name} kept: ${ctx.desired.removed ?? 'no longer used'}, but ${n.users!.join(', ')} outside the stack ${n.users!.length === 1 ? 'is' : 'are'} attached to it`);
+  const notes = [...(d ? hostNotes(d, o, operations) : []), ...kept];
   return { host, operations, ...(notes.length ? { notes } : {}) };
 }
 

@@ -97,8 +97,11 @@ export interface ObservedHost {
   reachable: boolean;
   error?: string;
   containers: ObservedContainer[];
-  /** Networks and volumes labelled with the stack. */
-  networks: { name: string; id: string }[];
+  /**
+   * Networks and volumes labelled with the stack. `users`: for a network the desired state no longer uses on the
+   * host, the containers outside the stack attached to it (read only then), which keep it from being removed.
+   */
+  networks: { name: string; id: string; users?: string[] }[];
   volumes: { name: string }[];
   /**
    * What each image reference the stack's containers were made from, and each desired one, resolves to on the

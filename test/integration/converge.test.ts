@@ -9,7 +9,7 @@ import { dockerGate } from '../harness/env.ts';
 import { failures, layout, useHarnessStacks, World } from './converge-fixtures.ts';
 
 const gate = await dockerGate();
-const STACKS = ['cv-place', 'cv-idem', 'cv-recreate', 'cv-scale', 'cv-orphan', 'cv-cli', 'cv-compose'];
+const STACKS = ['cv-place', 'cv-idem', 'cv-recreate', 'cv-scale', 'cv-orphan', 'cv-netkeep', 'cv-cli', 'cv-compose'];
 let world: World | undefined;
 /** Made on first use, so without hosts it throws inside a test: a failure in CI, never a crash at load. */
 const w = () => (world ??= new World(gate));
@@ -131,6 +131,35 @@ test('a service removed from the template: its containers and its unused network
   assert.equal((await h3.getVolume(volume).inspect()).Name, volume, 'the volume stays: it holds data');
   // And the next plan has nothing to do (a kept volume is not an orphan to remove again).
   assert.equal((await w().reconcile('cv-orphan')).outcome, 'unchanged');
+});
+
+test('a network a container outside the stack is attached to: plan and apply keep it and say so; once it is free, it goes', gate.opts, async () => {
+  const network = 'cv-netkeep_backend';
+  const h3 = gate.docker('h3');
+  w().writeStack('cv-netkeep', { template: 'app', version: '1.0.0', answers: { web_replicas: 1, worker_replicas: 0, with_cache: true } });
+  await converge('cv-netkeep');
+  // A person's debugging container on the stack's network: not Berth's, so not the stack's.
+  await h3.getContainer('cv-netkeep-toolbox').remove({ force: true }).catch(() => undefined);
+  const toolbox = await h3.createContainer({ name: 'cv-netkeep-toolbox', Image: 'berth-test/busybox:1', Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: network } });
+  try {
+    await toolbox.start();
+    w().writeStack('cv-netkeep', { template: 'app', version: '1.0.0', answers: { web_replicas: 1, worker_replicas: 0, with_cache: false } });
+    const planned = await w().cli(['plan', 'cv-netkeep']);
+    assert.equal(planned.code, 0, planned.stdout + planned.stderr);
+    assert.match(planned.stdout, /note: network cv-netkeep_backend kept: no longer used, but cv-netkeep-toolbox outside the stack is attached to it/);
+    assert.doesNotMatch(planned.stdout, /remove-network|remove network/);
+    const o = await converge('cv-netkeep');
+    const h3plan = o.plan!.hosts.find((h) => h.host === 'h3')!;
+    assert.deepEqual(h3plan.operations.map((op) => `${op.kind}: ${op.cause}`), ['remove: orphan: service cache is no longer in the stack']);
+    assert.equal((await h3.getNetwork(network).inspect()).Name, network, 'kept: the toolbox still uses it');
+    assert.equal((await toolbox.inspect()).State.Running, true, 'the toolbox is not touched');
+    assert.equal((await w().reconcile('cv-netkeep')).outcome, 'unchanged', 'a kept network is not work to redo on every reconcile');
+  } finally {
+    await toolbox.remove({ force: true });
+  }
+  const freed = await converge('cv-netkeep');
+  assert.deepEqual(freed.plan!.hosts.find((h) => h.host === 'h3')!.operations.map((op) => `${op.kind}: ${op.cause}`), ['remove-network: no longer used']);
+  await assert.rejects(h3.getNetwork(network).inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
 });
 
 test('berth plan --json, apply and status as commands: operations with causes, then converged', gate.opts, async () => {

@@ -38,3 +38,12 @@ test('a host holding a container without this owner label (another environment, 
     assert.ok(plan.hosts[0].error, String(owner));
   }
 });
+
+test('a network a container outside the stack is attached to is kept, and the plan says so instead of removing it', () => {
+  const h1 = observedHost('h1', [container('shop', web, 1, { owner: OWNER })], ['shop_default', 'shop_debug']);
+  h1.networks[1] = { ...h1.networks[1]!, users: ['toolbox', 'netshoot'] };
+  const plan = planStack(removal, observed('shop', [h1]));
+  assert.deepEqual(plan.hosts[0].operations.map((o) => `${o.kind} ${'network' in o ? o.network : ''}`.trim()), ['remove', 'remove-network shop_default']);
+  assert.deepEqual(plan.hosts[0].notes, [`network shop_debug kept: ${REMOVED_CAUSE}, but toolbox, netshoot outside the stack are attached to it`]);
+  assert.match(formatPlan(plan), /note: network shop_debug kept: .*toolbox, netshoot/);
+});
