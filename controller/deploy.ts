@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import git from 'isomorphic-git';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { parseStackFile } from '../lib/secrets.ts';
+import { UserError } from '../lib/errors.ts';
 import { boundedToJS } from '../lib/yaml-bounded.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { desiredStack, plainAnswers, type DesiredOptions } from '../engines/standalone/desired.ts';
@@ -22,7 +23,7 @@ import { ledgerDesired, secretPlaceholders } from '../ledger/pin.ts';
 import type { DeployMode, Sources, Trigger } from '../ledger/record.ts';
 import { reconcileStack, type StackOutcome } from './reconcile.ts';
 import { assertImmutable } from '../upgrades/immutable.ts';
-import { isUpgrade, snapshotBeforeUpgrade } from '../ledger/snapshots.ts';
+import { isUpgrade, restoreBeforeRollback, snapshotBeforeUpgrade, snapshotsRecordedAt } from '../ledger/snapshots.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
 import type { StackSpec } from '../environment/types.ts';
 
@@ -100,6 +101,17 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
       return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode, ledgerCommit: null };
     }
   }
+  let dataRestored: Record<string, Record<string, string>> | undefined;
+  if (ctx.ledger && !opts.dryRun && state.rollback?.requested && state.rollback.restoreData) {
+    try {
+      dataRestored = await restoreData(ctx.ledger.dir, spec, desired, state.rollback.revertedCommit);
+      log.info({ stack: spec.name, restored: dataRestored }, `stack ${spec.name}: restored the data snapshotted before ${state.rollback.revertedCommit.slice(0, 7)}; deploying the rollback on it`);
+    } catch (e) {
+      const error = new Error(`the rollback asked for the data back, and restoring it failed, so nothing was deployed: ${(e as Error).message}`, { cause: e });
+      log.error({ stack: spec.name, err: error.message }, `stack ${spec.name}: ${error.message}`);
+      return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode, ledgerCommit: null };
+    }
+  }
   const outcome = await reconcileStack(ctx.env, spec, {
     why: trigger.why, engines: ctx.engines, events: ctx.events, log: opts.dryRun ? undefined : log, signal: ctx.signal, catalogs: ctx.catalogs, desired, dryRun: opts.dryRun, shared: ctx.shared,
   });
@@ -110,6 +122,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
       spec, engine: ctx.engines.for(spec), sources: ctx.sources, trigger, mode, catalog: spec.catalog ?? ctx.env.catalogs[0]?.name,
       ...(state.rollback ? { rollback: { record: state.rollback.record, restoredFrom: state.rollback.restoredFrom } } : {}),
       ...(snapshots && Object.keys(snapshots).length ? { snapshots } : {}),
+      ...(dataRestored ? { dataRestored } : {}),
     });
     if (ledgerCommit) log.info({ stack: spec.name, commit: ledgerCommit, mode }, `stack ${spec.name}: recorded as ${ledgerCommit.slice(0, 7)} on ${ctx.ledger.branch}`);
   } catch (e) {
@@ -117,6 +130,17 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
     return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true, unrecorded: (e as Error).message };
   }
   return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true };
+}
+
+/** The snapshots the reverted upgrade took, restored (ledger/snapshots.ts); host → volume → snapshot. */
+async function restoreData(dir: string, spec: StackSpec, desired: DesiredStack, reverted: string): Promise<Record<string, Record<string, string>>> {
+  const taken = await snapshotsRecordedAt(dir, reverted, spec.name);
+  if (!taken || spec.swarm) {
+    throw new UserError('ROLLBACK_NO_SNAPSHOTS', `${reverted.slice(0, 7)}, the deploy this rollback undoes, took no data snapshots${spec.swarm ? ' (Swarm stacks are not snapshotted)' : ''}`, {
+      hint: 'Remove the Berth-Restore-Data trailer (revert again without it) to roll back the containers alone.',
+    });
+  }
+  return restoreBeforeRollback(desired, taken.snapshots);
 }
 
 function desiredOptions(ctx: DesiredContext): DesiredOptions {

@@ -63,6 +63,8 @@ export interface RollbackInForce {
   restoredFrom: string;
   /** The newest change to the stack is the person's, not yet carried out: deploying it is not drift. */
   requested: boolean;
+  /** The person's rollback asks for the data the reverted upgrade snapshotted to be restored (when `requested`). */
+  restoreData?: boolean;
 }
 
 export interface StackState {
@@ -90,7 +92,7 @@ const isConflict = (e: unknown) => e instanceof BerthError && e.kind === 'confli
  * Hashed (not kept as text) because the desired state carries decrypted secrets.
  */
 function stateFingerprint(desired: DesiredStack, hosts: Record<string, HostState>, ctx: RecordContext): string {
-  const inputs = [desired.name, desired.source, desired.rendered ?? desired.model, desired.hosts, desired.secretAnswers ?? {}, desired.secrets, desired.immutable ?? null, hosts, ctx.sources, ctx.mode, ctx.catalog ?? null, ctx.rollback ?? null, ctx.snapshots ?? null];
+  const inputs = [desired.name, desired.source, desired.rendered ?? desired.model, desired.hosts, desired.secretAnswers ?? {}, desired.secrets, desired.immutable ?? null, hosts, ctx.sources, ctx.mode, ctx.catalog ?? null, ctx.rollback ?? null, ctx.snapshots ?? null, ctx.dataRestored ?? null];
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
 }
 
@@ -386,7 +388,8 @@ export class Ledger {
     const base = { record, commit: head.sha };
     if (!isBerthCommit(head, stack)) {
       const target = personTarget(head);
-      return { ...base, rollback: { files, record, revertedCommit: target, restoredFrom: (await view.restoredFrom(stack, head)) ?? target, requested: true } };
+      const restoreData = readTrailers(head.message).restoreData === true;
+      return { ...base, rollback: { files, record, revertedCommit: target, restoredFrom: (await view.restoredFrom(stack, head)) ?? target, requested: true, ...(restoreData ? { restoreData } : {}) } };
     }
     const t = readTrailers(head.message);
     if (t.mode !== 'rollback' || !sameSources({ environment: t.environment ?? '', catalogs: t.catalogs }, sources)) return base;
@@ -503,12 +506,12 @@ export class Ledger {
    * Without `to`: `git revert` of the stack's latest Berth deploy. With `to`: a commit setting the stack's folder
    * to its content at `to`, marked `Berth-Rollback-To`. Either is a person's intent that Berth then deploys.
    */
-  rollback(stack: string, opts: { to?: string; author?: Author } = {}): Promise<RollbackResult> {
+  rollback(stack: string, opts: { to?: string; author?: Author; withData?: boolean } = {}): Promise<RollbackResult> {
     return this.serial(async () => {
       await this.pull();
       // A person's rollback (the console's) carries their name; the CLI's, Berth's.
       const place = { fs: this.fs, dir: this.dir, branch: this.branch, author: opts.author ?? this.author };
-      const made = await this.retrying(() => (opts.to ? restoreTo(place, stack, opts.to) : revertLatest(place, stack)));
+      const made = await this.retrying(() => (opts.to ? restoreTo(place, stack, opts.to) : revertLatest(place, stack, { withData: opts.withData })));
       return { ...made, pushed: await this.push() };
     });
   }

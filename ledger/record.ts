@@ -168,11 +168,12 @@ export function commitSubject(r: LedgerRecord, previous?: LedgerRecord): string 
  * Subject, a short body (trigger, per-host outcome), then trailers. `seen` are the sources current when the
  * commit was made; for a rollback they differ from the record's, and decide when a new commit supersedes it.
  */
-export function commitMessage(r: LedgerRecord, ctx: { previous?: LedgerRecord; trigger: Trigger; seen: Sources; secrets?: string[]; snapshotsTaken?: Record<string, Record<string, string>> }): string {
+export function commitMessage(r: LedgerRecord, ctx: { previous?: LedgerRecord; trigger: Trigger; seen: Sources; secrets?: string[]; snapshotsTaken?: Record<string, Record<string, string>>; dataRestored?: Record<string, Record<string, string>> }): string {
   const mask = (t: string) => maskSecrets(oneLine(t), ctx.secrets ?? []);
   const body = [`Trigger: ${ctx.trigger.kind}${ctx.trigger.why && ctx.trigger.why !== ctx.trigger.kind ? ` (${mask(ctx.trigger.why)})` : ''}`];
   if (r.mode === 'rollback') body.push(`Restored the state of ${r.restored_from ?? 'an earlier commit'}: ${oneLine(`${r.template} ${r.version}`)}.`);
   for (const [name, h] of Object.entries(sortedKeys(r.hosts))) body.push(`${name}: ${h.outcome}${h.error ? `: ${mask(h.error)}` : ''}`);
+  if (ctx.dataRestored) for (const [host, vols] of Object.entries(sortedKeys(ctx.dataRestored))) body.push(`Data restored on ${oneLine(host)}: ${Object.entries(sortedKeys(vols)).map(([v, id]) => `${oneLine(v)} ← ${oneLine(id)}`).join(', ')}`);
   if (ctx.snapshotsTaken) for (const [host, vols] of Object.entries(sortedKeys(ctx.snapshotsTaken))) body.push(`Data snapshot before the upgrade on ${oneLine(host)}: ${Object.entries(sortedKeys(vols)).map(([v, id]) => `${oneLine(v)} → ${oneLine(id)}`).join(', ')}`);
   const trailers = [
     `Berth-Stack: ${oneLine(r.stack)}`,
@@ -221,6 +222,11 @@ export interface LedgerTrailers {
   mode?: string;
   /** Set by `berth rollback --to`: the commit whose state was restored. */
   rollbackTo?: string;
+  /**
+   * A person's rollback asks for the data too (`berth rollback --with-data`, or `Berth-Restore-Data: true` /
+   * `restore_data: true` written in a revert made by hand): the snapshots the reverted upgrade took are restored.
+   */
+  restoreData?: boolean;
 }
 
 /** git keeps a repeated trailer key; parseTrailers keeps the last, so catalogs are read line by line. */
@@ -233,6 +239,7 @@ export function readTrailers(message: string): LedgerTrailers {
   return {
     stack: t['Berth-Stack'], trigger: t['Berth-Trigger'], delivery: t['Berth-Delivery'], environment: t['Berth-Environment-Commit'],
     catalogs, template: t['Berth-Template'], outcome: t['Berth-Outcome'], mode: t['Berth-Mode'], rollbackTo: t['Berth-Rollback-To'],
+    ...(/^true$/i.test(t['Berth-Restore-Data'] ?? '') || /^restore_data:[ \t]*true[ \t]*$/im.test(message) ? { restoreData: true } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import git from 'isomorphic-git';
 import { UserError } from '../lib/errors.ts';
 import { commitFiles, readFilesAt, revertCommit, type Author } from '../lib/git/index.ts';
 import type { GitFs } from '../lib/git/fs.ts';
-import { readTrailers } from './record.ts';
+import { readTrailers, recordFromYaml } from './record.ts';
 import { isBerthCommit, LedgerView, stackDir } from './tree.ts';
 
 export interface RollbackResult {
@@ -26,7 +26,7 @@ export interface Place {
 }
 
 /** `git revert` of the stack's latest deploy; refused when that would stack a revert on a rollback. */
-export async function revertLatest(p: Place, stack: string): Promise<Omit<RollbackResult, 'pushed'>> {
+export async function revertLatest(p: Place, stack: string, opts: { withData?: boolean } = {}): Promise<Omit<RollbackResult, 'pushed'>> {
   const touching = await new LedgerView(p.fs, p.dir, p.branch).touching(stack);
   const head = touching[0];
   if (!head) throw new UserError('LEDGER_EMPTY', `the ledger branch ${p.branch} has no deploy of stack ${stack}`, { hint: 'Deploy it first (berth apply, or berth serve).' });
@@ -36,7 +36,9 @@ export async function revertLatest(p: Place, stack: string): Promise<Omit<Rollba
     });
   }
   if (touching.length < 2) throw new UserError('ROLLBACK_NOTHING_EARLIER', `${head.sha.slice(0, 7)} is the first deploy of stack ${stack}: there is no earlier state to roll back to`);
-  const sha = await revertCommit(p.dir, { branch: p.branch, commit: head.sha, author: p.author, fs: p.fs });
+  if (opts.withData) await snapshotsOf(p, head.sha, stack);
+  const trailers = opts.withData ? { 'Berth-Restore-Data': 'true' } : undefined;
+  const sha = await revertCommit(p.dir, { branch: p.branch, commit: head.sha, author: p.author, fs: p.fs, ...(trailers ? { trailers } : {}) });
   if (!sha) throw new UserError('ROLLBACK_NOOP', `the ledger already holds the state before ${head.sha.slice(0, 7)}`);
   return { commit: sha, kind: 'revert', of: head.sha };
 }
@@ -56,6 +58,15 @@ export async function restoreTo(p: Place, stack: string, to: string): Promise<Om
   const sha = await commitFiles(p.dir, { branch: p.branch, parent: head, files: changes, message, author: p.author, fs: p.fs });
   if (!sha) throw new UserError('ROLLBACK_NOOP', `stack ${stack} is in the state of ${short} already`);
   return { commit: sha, kind: 'restore', of: target };
+}
+
+/** --with-data needs the deploy it reverts to have snapshotted the data it changed. */
+async function snapshotsOf(p: Place, commit: string, stack: string): Promise<void> {
+  const text = (await readFilesAt(p.dir, commit, stackDir(stack), { fs: p.fs }))['deploy.yml'];
+  if (text && recordFromYaml(text).snapshots) return;
+  throw new UserError('ROLLBACK_NO_SNAPSHOTS', `${commit.slice(0, 7)}, the deploy of ${stack} to undo, took no data snapshots: there is no data to restore`, {
+    hint: `Snapshots are taken before an upgrade (a template version change) of a stack with named volumes. Roll back without --with-data: berth rollback ${stack}`,
+  });
 }
 
 async function resolve(p: Place, ref: string): Promise<string> {

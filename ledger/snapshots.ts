@@ -4,7 +4,7 @@
  * containers. Standalone hosts only; the result goes into the deploy's ledger record.
  */
 import { connectHost } from '../engines/docker/connect.ts';
-import { DEFAULT_HELPER_IMAGE, DEFAULT_SNAPSHOT_KEEP, pruneSnapshots, takeSnapshot } from '../engines/docker/snapshot.ts';
+import { DEFAULT_HELPER_IMAGE, DEFAULT_SNAPSHOT_KEEP, pruneSnapshots, restoreWithServicesStopped, takeSnapshot } from '../engines/docker/snapshot.ts';
 import { UserError } from '../lib/errors.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
 import { readFilesAt } from '../lib/git/index.ts';
@@ -55,6 +55,23 @@ export async function snapshotBeforeUpgrade(desired: DesiredStack, previous: Led
     if (taken[hostName]) await pruneSnapshots(docker, desired.name, settings.keep);
   }
   return taken;
+}
+
+/**
+ * A person's rollback asked for the data back: the snapshots the reverted upgrade took are restored on each host,
+ * the containers using those volumes stopped and left stopped (the rollback deploy that follows replaces or starts
+ * them on the restored data). Returns host → volume → snapshot restored. A host no longer in the stack, or a
+ * snapshot gone, fails the rollback before any volume is touched on that host.
+ */
+export async function restoreBeforeRollback(desired: DesiredStack, taken: Record<string, Record<string, string>>, settings: SnapshotSettings = snapshotSettings()): Promise<Record<string, Record<string, string>>> {
+  const restored: Record<string, Record<string, string>> = {};
+  for (const [hostName, vols] of Object.entries(taken).sort(([a], [b]) => a.localeCompare(b))) {
+    const h = desired.hosts[hostName];
+    if (!h) throw new UserError('SNAPSHOT_HOST_GONE', `the snapshots of ${desired.name} are on ${hostName}, which the stack no longer runs on`, { hint: 'Put the host back in the stack\'s selector to restore its data, or roll back without --with-data.' });
+    await restoreWithServicesStopped(connectHost(h.host), Object.values(vols), { helperImage: settings.helperImage, restart: 'on-failure' });
+    restored[hostName] = { ...vols };
+  }
+  return restored;
 }
 
 /** The snapshots the deploy recorded at `commit` took before it upgraded the stack; undefined when none. */

@@ -29,6 +29,8 @@ export interface RecordContext {
   rollback?: { record: LedgerRecord; restoredFrom: string };
   /** Snapshots this deploy took before changing the template version (ledger/snapshots.ts). */
   snapshots?: Record<string, Record<string, string>>;
+  /** Snapshots this rollback restored before it deployed (host → volume → snapshot): said in the commit. */
+  dataRestored?: Record<string, Record<string, string>>;
 }
 
 export interface HostState {
@@ -143,7 +145,7 @@ export function buildState(desired: DesiredStack, hosts: Record<string, HostStat
   const dir = stackDir(desired.name);
   const changes: Record<string, string | null> = Object.fromEntries(Object.keys(current).filter((f) => !(f in files)).map((f) => [`${dir}/${f}`, null]));
   for (const [f, text] of Object.entries(files)) changes[`${dir}/${f}`] = text;
-  return { files: changes, message: commitMessage(record, { previous, trigger: ctx.trigger, seen: ctx.sources, secrets: desired.secrets, ...(ctx.snapshots ? { snapshotsTaken: ctx.snapshots } : {}) }) };
+  return { files: changes, message: commitMessage(record, { previous, trigger: ctx.trigger, seen: ctx.sources, secrets: desired.secrets, ...(ctx.snapshots ? { snapshotsTaken: ctx.snapshots } : {}), ...(ctx.dataRestored ? { dataRestored: ctx.dataRestored } : {}) }) };
 }
 
 /** The ledger branch's README.md, committed on its own before the first deploy. */

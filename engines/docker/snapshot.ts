@@ -178,8 +178,10 @@ export async function pruneSnapshots(docker: Docker, stack: string, keep = DEFAU
 /**
  * Restores snapshots with the containers that mount their volumes stopped, and starts again those that ran.
  * A container is started again even when a restore fails, so a failed restore does not also leave it down.
+ * `restart: 'on-failure'` leaves them stopped after a restore that worked: a rollback is about to replace them
+ * with the older version, and the newer one must not start on the older data (it may migrate it again).
  */
-export async function restoreWithServicesStopped(docker: Docker, ids: string[], o: { helperImage?: string } = {}): Promise<Snapshot[]> {
+export async function restoreWithServicesStopped(docker: Docker, ids: string[], o: { helperImage?: string; restart?: 'always' | 'on-failure' } = {}): Promise<Snapshot[]> {
   const snaps: Snapshot[] = [];
   for (const id of ids) {
     const s = await inspectSnapshot(docker, id);
@@ -191,10 +193,14 @@ export async function restoreWithServicesStopped(docker: Docker, ids: string[], 
     for (const c of await docker.listContainers({ filters: { volume: [s.volume], status: ['running', 'restarting'] } })) running.add(c.Id);
   }
   for (const id of running) await docker.getContainer(id).stop().catch((e) => { if ((e as { statusCode?: number }).statusCode !== 304) throw e; });
+  let restored = false;
   try {
     for (const s of snaps) await restoreSnapshot(docker, s.id, o);
+    restored = true;
   } finally {
-    for (const id of running) await docker.getContainer(id).start().catch((e) => { if ((e as { statusCode?: number }).statusCode !== 304) throw e; });
+    if (!restored || o.restart !== 'on-failure') {
+      for (const id of running) await docker.getContainer(id).start().catch((e) => { if ((e as { statusCode?: number }).statusCode !== 304) throw e; });
+    }
   }
   return snaps;
 }

@@ -1,6 +1,8 @@
 // An upgrade deploy snapshots the stack's named volumes first and records them in its ledger commit: a template
 // whose v1 writes a database file into a named volume and whose v2 start script rewrites it, deployed with
-// `berth apply` from a local environment repository onto h1. A rollback without --with-data says the data stays.
+// `berth apply` from a local environment repository onto h1. A rollback without --with-data says the data stays;
+// with it (`berth rollback --with-data`, or `restore_data: true` in a revert made by hand) the next deploy stops
+// the service, restores the snapshot and runs v1 on v1's data, byte for byte, once.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,8 +17,9 @@ import { listSnapshots } from '../../engines/docker/snapshot.ts';
 
 const gate = await dockerGate();
 const STACK = 'snap-up';
+const WD = 'snap-wd';
 const LEDGER = 'berth/deployed';
-useHarnessStacks(gate, [STACK]);
+useHarnessStacks(gate, [STACK, WD]);
 const tmp = tempDir('berth-snap-up-');
 
 const compose = (script: string) => `services:
@@ -32,14 +35,15 @@ volumes:
 const V1 = "test -f /data/db || printf 'v1 rows\\\\001\\\\n' > /data/db";
 const V2 = "printf 'v2 migrated: ' > /data/new && cat /data/db >> /data/new && mv /data/new /data/db";
 
-async function cleanSnapshots(): Promise<void> {
+async function cleanSnapshots(stack = STACK): Promise<void> {
   if (!gate.ok) return;
   const docker = gate.docker('h1');
-  for (const s of await listSnapshots(docker, STACK)) await docker.getVolume(s.id).remove({ force: true }).catch(() => undefined);
-  await docker.getVolume(`${STACK}_data`).remove({ force: true }).catch(() => undefined);
+  for (const s of await listSnapshots(docker, stack)) await docker.getVolume(s.id).remove({ force: true }).catch(() => undefined);
+  await docker.getVolume(`${stack}_data`).remove({ force: true }).catch(() => undefined);
 }
 after(async () => {
   await cleanSnapshots();
+  await cleanSnapshots(WD);
   tmp.remove();
 });
 
@@ -47,9 +51,9 @@ const gitEnv = { PATH: process.env.PATH, HOME: tmp.path, GIT_CONFIG_NOSYSTEM: '1
 const git = async (args: string[], cwd: string) => (await promisify(execFile)('git', args, { cwd, env: gitEnv })).stdout;
 
 /** The volume's database file, read through a throwaway container (hex, so every byte counts). */
-async function dbBytes(): Promise<string> {
+async function dbBytes(stack = STACK): Promise<string> {
   const docker = gate.docker('h1');
-  const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['cat', '/data/db'], HostConfig: { Mounts: [{ Type: 'volume', Source: `${STACK}_data`, Target: '/data', ReadOnly: true }] } });
+  const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['cat', '/data/db'], HostConfig: { Mounts: [{ Type: 'volume', Source: `${stack}_data`, Target: '/data', ReadOnly: true }] } });
   try {
     await c.start();
     await c.wait();
@@ -62,19 +66,25 @@ async function dbBytes(): Promise<string> {
   }
 }
 
-test('an upgrade snapshots the named volume before v2 migrates it and records the snapshot in its ledger commit', gate.opts, async () => {
-  await cleanSnapshots();
-  const catalog = path.join(tmp.path, 'catalog');
+/** A catalog with snapdb 1.0.0 and 2.0.0, and an environment repository deploying `stack` at 1.0.0 onto h1. */
+async function world(stack: string) {
+  await cleanSnapshots(stack);
+  const catalog = path.join(tmp.path, `catalog-${stack}`);
   writeCatalog(catalog, { snapdb: { description: 'A database-like service', versions: { '1.0.0': { compose: compose(V1) }, '2.0.0': { compose: compose(V2) } } } });
-  const dir = path.join(tmp.path, 'env');
+  const dir = path.join(tmp.path, `env-${stack}`);
   mkdirSync(path.join(dir, 'stacks'), { recursive: true });
   writeFileSync(path.join(dir, 'berth.yml'), stringify({ catalogs: [{ name: 'test', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost }] }));
-  const stackFile = (v: string) => writeFileSync(path.join(dir, `stacks/${STACK}.yml`), `template: snapdb\nversion: ${v}\n`);
+  const stackFile = (v: string) => writeFileSync(path.join(dir, `stacks/${stack}.yml`), `template: snapdb\nversion: ${v}\n`);
   stackFile('1.0.0');
   await git(['init', '--quiet', '-b', 'main'], dir);
   await git(['add', '.'], dir);
   await git(['commit', '--quiet', '-m', 'v1'], dir);
   const berth = (args: string[]) => runBerth([...args, '--env', dir], { env: { BERTH_SNAPSHOT_HELPER_IMAGE: BUSYBOX_IMAGE } });
+  return { dir, stackFile, berth };
+}
+
+test('an upgrade snapshots the named volume before v2 migrates it and records the snapshot in its ledger commit', gate.opts, async () => {
+  const { dir, stackFile, berth } = await world(STACK);
 
   const v1 = await berth(['apply', STACK]);
   assert.equal(v1.code, 0, v1.stderr + v1.stdout);
@@ -120,4 +130,69 @@ test('an upgrade snapshots the named volume before v2 migrates it and records th
   assert.equal(running.length, 1);
   assert.match(running[0].Command, /test -f \/data\/db/, 'v1 runs again');
   assert.equal(Buffer.from(await dbBytes(), 'hex').toString('latin1'), 'v2 migrated: v1 rows\u0001\n', "v2's data stays");
+});
+
+test('berth rollback --with-data, and restore_data: true in a revert made by hand: v1 runs again on v1\'s data, restored once', gate.opts, async () => {
+  const { dir, stackFile, berth } = await world(WD);
+  const apply = async () => {
+    const r = await berth(['apply', WD]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+  };
+  const runsV1 = async () => {
+    const running = await gate.docker('h1').listContainers({ filters: JSON.stringify({ label: [`berth.stack=${WD}`] }) });
+    assert.equal(running.length, 1);
+    assert.match(running[0].Command, /test -f \/data\/db/, 'v1 runs again');
+  };
+
+  await apply();
+  const v1Data = await dbBytes(WD);
+  assert.equal(Buffer.from(v1Data, 'hex').toString('latin1'), 'v1 rows\u0001\n');
+  stackFile('2.0.0');
+  await git(['commit', '--quiet', '-am', 'v2'], dir);
+  await apply();
+  assert.equal(Buffer.from(await dbBytes(WD), 'hex').toString('latin1'), 'v2 migrated: v1 rows\u0001\n');
+
+  const rb = await berth(['rollback', WD, '--with-data']);
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.match(rb.stdout, /The deploy of this rollback restores the data snap-wd had before 2\.0\.0: it stops the services using the volumes/);
+  assert.match(await git(['log', '-1', '--format=%B', LEDGER], dir), /^Berth-Restore-Data: true$/m);
+  await apply();
+  await runsV1();
+  assert.equal(await dbBytes(WD), v1Data, "v1's data, byte for byte");
+  const message = await git(['log', '-1', '--format=%B', LEDGER], dir);
+  assert.match(message, new RegExp(`^roll back ${WD} to `));
+  assert.match(message, new RegExp(`^Data restored on h1: ${WD}_data ← berth-snap-${WD}-${WD}_data-[0-9a-f]{8}$`, 'm'));
+  // Restored once: the next deploy of the same rollback changes nothing, data included.
+  const head = await git(['rev-parse', LEDGER], dir);
+  await apply();
+  assert.equal(await git(['rev-parse', LEDGER], dir), head);
+  assert.equal(await dbBytes(WD), v1Data);
+
+  // A new environment commit supersedes the rollback: v2 again, over a new snapshot; then a revert by hand.
+  await git(['commit', '--quiet', '--allow-empty', '-m', 'v2 again'], dir);
+  await apply();
+  assert.equal(Buffer.from(await dbBytes(WD), 'hex').toString('latin1'), 'v2 migrated: v1 rows\u0001\n');
+  const wt = path.join(tmp.path, 'ledger-wd');
+  await git(['worktree', 'add', '--quiet', wt, LEDGER], dir);
+  const upgrade = (await git(['rev-parse', 'HEAD'], wt)).trim();
+  await git(['revert', '--no-edit', '--no-commit', 'HEAD'], wt);
+  // As `git revert --edit` leaves it, with a line the person added.
+  await git(['commit', '--quiet', '-m', `Revert the upgrade of ${WD}\n\nThis reverts commit ${upgrade}.\nThe migration broke reports; back to 1.0.0 with its data.\n\nrestore_data: true`], wt);
+  await apply();
+  await runsV1();
+  assert.equal(await dbBytes(WD), v1Data, 'restored by the hand-made revert too');
+  assert.match(await git(['log', '-1', '--format=%B', LEDGER], dir), /^Data restored on h1: /m);
+
+  // Asking for data a deploy never snapshotted is refused before anything is written.
+  const before = await git(['rev-parse', LEDGER], dir);
+  await git(['commit', '--quiet', '--allow-empty', '-m', 'v2 once more'], dir);
+  stackFile('1.0.0');
+  await git(['commit', '--quiet', '-am', 'pin 1.0.0 in the environment'], dir);
+  await apply();
+  const refused = await berth(['rollback', WD, '--with-data']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /took no data snapshots: there is no data to restore/);
+  assert.match(refused.stderr, /hint: .*without --with-data/);
+  assert.notEqual(await git(['rev-parse', LEDGER], dir), before, 'the deploys after were recorded');
+  assert.doesNotMatch(await git(['log', '-1', '--format=%B', LEDGER], dir), /Berth-Restore-Data/, 'no revert was made');
 });
