@@ -34,5 +34,14 @@ export function registerLedgerCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (stack: string, opts: { env: string; json?: boolean }) => (await import('./snapshots-actions.ts')).snapshotsAction(stack, opts));
 
+  const snapshot = program.command('snapshot').description('work with one data snapshot');
+  snapshot.command('export')
+    .description("copy a snapshot off its host: a tar of the volume's files as they were (see berth snapshots STACK)")
+    .argument('<snapshot>', 'the snapshot, as berth snapshots names it (berth-snap-…)')
+    .option('--out <file>', 'where to write it; - for stdout (default: SNAPSHOT.tar)')
+    .option('--host <name>', 'the host holding it (default: the first that has it)')
+    .addOption(envOption())
+    .action(async (id: string, opts: { env: string; out?: string; host?: string }) => (await import('./snapshots-actions.ts')).snapshotExportAction(id, opts));
+
   registerSecretCommands(program);
 }

@@ -1,7 +1,13 @@
 /** `berth snapshots STACK`: the data snapshots a stack's volumes have on each standalone host of the environment. */
 import { loadEnvironment } from '../environment/environment.ts';
 import { connectHost } from '../engines/docker/connect.ts';
-import { listSnapshots, type Snapshot } from '../engines/docker/snapshot.ts';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { exportSnapshot, inspectSnapshot, listSnapshots, type Snapshot } from '../engines/docker/snapshot.ts';
+import { snapshotSettings } from '../ledger/snapshots.ts';
+import { UserError } from '../lib/errors.ts';
 import { table } from './table.ts';
 
 export type HostSnapshot = Snapshot & { host: string };
@@ -25,6 +31,47 @@ export async function snapshotsAction(stack: string, opts: { env: string; json?:
   const t = table(['HOST', 'VOLUME', 'VERSION', 'TIME', 'SIZE', 'SNAPSHOT']);
   for (const r of rows) t.push([r.host, r.volume, r.version, r.time.replace('T', ' ').slice(0, 19), size(r.size), r.id]);
   print(t.toString());
+}
+
+/**
+ * `berth snapshot export SNAPSHOT`: the snapshot's archive (a tar of the volume's files) copied off whichever host
+ * has it, into `--out` (default `SNAPSHOT.tar`; `-` for stdout). Written beside the target and renamed, so a failed
+ * export leaves no partial file under the name.
+ */
+export async function snapshotExportAction(id: string, opts: { env: string; out?: string; host?: string }): Promise<void> {
+  const env = await loadEnvironment(opts.env);
+  const hosts = opts.host ? env.hosts.filter((h) => h.name === opts.host) : env.hosts;
+  if (opts.host && !hosts.length) throw new UserError('HOST_NOT_FOUND', `no host ${opts.host} in the environment`, { hint: `Hosts: ${env.hosts.map((h) => h.name).join(', ') || 'none'}.` });
+  let found: { host: (typeof hosts)[number] } | undefined;
+  for (const host of hosts) {
+    const s = await inspectSnapshot(connectHost(host), id).catch((e: Error) => void process.stderr.write(`warning: ${host.name}: cannot look for ${id} (${e.message})\n`));
+    if (s) {
+      found = { host };
+      break;
+    }
+  }
+  if (!found) throw new UserError('SNAPSHOT_MISSING', `no host of the environment has snapshot ${id}`, { hint: 'berth snapshots STACK lists the snapshots and the host each is on.' });
+  const docker = connectHost(found.host);
+  const settings = snapshotSettings(process.env, env.snapshots);
+  if (opts.out === '-') {
+    await exportSnapshot(docker, id, process.stdout, { helperImage: settings.helperImage });
+    return;
+  }
+  const file = path.resolve(opts.out ?? `${id}.tar`);
+  const part = `${file}.part-${process.pid}`;
+  const stream = createWriteStream(part, { flags: 'wx' });
+  try {
+    const { snapshot, bytes } = await exportSnapshot(docker, id, stream, { helperImage: settings.helperImage });
+    stream.end();
+    await finished(stream);
+    await rename(part, file);
+    process.stderr.write(`exported ${id} (${snapshot.volume} of ${snapshot.stack} ${snapshot.version}, ${size(bytes)}) from ${found.host.name} to ${file}\n`);
+    process.stderr.write(`It is a tar of the volume's files: tar -tf ${path.basename(file)} lists them.\n`);
+  } catch (e) {
+    stream.destroy();
+    await rm(part, { force: true });
+    throw e;
+  }
 }
 
 function print(text: string): void {

@@ -23,7 +23,7 @@ import { ledgerDesired, secretPlaceholders } from '../ledger/pin.ts';
 import type { DeployMode, Sources, Trigger } from '../ledger/record.ts';
 import { reconcileStack, type StackOutcome } from './reconcile.ts';
 import { assertImmutable } from '../upgrades/immutable.ts';
-import { isUpgrade, restoreBeforeRollback, snapshotBeforeUpgrade, snapshotsRecordedAt } from '../ledger/snapshots.ts';
+import { isUpgrade, restoreBeforeRollback, snapshotBeforeUpgrade, snapshotSettings, snapshotsRecordedAt } from '../ledger/snapshots.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
 import type { StackSpec } from '../environment/types.ts';
 
@@ -94,7 +94,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   let snapshots: Record<string, Record<string, string>> | undefined;
   if (ctx.ledger && !opts.dryRun && !state.rollback && !spec.swarm && isUpgrade(desired, state.record)) {
     try {
-      snapshots = await snapshotBeforeUpgrade(desired, state.record!);
+      snapshots = await snapshotBeforeUpgrade(desired, state.record!, snapshotSettings(process.env, ctx.env.snapshots));
     } catch (e) {
       const error = new Error(`the data snapshot before the upgrade failed, so the upgrade did not start: ${(e as Error).message}`, { cause: e });
       log.error({ stack: spec.name, err: error.message }, `stack ${spec.name}: ${error.message}`);
@@ -104,7 +104,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   let dataRestored: Record<string, Record<string, string>> | undefined;
   if (ctx.ledger && !opts.dryRun && state.rollback?.requested && state.rollback.restoreData) {
     try {
-      dataRestored = await restoreData(ctx.ledger.dir, spec, desired, state.rollback.revertedCommit);
+      dataRestored = await restoreData(ctx.ledger.dir, ctx.env, spec, desired, state.rollback.revertedCommit);
       log.info({ stack: spec.name, restored: dataRestored }, `stack ${spec.name}: restored the data snapshotted before ${state.rollback.revertedCommit.slice(0, 7)}; deploying the rollback on it`);
     } catch (e) {
       const error = new Error(`the rollback asked for the data back, and restoring it failed, so nothing was deployed: ${(e as Error).message}`, { cause: e });
@@ -133,14 +133,14 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
 }
 
 /** The snapshots the reverted upgrade took, restored (ledger/snapshots.ts); host → volume → snapshot. */
-async function restoreData(dir: string, spec: StackSpec, desired: DesiredStack, reverted: string): Promise<Record<string, Record<string, string>>> {
+async function restoreData(dir: string, env: Environment, spec: StackSpec, desired: DesiredStack, reverted: string): Promise<Record<string, Record<string, string>>> {
   const taken = await snapshotsRecordedAt(dir, reverted, spec.name);
   if (!taken || spec.swarm) {
     throw new UserError('ROLLBACK_NO_SNAPSHOTS', `${reverted.slice(0, 7)}, the deploy this rollback undoes, took no data snapshots${spec.swarm ? ' (Swarm stacks are not snapshotted)' : ''}`, {
       hint: 'Remove the Berth-Restore-Data trailer (revert again without it) to roll back the containers alone.',
     });
   }
-  return restoreBeforeRollback(desired, taken.snapshots);
+  return restoreBeforeRollback(desired, taken.snapshots, snapshotSettings(process.env, env.snapshots));
 }
 
 function desiredOptions(ctx: DesiredContext): DesiredOptions {

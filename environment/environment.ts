@@ -32,6 +32,8 @@ export interface Environment {
   forge?: ForgeConfig;
   /** berth.yml `name:`: the identity its deploys are labelled with (environment/identity.ts); absent: derived. */
   name?: string;
+  /** berth.yml `snapshots:`: how many data snapshots of each volume a host keeps, and the helper image that makes them. */
+  snapshots?: { keep?: number; helperImage?: string };
 }
 
 /**
@@ -222,6 +224,20 @@ export function assertUsable(spec: StackSpec): void {
   if (spec.invalid) throw spec.invalid;
 }
 
+/** `snapshots: { keep: N, helper_image: IMAGE }` (ledger/snapshots.ts). */
+function parseSnapshots(top: MapReader): Environment['snapshots'] {
+  const raw = top.obj.snapshots;
+  if (raw === undefined || raw === null) return undefined;
+  if (!isPlainMap(raw)) return void top.problem('snapshots', `must be a map with keep: and helper_image:, got ${kindOf(raw)}`);
+  const r = new MapReader(top.yaml, [...top.path, 'snapshots'], top.field('snapshots'), raw, top.problems);
+  r.unknownKeys(['keep', 'helper_image']);
+  const keep = r.number('keep', { integer: true, nonNegative: true });
+  if (keep === 0) r.problem('keep', 'must be at least 1: the snapshot an upgrade takes is the one its rollback restores');
+  const helperImage = r.string('helper_image');
+  if (helperImage !== undefined && !/^[a-z0-9][\w./:@-]{0,254}$/i.test(helperImage)) r.problem('helper_image', `"${helperImage.slice(0, 80)}" is not an image reference`);
+  return { ...(keep ? { keep } : {}), ...(helperImage ? { helperImage } : {}) };
+}
+
 /** `allow_env:`: the process variables the operator lets stacks read; Berth's own are refused here already. */
 function parseAllowEnv(r: MapReader): string[] {
   const v = r.obj.allow_env;
@@ -345,14 +361,16 @@ export async function loadEnvironment(root: string, opts: { processEnv?: Record<
   if (parsed.yaml && !isPlainMap(data)) problems.push({ file: 'berth.yml', line: 1, message: `must be a map with catalogs:, hosts: and registries:, got ${kindOf(data)}` });
   if (parsed.yaml && isPlainMap(data)) {
     const r = new MapReader(parsed.yaml, [], '', data, problems);
-    r.unknownKeys(['name', 'catalogs', 'hosts', 'swarms', 'registries', 'forge', 'allow_env']);
+    r.unknownKeys(['name', 'catalogs', 'hosts', 'swarms', 'registries', 'forge', 'allow_env', 'snapshots']);
     const forge = parseForgeConfig(r);
     const allowEnv = parseAllowEnv(r);
+    const snapshots = parseSnapshots(r);
     const name = r.string('name', false);
     if (name !== undefined && !OWNER_NAME.test(name)) r.problem('name', `"${name.slice(0, 80)}" is not a usable environment name; use up to 200 letters, digits and ".:/_@-"`);
     const base = {
       root: abs, catalogs: await parseCatalogs(r, abs, opts.resolveCatalog, opts.catalogsMayBeMissing), hosts: parseHosts(r, abs, opts.processEnv ?? process.env),
       swarms: parseSwarms(r, abs), registries: parseRegistries(r), allowEnv, ...(forge ? { forge } : {}), ...(name !== undefined ? { name } : {}),
+      ...(snapshots ? { snapshots } : {}),
     };
     // Stack files fail one by one (StackSpec.invalid); only berth.yml itself fails the whole environment.
     if (problems.length === 0) return { ...base, stacks: await loadStacks(base) };

@@ -83,6 +83,8 @@ export interface HistoryEntry {
   /** `remove`: Berth deleted the stack's folder because its stack file left the environment. */
   mode?: DeployMode | 'remove';
   author: string;
+  /** The deploy snapshotted the stack's data before it upgraded it: a rollback of it can restore that data. */
+  snapshots?: true;
 }
 
 const isConflict = (e: unknown) => e instanceof BerthError && e.kind === 'conflict';
@@ -495,7 +497,8 @@ export class Ledger {
       const t = readTrailers(c.message);
       const berth = isBerthCommit(c, stack);
       const base = { commit: c.sha, when: new Date(c.timestamp * 1000).toISOString(), subject: c.subject, author: c.author.name };
-      if (berth) return { ...base, trigger: t.trigger, outcome: t.outcome, template: t.template, mode: t.mode === 'rollback' || t.mode === 'remove' ? t.mode : 'render' as const };
+      const snapshots = /^Data snapshot before the upgrade on /m.test(c.message) ? { snapshots: true as const } : {};
+      if (berth) return { ...base, trigger: t.trigger, outcome: t.outcome, template: t.template, mode: t.mode === 'rollback' || t.mode === 'remove' ? t.mode : 'render' as const, ...snapshots };
       const deploy = (await readFilesAt(this.dir, c.sha, stackDir(stack), { fs: this.fs }))['deploy.yml'];
       const r = deploy ? recordFromYaml(deploy) : undefined;
       return { ...base, trigger: t.rollbackTo ? 'rollback' : 'revert', template: r && `${r.template}@${r.version}`, mode: 'rollback' as const };

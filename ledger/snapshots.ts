@@ -16,11 +16,14 @@ export interface SnapshotSettings {
   keep: number;
 }
 
-/** $BERTH_SNAPSHOT_HELPER_IMAGE and $BERTH_SNAPSHOT_KEEP, else the defaults. */
-export function snapshotSettings(env: NodeJS.ProcessEnv = process.env): SnapshotSettings {
-  const keep = env.BERTH_SNAPSHOT_KEEP ? Number(env.BERTH_SNAPSHOT_KEEP) : DEFAULT_SNAPSHOT_KEEP;
+/**
+ * $BERTH_SNAPSHOT_HELPER_IMAGE and $BERTH_SNAPSHOT_KEEP (the controller's, for every environment it serves), else
+ * berth.yml's `snapshots:` (the environment's), else the defaults.
+ */
+export function snapshotSettings(env: NodeJS.ProcessEnv = process.env, declared: { keep?: number; helperImage?: string } = {}): SnapshotSettings {
+  const keep = env.BERTH_SNAPSHOT_KEEP ? Number(env.BERTH_SNAPSHOT_KEEP) : declared.keep ?? DEFAULT_SNAPSHOT_KEEP;
   if (!Number.isInteger(keep) || keep < 1) throw new UserError('SNAPSHOT_KEEP_INVALID', `BERTH_SNAPSHOT_KEEP=${env.BERTH_SNAPSHOT_KEEP} is not a whole number of at least 1`);
-  return { helperImage: env.BERTH_SNAPSHOT_HELPER_IMAGE || DEFAULT_HELPER_IMAGE, keep };
+  return { helperImage: env.BERTH_SNAPSHOT_HELPER_IMAGE || declared.helperImage || DEFAULT_HELPER_IMAGE, keep };
 }
 
 const versionOf = (source: string) => {

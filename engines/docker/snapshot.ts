@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
+import tarStream from 'tar-stream';
 import { BerthError, UserError } from '../../lib/errors.ts';
 
 export const DEFAULT_HELPER_IMAGE = 'busybox:1';
@@ -203,4 +204,58 @@ export async function restoreWithServicesStopped(docker: Docker, ids: string[], 
     }
   }
   return snaps;
+}
+
+/**
+ * Streams a snapshot's archive (`data.tar`, the volume's files) off the host into `out`, through the Docker API:
+ * a helper container that mounts the snapshot read-only is created, never started, and its file read with
+ * `getArchive`. Returns the snapshot and the archive's size in bytes. Only when a person asks: snapshots stay on
+ * their host otherwise.
+ */
+export async function exportSnapshot(docker: Docker, id: string, out: NodeJS.WritableStream, o: { helperImage?: string } = {}): Promise<{ snapshot: Snapshot; bytes: number }> {
+  const snapshot = await inspectSnapshot(docker, id);
+  if (!snapshot) throw new UserError('SNAPSHOT_MISSING', `snapshot ${id} is not on the host`, { data: { id }, hint: 'berth snapshots STACK lists the snapshots each host has.' });
+  const image = o.helperImage ?? DEFAULT_HELPER_IMAGE;
+  await helperPresent(docker, image);
+  const container = await docker.createContainer({
+    Image: image, Cmd: ['true'], Labels: { [SNAPSHOT_LABEL.helper]: '1', [SNAPSHOT_LABEL.stack]: snapshot.stack }, NetworkDisabled: true,
+    HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: id, Target: '/from', ReadOnly: true }] },
+  });
+  try {
+    // The engine answers with a tar holding the one file; its content is the archive the snapshot is.
+    const archive = (await container.getArchive({ path: `/from/${ARCHIVE}` })) as NodeJS.ReadableStream;
+    const bytes = await new Promise<number>((resolve, reject) => {
+      const extract = tarStream.extract();
+      let size = -1;
+      extract.on('entry', (header, stream, next) => {
+        if (header.name.replace(/^\.?\//, '') !== ARCHIVE || size >= 0) {
+          stream.resume();
+          stream.on('end', next);
+          return;
+        }
+        size = 0;
+        // By hand, not pipe: `out` is the caller's to end, and a slow disk pauses the engine's stream.
+        stream.on('data', (chunk: unknown) => {
+          const buf = chunk as Buffer;
+          size += buf.length;
+          if (!out.write(buf)) {
+            stream.pause();
+            out.once('drain', () => stream.resume());
+          }
+        });
+        stream.on('error', reject);
+        stream.on('end', next);
+      });
+      extract.on('finish', () => (size >= 0 ? resolve(size) : reject(new SnapshotError('SNAPSHOT_ARCHIVE_MISSING', `snapshot ${id} holds no ${ARCHIVE}`))));
+      extract.on('error', reject);
+      archive.on('error', reject);
+      archive.pipe(extract);
+    });
+    return { snapshot, bytes };
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) throw new SnapshotError('SNAPSHOT_ARCHIVE_MISSING', `snapshot ${id} holds no ${ARCHIVE}: it was never completed`, { data: { id } });
+    throw e;
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
 }

@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -67,19 +67,22 @@ async function dbBytes(stack = STACK): Promise<string> {
 }
 
 /** A catalog with snapdb 1.0.0 and 2.0.0, and an environment repository deploying `stack` at 1.0.0 onto h1. */
-async function world(stack: string) {
+/** `declared`: the helper image named in berth.yml's `snapshots:` instead of $BERTH_SNAPSHOT_HELPER_IMAGE. */
+async function world(stack: string, declared = false) {
   await cleanSnapshots(stack);
   const catalog = path.join(tmp.path, `catalog-${stack}`);
   writeCatalog(catalog, { snapdb: { description: 'A database-like service', versions: { '1.0.0': { compose: compose(V1) }, '2.0.0': { compose: compose(V2) } } } });
   const dir = path.join(tmp.path, `env-${stack}`);
   mkdirSync(path.join(dir, 'stacks'), { recursive: true });
-  writeFileSync(path.join(dir, 'berth.yml'), stringify({ catalogs: [{ name: 'test', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost }] }));
+  writeFileSync(path.join(dir, 'berth.yml'), stringify({
+    catalogs: [{ name: 'test', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost }], ...(declared ? { snapshots: { keep: 2, helper_image: BUSYBOX_IMAGE } } : {}),
+  }));
   const stackFile = (v: string) => writeFileSync(path.join(dir, `stacks/${stack}.yml`), `template: snapdb\nversion: ${v}\n`);
   stackFile('1.0.0');
   await git(['init', '--quiet', '-b', 'main'], dir);
   await git(['add', '.'], dir);
   await git(['commit', '--quiet', '-m', 'v1'], dir);
-  const berth = (args: string[]) => runBerth([...args, '--env', dir], { env: { BERTH_SNAPSHOT_HELPER_IMAGE: BUSYBOX_IMAGE } });
+  const berth = (args: string[]) => runBerth([...args, '--env', dir], declared ? {} : { env: { BERTH_SNAPSHOT_HELPER_IMAGE: BUSYBOX_IMAGE } });
   return { dir, stackFile, berth };
 }
 
@@ -118,6 +121,17 @@ test('an upgrade snapshots the named volume before v2 migrates it and records th
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, new RegExp(`h1 +│? *${STACK}_data +│? *1\\.0\\.0 `));
 
+  // Exported off the host when asked: a tar of the volume's files as v1 left them.
+  const out = path.join(tmp.path, 'exported.tar');
+  const exported = await berth(['snapshot', 'export', id!, '--out', out]);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(exported.stderr, new RegExp(`exported ${id} \\(${STACK}_data of ${STACK} 1\\.0\\.0, [\\d.]+ (B|KiB)\\) from h1 to ${out.replace(/[.]/g, '\\.')}`));
+  assert.equal((await promisify(execFile)('tar', ['-xOf', out, './db'], { encoding: 'latin1' })).stdout, 'v1 rows\u0001\n');
+  const missing = await berth(['snapshot', 'export', 'berth-snap-nope', '--out', path.join(tmp.path, 'nope.tar')]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /no host of the environment has snapshot berth-snap-nope/);
+  assert.ok(!existsSync(path.join(tmp.path, 'nope.tar')), 'nothing written for a snapshot that is not there');
+
   // A rollback without --with-data brings v1's containers back over v2's data, and says so.
   const rb = await berth(['rollback', STACK]);
   assert.equal(rb.code, 0, rb.stderr);
@@ -133,7 +147,8 @@ test('an upgrade snapshots the named volume before v2 migrates it and records th
 });
 
 test('berth rollback --with-data, and restore_data: true in a revert made by hand: v1 runs again on v1\'s data, restored once', gate.opts, async () => {
-  const { dir, stackFile, berth } = await world(WD);
+  // The helper image and the keep count from berth.yml (snapshots:), not from Berth's environment variables.
+  const { dir, stackFile, berth } = await world(WD, true);
   const apply = async () => {
     const r = await berth(['apply', WD]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -152,6 +167,8 @@ test('berth rollback --with-data, and restore_data: true in a revert made by han
   await apply();
   assert.equal(Buffer.from(await dbBytes(WD), 'hex').toString('latin1'), 'v2 migrated: v1 rows\u0001\n');
 
+  const history = await berth(['history', WD, '--json']);
+  assert.deepEqual((JSON.parse(history.stdout) as Array<{ snapshots?: true }>).map((h) => h.snapshots === true), [true, false], 'the upgrade is the deploy whose rollback can restore data');
   const rb = await berth(['rollback', WD, '--with-data']);
   assert.equal(rb.code, 0, rb.stderr);
   assert.match(rb.stdout, /The deploy of this rollback restores the data snap-wd had before 2\.0\.0: it stops the services using the volumes/);

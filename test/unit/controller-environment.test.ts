@@ -181,3 +181,17 @@ test('a missing folder or berth.yml is a user error with a hint to start', async
     assert.match(err.hint ?? '', /endpoint: unix:\/\/\/var\/run\/docker\.sock/);
   }
 });
+
+test('snapshots: keep and helper_image are read; a keep of 0, a stray key or a non-image are problems at their line', async () => {
+  const env = await loadEnvironment(envDir({ 'berth.yml': 'snapshots:\n  keep: 5\n  helper_image: registry.local/tools/busybox:1.36\n' }));
+  assert.deepEqual(env.snapshots, { keep: 5, helperImage: 'registry.local/tools/busybox:1.36' });
+  assert.equal((await loadEnvironment(envDir({ 'berth.yml': 'name: prod\n' }))).snapshots, undefined);
+  await assert.rejects(loadEnvironment(envDir({ 'berth.yml': 'snapshots:\n  keep: 0\n  helper_image: "a b"\n  keep_days: 3\n' })), (e: unknown) => {
+    assert.ok(e instanceof ValidationError);
+    const text = e.problems.map(formatProblem).join('\n');
+    assert.match(text, /berth\.yml:2.*snapshots\.keep.*at least 1/);
+    assert.match(text, /berth\.yml:3.*snapshots\.helper_image.*not an image reference/);
+    assert.match(text, /keep_days/);
+    return true;
+  });
+});
