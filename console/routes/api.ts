@@ -55,7 +55,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ConsoleContext): vo
   app.get<Named>('/api/stacks/:name/containers', read, async (req, reply) => answer(reply, () => ops.containers(req.params.name)));
   app.get<Named>('/api/stacks/:name/history', read, async (req, reply) => answer(reply, () => ops.history(req.params.name)));
   app.get<Named & { Params: { commit: string } }>('/api/stacks/:name/history/:commit/diff', read, async (req, reply) => answer(reply, async () => ({ diff: await ops.diff(req.params.name, req.params.commit) })));
-  app.post<Named & { Body: { to?: string } | undefined }>('/api/stacks/:name/rollback', deploy, async (req, reply) => answer(reply, () => ops.rollback(req.params.name, req.principal!, req.body?.to)));
+  app.post<Named & { Body: { to?: string; withData?: boolean } | undefined }>('/api/stacks/:name/rollback', deploy, async (req, reply) => answer(reply, () => ops.rollback(req.params.name, req.principal!, req.body?.to, req.body?.withData === true)));
   app.get<Named & { Querystring: { service?: string; tail?: string } }>('/api/stacks/:name/logs', read, async (req, reply) => answer(reply, async () => {
     const tail = Math.min(Math.max(Number(req.query.tail) || 200, 1), 5000);
     return ops.logs(req.params.name, String(req.query.service ?? ''), tail);

@@ -79,6 +79,7 @@ export function stackBody(v: StackView): SafeHtml {
     <div class="title-row"><div class="grow"><h1>${s.stack} <span id="live-status">${statusBadge(s.status, s.reconciling)}</span></h1>
       <p class="muted" id="live-reason" data-testid="reason">${s.reason}${s.lastError ? ` — ${s.lastError}` : ''}</p></div>
       ${v.canEdit ? html`<a class="button" href="/stacks/${encodeURIComponent(s.stack)}/edit" data-testid="edit-button">Edit answers</a>` : ''}
+      ${v.canRollback && v.history.length > 1 && v.history[0]?.snapshots ? html`<label class="check" title="The last deploy snapshotted the data before it upgraded it: restore those snapshots, with the services stopped, before the older version starts"><input type="checkbox" id="rollback-data" data-testid="rollback-with-data"> with its data</label>` : ''}
       ${v.canRollback && v.history.length > 1 ? html`<button class="button danger" data-rollback="${s.stack}" data-testid="rollback-button">Roll back</button>` : ''}
     </div>
     <dl class="facts">
