@@ -1,11 +1,11 @@
 /**
  * Images onto a host: only those whose ID the host lacks travel, as one `docker load` archive made on the fly
- * (each config, each needed layer once, gunzipped from the bundle as it streams, and manifest.json last). A
+ * (each config, each needed layer once, as stored in the bundle — gzip: the engine inflates a compressed layer
+ * itself, so Berth neither spends a CPU on it nor sends the inflated bytes — and manifest.json last). A
  * part whose hash no longer matches fails the stream before its end, so the engine, which unpacks the whole
  * archive before it registers anything, loads nothing from it. An image the host has under another tag is
  * only tagged. Running it again finds everything there and sends nothing.
  */
-import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
@@ -21,7 +21,7 @@ export interface HostImagesPlan {
   load: BundleImage[];
   /** Images the host has, with tags to (re)point at them. */
   tag: { image: BundleImage; tags: string[] }[];
-  /** Uncompressed bytes that will be sent. */
+  /** Bytes that will be sent: the needed layers as stored in the bundle (compressed). */
   bytes: number;
 }
 
@@ -32,14 +32,15 @@ function splitTag(tag: string): { repo: string; tag: string } {
 }
 
 /** What the host needs, from its image list. */
-export async function planHostImages(docker: Docker, manifestImages: BundleImage[], layers: BundleLayer[]): Promise<HostImagesPlan> {
+export async function planHostImages(docker: Docker, manifestImages: BundleImage[], layers: BundleLayer[], parts: ReadonlyArray<{ name: string; size: number }>): Promise<HostImagesPlan> {
   const list = await docker.listImages({ all: true });
   const ids = new Set(list.map((i) => i.Id));
   const tagged = new Map<string, string>();
   for (const i of list) for (const t of i.RepoTags ?? []) tagged.set(t, i.Id);
   const load = manifestImages.filter((i) => !ids.has(i.id));
   const tag = manifestImages.filter((i) => ids.has(i.id)).map((image) => ({ image, tags: image.tags.filter((t) => tagged.get(t) !== image.id) })).filter((t) => t.tags.length > 0);
-  const sizes = new Map(layers.map((l) => [l.digest, l.size]));
+  const partSize = new Map(parts.map((p) => [p.name, p.size]));
+  const sizes = new Map(layers.map((l) => [l.digest, partSize.get(l.part) ?? l.size]));
   const needed = new Set(load.flatMap((i) => i.layers));
   const bytes = [...needed].reduce((n, d) => n + (sizes.get(d) ?? 0), 0);
   return { load, tag, bytes };
@@ -69,17 +70,14 @@ async function writeArchive(b: OpenedBundle, images: BundleImage[], pack: tar.Pa
       if (sent.has(digest)) continue;
       sent.add(digest);
       const layer = layers.get(digest)!;
-      const gunzip = createGunzip();
-      const raw = readPart(b, partNamed(b, layer.part));
-      const feed = pipeline(raw, gunzip).catch((e: unknown) => gunzip.destroy(e as Error));
-      const counted = progress ? progress.count(gunzip as AsyncIterable<Buffer>) : (gunzip as AsyncIterable<Buffer>);
+      const part = partNamed(b, layer.part);
+      const raw = readPart(b, part);
       try {
-        await entry(pack, layerPath(digest), layer.size, counted);
+        await entry(pack, layerPath(digest), part.size, progress ? progress.count(raw) : raw);
       } catch (e) {
         if (e instanceof BundleError) throw e;
-        throw new BundleError('BUNDLE_CORRUPT', `${describePart(b.manifest, layer.part)} (${layer.part}) cannot be unpacked: ${(e as Error).message}`, { part: layer.part, cause: e });
+        throw new BundleError('BUNDLE_CORRUPT', `${describePart(b.manifest, layer.part)} (${layer.part}) cannot be read: ${(e as Error).message}`, { part: layer.part, cause: e });
       }
-      await feed;
     }
     manifest.push({ Config: image.config, RepoTags: image.tags, Layers: image.layers.map(layerPath) });
   }

@@ -110,7 +110,7 @@ export async function loadBundle(opts: LoadOptions): Promise<LoadResult> {
     const env = await loadEnvironment(envRoot, { catalogsMayBeMissing: true, processEnv: opts.processEnv });
     const targets = catalogTargets(env, m.catalogs, notes);
     const ready = await resolveTargets(env, opts, notes);
-    for (const t of ready) t.plan = await planHostImages(t.docker, m.images, m.layers);
+    for (const t of ready) t.plan = await planHostImages(t.docker, m.images, m.layers, m.parts);
     const results: HostLoad[] = [];
     for (const t of ready) {
       const { plan } = t;
