@@ -1,5 +1,5 @@
-// `berth serve` SIGKILLed at every step of a rolling update (each Docker event of the update, start-first, as
-// serve's own startup reconcile makes it) and at every failpoint of its ledger write, the push to the
+// `berth serve` SIGKILLed at every step of a rolling update (each Docker event of the update, start-first and
+// stop-first, as serve's own startup reconcile makes it) and at every failpoint of its ledger write, the push to the
 // environment's server included; the next serve, on the same cache folder, must converge: one container under
 // its own name on the pushed version, nothing `-old-` left, Ready on the pushed commit, and exactly one record
 // of the deploy on the server's ledger branch. crash-apply.test.ts does the same for `berth apply`.
@@ -65,6 +65,7 @@ async function recovers(w: ServeWorld, cacheDir: string, version: string, sha: s
 }
 
 let version = '1';
+let order: 'start-first' | 'stop-first' = 'start-first';
 
 interface KillPoint {
   /** Where serve is to be killed, for messages. */
@@ -79,7 +80,7 @@ async function round(point: () => Promise<KillPoint>, env: NodeJS.ProcessEnv = {
   const { w, cacheDir } = await setup();
   version = version === '1' ? '2' : '1';
   const before = (await w.ledger()).length;
-  const sha = w.push({ web_version: version }, `web:${version}`);
+  const sha = w.push({ web_version: version, order }, `web:${version}`);
   const p = await point();
   try {
     const s = await serve(w, cacheDir, env);
@@ -90,43 +91,52 @@ async function round(point: () => Promise<KillPoint>, env: NodeJS.ProcessEnv = {
   await recovers(w, cacheDir, version, sha, before, p.at);
 }
 
-test('berth serve killed at every Docker step of a start-first update converges when it starts again', gate.opts, async (t) => {
-  const { w, cacheDir } = await setup();
-  // v1, then the steps of one uninterrupted update to v2, as the engine reports them.
-  const first = await serve(w, cacheDir);
-  await w.converged('1');
-  await first.stop();
-  const follow = await followSteps(gate.docker('h1'), STACK, () => {});
-  version = '2';
-  const sha = w.push({ web_version: '2' }, 'web:2');
-  const whole = await serve(w, cacheDir);
-  await waitFor(async () => {
-    const x = await whole.json<StackState>(`/api/stacks/${STACK}`);
-    return x.status === 'Ready' && x.desiredCommit === sha;
-  }, { timeoutMs: 90_000, what: 'the uninterrupted update' });
-  await whole.stop();
-  follow.stop();
-  const steps = follow.events.map(describeEvent);
-  assert.ok(steps.length >= 6, `an update is several steps: ${steps.join(', ')}`);
-  for (let i = 0; i < steps.length; i++) {
-    await t.test(`killed at step ${i + 1} of ${steps.length}: ${steps[i].replace(/[0-9a-f]{12}/, '…')}`, () =>
-      round(async () => {
-        let kill: (() => void) | undefined;
-        let due = false;
-        const f = await followSteps(gate.docker('h1'), STACK, (_e, n) => {
-          if (n !== i) return;
-          due = true;
-          kill?.();
-        });
-        return {
-          at: `step ${i + 1}`,
-          arm: (_s, k) => (due ? k() : (kill = k)),
-          done: () => f.stop(),
-        };
-      }),
-    );
-  }
-});
+for (const o of ['start-first', 'stop-first'] as const) {
+  test(`berth serve killed at every Docker step of a ${o} update converges when it starts again`, gate.opts, async (t) => {
+    const { w, cacheDir } = await setup();
+    order = o;
+    // The version now running, then the steps of one uninterrupted update to the other, as the engine reports them.
+    // Pushed before serve starts: serve's startup reconcile deploys it (the timer is an hour, no webhook is sent).
+    const settledSha = w.push({ web_version: version, order }, `${o}: web:${version}`);
+    const first = await serve(w, cacheDir);
+    await w.converged(version);
+    await waitFor(async () => {
+      const x = await first.json<StackState>(`/api/stacks/${STACK}`);
+      return x.status === 'Ready' && x.desiredCommit === settledSha;
+    }, { timeoutMs: 90_000, what: `the ${o} setting deployed` });
+    await first.stop();
+    const follow = await followSteps(gate.docker('h1'), STACK, () => {});
+    version = version === '1' ? '2' : '1';
+    const sha = w.push({ web_version: version, order }, `web:${version}`);
+    const whole = await serve(w, cacheDir);
+    await waitFor(async () => {
+      const x = await whole.json<StackState>(`/api/stacks/${STACK}`);
+      return x.status === 'Ready' && x.desiredCommit === sha;
+    }, { timeoutMs: 90_000, what: 'the uninterrupted update' });
+    await whole.stop();
+    follow.stop();
+    const steps = follow.events.map(describeEvent);
+    assert.ok(steps.length >= 5, `an update is several steps: ${steps.join(', ')}`);
+    for (let i = 0; i < steps.length; i++) {
+      await t.test(`killed at step ${i + 1} of ${steps.length}: ${steps[i].replace(/[0-9a-f]{12}/, '…')}`, () =>
+        round(async () => {
+          let kill: (() => void) | undefined;
+          let due = false;
+          const f = await followSteps(gate.docker('h1'), STACK, (_e, n) => {
+            if (n !== i) return;
+            due = true;
+            kill?.();
+          });
+          return {
+            at: `step ${i + 1}`,
+            arm: (_s, k) => (due ? k() : (kill = k)),
+            done: () => f.stop(),
+          };
+        }),
+      );
+    }
+  });
+}
 
 test('berth serve killed at every step of its ledger write, its push included, records the deploy exactly once', gate.opts, async (t) => {
   for (const point of LEDGER_FAILPOINTS) {

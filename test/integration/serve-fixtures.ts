@@ -23,13 +23,15 @@ ${HEALTH('http://127.0.0.1/', '500ms', 40)}    stop_grace_period: 1s
     deploy:
       replicas: {{replicas}}
       update_config:
-        order: start-first
+        order: {{order}}
 `;
 
 export interface WebAnswers {
   web_version?: string;
   replicas?: number;
   start_delay?: number;
+  /** The rolling update's order (default start-first). */
+  order?: 'start-first' | 'stop-first';
 }
 
 /** A git server holding `env.git` (berth.yml naming host h1 and a catalog folder), and helpers to push to it. */
@@ -60,6 +62,7 @@ export class ServeWorld {
               { variable: 'web_version', type: 'string', default: '1' },
               { variable: 'replicas', type: 'int', default: 1 },
               { variable: 'start_delay', type: 'int', default: 0 },
+              { variable: 'order', type: 'enum', options: ['start-first', 'stop-first'], default: 'start-first' },
             ],
             compose: WEB,
           },
