@@ -8,6 +8,7 @@ import type { StackStatus } from '../engines/engine.ts';
 import { cliContext } from './context.ts';
 import { pinoSink, ttySink } from '../engines/events.ts';
 import { settleAll } from '../engines/standalone/steps.ts';
+import { placementError } from '../engines/standalone/desired.ts';
 import { UserError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import type { StackSpec } from '../environment/types.ts';
@@ -106,6 +107,9 @@ export async function planAction(stack: string | undefined, opts: EnvOpts): Prom
   for (const o of outcomes) {
     if (o.plan) print(formatPlan(o.plan, { verbose: opts.verbose, color: process.stdout.isTTY }));
     else printFailure(o.stack, o.error ?? new Error('failed'));
+    // A plan with errors lists them; what to do about them is the error's hint.
+    const hint = o.plan && o.plan.errors.length ? (o.error as { hint?: string } | undefined)?.hint : undefined;
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
   }
 }
 
@@ -127,6 +131,8 @@ export async function statusAction(stack: string | undefined, opts: EnvOpts): Pr
     try {
       const engine = ctx.engines.for(spec);
       const { desired } = await desiredNow(ctx, spec);
+      const unplaced = placementError(desired, spec);
+      if (unplaced) throw unplaced;
       return engine.status(desired, await engine.observe(spec.name));
     } catch (e) {
       return { stack: spec.name, error: e instanceof Error ? e : new Error(String(e)) };

@@ -92,7 +92,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   const mode: DeployMode = state.rollback ? 'rollback' : 'render';
   if (state.rollback && !opts.dryRun) log.info({ stack: spec.name, restoredFrom: state.rollback.restoredFrom }, `stack ${spec.name}: rollback to ${state.rollback.restoredFrom.slice(0, 7)} in force`);
   let snapshots: Record<string, Record<string, string>> | undefined;
-  if (ctx.ledger && !opts.dryRun && !state.rollback && !spec.swarm && isUpgrade(desired, state.record)) {
+  if (ctx.ledger && !opts.dryRun && !state.rollback && !spec.swarm && !desired.placementErrors?.length && isUpgrade(desired, state.record)) {
     try {
       snapshots = await snapshotBeforeUpgrade(desired, state.record!, snapshotSettings(process.env, ctx.env.snapshots));
     } catch (e) {

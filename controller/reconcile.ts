@@ -6,7 +6,7 @@
 import type { Logger } from '../lib/log.ts';
 import { BerthError, ValidationError } from '../lib/errors.ts';
 import type { Catalog } from '../catalog/types.ts';
-import { desiredStack } from '../engines/standalone/desired.ts';
+import { desiredStack, placementError } from '../engines/standalone/desired.ts';
 import type { Environment } from '../environment/environment.ts';
 import { isNoop, type ObservedState, type StackEngine } from '../engines/engine.ts';
 import { nullSink, type EventSink } from '../engines/events.ts';
@@ -68,6 +68,8 @@ export async function reconcileStack(env: Environment, spec: StackSpec, opts: Re
     out.desired = desired.owner ? desired : { ...desired, owner: await environmentIdentity(env) };
     out.observed = await engine.observe(spec.name, desiredImages(out.desired), { shared: opts.shared, networks: desiredNetworks(out.desired) });
     out.plan = engine.plan(out.desired, out.observed);
+    const unplaced = placementError(out.desired, spec);
+    if (unplaced) throw unplaced;
     if (out.plan.errors.length) {
       throw new ValidationError('PLAN_INVALID', `Stack ${spec.name} cannot run on its ${engine.kind === 'swarm' ? 'Swarm' : 'hosts'}:`, out.plan.errors.map((message) => ({ file: spec.file, message })),
         'Change the template or its answers so every key is one the target honours (docs/environment.md lists them).');

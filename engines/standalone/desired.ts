@@ -225,13 +225,17 @@ export async function desiredStack(env: Environment, spec: StackSpec, opts: Desi
   const model = activateProfiles(rendered.model, spec.profiles ?? [], spec.file);
   if (spec.swarm === undefined) refuseSwarmOnlyKeys(model, spec);
   const { targets: hosts, placement, errors } = placeOnTargets(env, spec, model);
-  if (errors.length) {
-    throw new ValidationError('PLACEMENT_FAILED', `Stack ${spec.name} cannot be placed on its hosts:`, errors.map((message) => ({ file: spec.file, message })),
-      'Change the constraints (answers), the hosts: selector of the stack, or the host labels in berth.yml so every service has a host.');
-  }
   const source = `${rendered.template.name}@${rendered.version.version}`;
   const immutable = immutableAnswers(spec.name, rendered.version.questions, rendered.values);
-  return { ...(await assembleDesired(env, spec, { model, source, secretAnswers, hosts, placement }, opts)), ...(immutable ? { immutable } : {}) };
+  const desired = await assembleDesired(env, spec, { model, source, secretAnswers, hosts, placement }, opts);
+  return { ...desired, ...(immutable ? { immutable } : {}), ...(errors.length ? { placementErrors: errors } : {}) };
+}
+
+/** The error a stack whose services cannot all be placed stops with (the plan lists the same problems). */
+export function placementError(desired: DesiredStack, spec: StackSpec): ValidationError | undefined {
+  if (!desired.placementErrors?.length) return undefined;
+  return new ValidationError('PLACEMENT_FAILED', `Stack ${spec.name} cannot be placed on its hosts:`, desired.placementErrors.map((message) => ({ file: spec.file, message })),
+    'Change the constraints (answers), the hosts: selector of the stack, or the host labels in berth.yml so every service has a host.');
 }
 
 /**
@@ -301,7 +305,9 @@ export async function desiredEnvironment(env: Environment, opts: DesiredOptions 
   const results: DesiredResult[] = [];
   for (const spec of env.stacks) {
     try {
-      results.push({ stack: spec.name, desired: await desiredStack(env, spec, shared) });
+      const desired = await desiredStack(env, spec, shared);
+      const unplaced = placementError(desired, spec);
+      results.push(unplaced ? { stack: spec.name, error: unplaced } : { stack: spec.name, desired });
     } catch (error) {
       results.push({ stack: spec.name, error });
     }

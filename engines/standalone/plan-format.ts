@@ -123,6 +123,8 @@ export function formatPlan(plan: Plan, opts: FormatOptions = {}): string {
     for (const n of h.error ? [] : (h.notes ?? [])) lines.push(`    note: ${n}`);
   }
   lines.push(summaryLine(plan));
+  // The operations are what the stack would need; with errors, apply carries out none of them.
+  if (plan.errors.length) lines.push(paint(`Not applied while the plan has ${plan.errors.length === 1 ? 'an error' : 'errors'}: the stack runs whole or not at all.`, 31, opts.color === true));
   return `${lines.join('\n')}\n`;
 }
 

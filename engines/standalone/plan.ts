@@ -261,7 +261,7 @@ export function planStack(desired: DesiredStack, observed: ObservedStack): Plan 
   const hosts = [...Object.keys(desired.hosts), ...leftBehind].map((h) => hostPlan(ctx, h, desired.hosts[h]));
   // The executor refuses to run a stack whose services wait for each other; the plan says so first.
   const cycle = dependencyCycle(desired.model.services);
-  return { stack: desired.name, source: desired.source, hosts, errors: cycle ? [`depends_on cycle: ${cycle.join(' → ')}`] : [] };
+  return { stack: desired.name, source: desired.source, hosts, errors: [...(desired.placementErrors ?? []), ...(cycle ? [`depends_on cycle: ${cycle.join(' → ')}`] : [])] };
 }
 
 export function summarize(plan: Plan): Record<OperationKind, number> {

@@ -63,6 +63,11 @@ export interface DesiredStack {
    * `owner` deployed is removed; a target holding anything else of the stack is not touched (controller/prune.ts).
    */
   removed?: string;
+  /**
+   * Services no target can take (a constraint no host satisfies, more replicas than max_replicas_per_node lets
+   * fit): the plan carries them as its errors, so `berth plan` shows them with everything else it decided.
+   */
+  placementErrors?: string[];
 }
 
 // ---------- observed ----------

@@ -9,7 +9,7 @@ import { dockerGate } from '../harness/env.ts';
 import { failures, layout, useHarnessStacks, World } from './converge-fixtures.ts';
 
 const gate = await dockerGate();
-const STACKS = ['cv-place', 'cv-idem', 'cv-recreate', 'cv-scale', 'cv-orphan', 'cv-netkeep', 'cv-cli', 'cv-compose'];
+const STACKS = ['cv-place', 'cv-idem', 'cv-recreate', 'cv-scale', 'cv-orphan', 'cv-netkeep', 'cv-unplaced', 'cv-cli', 'cv-compose'];
 let world: World | undefined;
 /** Made on first use, so without hosts it throws inside a test: a failure in CI, never a crash at load. */
 const w = () => (world ??= new World(gate));
@@ -131,6 +131,24 @@ test('a service removed from the template: its containers and its unused network
   assert.equal((await h3.getVolume(volume).inspect()).Name, volume, 'the volume stays: it holds data');
   // And the next plan has nothing to do (a kept volume is not an orphan to remove again).
   assert.equal((await w().reconcile('cv-orphan')).outcome, 'unchanged');
+});
+
+test('a service no selected host can take: plan shows it as a plan error beside the rest; apply deploys nothing', gate.opts, async () => {
+  // The stack selects the web hosts, and its cache must run on a db host.
+  w().writeStack('cv-unplaced', { template: 'app', version: '1.0.0', answers: { web_replicas: 1, worker_replicas: 0, with_cache: true }, hosts: { role: 'web' } });
+  const planned = await w().cli(['plan', 'cv-unplaced']);
+  assert.equal(planned.code, 1, planned.stdout + planned.stderr);
+  assert.match(planned.stdout, /error: service "cache": no host satisfies node\.labels\.role == db \(hosts: h1 \{role=web\}, h2 \{role=web\}\)/);
+  assert.match(planned.stdout, /create +web #1/, 'what the placeable services would do is shown too');
+  assert.match(planned.stdout, /Not applied while the plan has an error: the stack runs whole or not at all\./);
+  assert.match(planned.stderr, /hint: Change the constraints \(answers\), the hosts: selector/);
+  const json = JSON.parse((await w().cli(['plan', 'cv-unplaced', '--json'])).stdout) as Array<{ errors: string[] }>;
+  assert.equal(json[0]!.errors.length, 1);
+
+  const applied = await w().cli(['apply', 'cv-unplaced']);
+  assert.equal(applied.code, 1, applied.stdout + applied.stderr);
+  assert.match(applied.stderr, /stack cv-unplaced: error: Stack cv-unplaced cannot be placed on its hosts/);
+  assert.deepEqual(await w().replicas('cv-unplaced'), [], 'nothing deployed: the stack runs whole or not at all');
 });
 
 test('a network a container outside the stack is attached to: plan and apply keep it and say so; once it is free, it goes', gate.opts, async () => {

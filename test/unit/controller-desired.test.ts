@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { desiredEnvironment, desiredStack, parseEnvFile } from '../../engines/standalone/desired.ts';
+import { desiredEnvironment, desiredStack, parseEnvFile, placementError } from '../../engines/standalone/desired.ts';
+import { planStack } from '../../engines/standalone/plan.ts';
+import { formatPlan } from '../../engines/standalone/plan-format.ts';
+import { observed, observedHost } from './controller-fixtures.ts';
 import { loadEnvironment } from '../../environment/environment.ts';
 import { ValidationError } from '../../lib/errors.ts';
 
@@ -135,4 +138,15 @@ test('a wrong template, version or answer is located at the line of the stack fi
   assert.equal(a.code, 'ANSWERS_INVALID');
   assert.deepEqual(a.problems.map((p) => [p.file, p.line, p.field]), [['stacks/wrong.yml', 5, 'replicas'], ['stacks/wrong.yml', 6, 'colour']]);
   assert.match(a.message, /stacks\/wrong\.yml:5: replicas: /);
+});
+
+test('berth plan shows a placement error as a plan error, beside what the placeable services would do', async () => {
+  const env = await loadEnvironment(fixture({ bad: 'template: demo\nversion: 1.0.0\nanswers: { db_password: pw, db_role: gpu }\n' }));
+  const desired = await desiredStack(env, env.stacks[0], { processEnv: { API_KEY: 'k' } });
+  assert.equal(desired.placementErrors?.length, 1);
+  const plan = planStack(desired, observed('bad', ['h1', 'h2', 'h3'].map((h) => observedHost(h, []))));
+  assert.match(plan.errors[0] ?? '', /^service "db": no host satisfies node\.labels\.role == gpu/);
+  assert.ok(plan.hosts.some((h) => h.operations.some((o) => o.kind === 'create' && o.service === 'web')), 'the placeable services are planned');
+  assert.match(formatPlan(plan), /error: service "db": no host satisfies/);
+  assert.equal(placementError(desired, env.stacks[0])?.code, 'PLACEMENT_FAILED', 'and apply stops the stack with it');
 });
