@@ -42,6 +42,19 @@ export function registerLiveRoutes(app: FastifyInstance, ctx: ConsoleContext): v
     const tail = Math.min(Math.max(Number(req.query.tail) || 100, 0), 2000);
     const secrets = await ctx.ops.secrets(name);
     const s = openStream(req, reply);
+    const swarm = ctx.svc.spec(name)?.swarm;
+    if (swarm !== undefined) {
+      // One stream for the service: Swarm gathers every task's lines, on every node, through the manager.
+      const engine = ctx.svc.controller.swarmEngine(swarm);
+      const [host, container] = [`swarm ${swarm}`, `${name}_${service}`];
+      const lines = new LineBuffer((text) => s.send('log', { host, container, text: maskSecrets(text, secrets) }));
+      if (!engine) s.send('log', { host, container, text: `(berth.yml declares no swarm "${swarm}")\n` });
+      else void engine.followLogs(name, service, { tail, signal: s.signal }, (text) => lines.push(text))
+        .then(() => lines.flush())
+        .catch((e: Error) => s.send('log', { host, container, text: `(logs unavailable: ${maskSecrets(e.message, secrets)})\n` }));
+      s.send('ready', { service });
+      return;
+    }
     for (const [host, driver] of Object.entries(ctx.svc.controller.engines())) {
       const seen = await driver.observe(name).catch(() => undefined);
       for (const c of seen?.containers.filter((x) => x.service === service) ?? []) {

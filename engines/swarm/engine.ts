@@ -3,6 +3,7 @@
  * Engine API. Swarm places, rolls out, rolls back and reschedules; Berth plans per service, applies, waits for
  * convergence and reports.
  */
+import { Writable } from 'node:stream';
 import type { SwarmSpec } from '../../environment/types.ts';
 import { pinnedRef } from '../docker/pinned.ts';
 import type { ApplyOptions, ObservedState, RunningService, StackEngine, StackStatus } from '../engine.ts';
@@ -89,6 +90,27 @@ export class SwarmEngine implements StackEngine {
   /** The last log lines of one service of a stack, from all its tasks (the console's logs panel). */
   logsTail(stack: string, service: string, lines: number): Promise<string> {
     return logTail(this.client, serviceName(stack, service), lines);
+  }
+
+  /**
+   * The service's last `tail` lines, then every new one from every task on every node (Swarm gathers them through
+   * the manager), until `signal` aborts: the console's live logs.
+   */
+  async followLogs(stack: string, service: string, opts: { tail: number; signal: AbortSignal }, onText: (text: string) => void): Promise<void> {
+    if (opts.signal.aborted) return;
+    const { docker } = await this.client.manager();
+    type Logs = (o: Record<string, unknown>) => Promise<NodeJS.ReadableStream & { destroy(): void }>;
+    const svc = docker.getService(serviceName(stack, service));
+    const stream = await (svc.logs as unknown as Logs).call(svc, { stdout: true, stderr: true, tail: opts.tail, follow: true });
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => { onText(chunk.toString('utf8')); done(); } });
+    docker.modem.demuxStream(stream, sink, sink);
+    await new Promise<void>((resolve) => {
+      const end = () => { stream.destroy(); resolve(); };
+      if (opts.signal.aborted) return end();
+      opts.signal.addEventListener('abort', end, { once: true });
+      stream.on('end', end);
+      stream.on('error', end);
+    });
   }
 
   /** The Swarm's nodes (for `bundle load --swarm` and status): names, roles, states, addresses, labels. */

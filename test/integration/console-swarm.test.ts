@@ -87,5 +87,19 @@ test('a deployer deploys a stack to the Swarm from the console; its page lists t
   assert.match(logs, /admin password \*\*\*\*\*\*/);
   assert.ok(!logs.includes(SECRET));
   await page.screenshot({ path: path.join(IMG, 'console-swarm.png'), fullPage: true });
+
+  // Followed live: the service's lines from every task through the manager, then new ones as tasks start.
+  await page.check('[data-testid=log-follow]');
+  await page.click('[data-testid=log-load]');
+  await page.waitForSelector('[data-testid=logs]:has-text("swarm web starting")', { timeout: 30_000 });
+  const starts = async () => ((await page.textContent('[data-testid=logs]')) ?? '').split('swarm web starting').length - 1;
+  const before = await starts();
+  const docker = found.swarm!.nodes[0].docker;
+  const svc = await docker.getService(services[0]!.ID).inspect();
+  await docker.getService(services[0]!.ID).update({ version: svc.Version.Index, ...svc.Spec, TaskTemplate: { ...svc.Spec.TaskTemplate, ForceUpdate: (svc.Spec.TaskTemplate.ForceUpdate ?? 0) + 1 } });
+  await page.waitForFunction((n) => (document.querySelector('[data-testid=logs]')?.textContent ?? '').split('swarm web starting').length - 1 > n, before, { timeout: 60_000 });
+  const followed = await page.textContent('[data-testid=logs]') ?? '';
+  assert.match(followed, /console-swarm_web \| /, 'each line names the service');
+  assert.ok(!followed.includes(SECRET), 'masked while followed');
   await page.close();
 });
