@@ -60,10 +60,10 @@ async function helperPresent(docker: Docker, image: string): Promise<void> {
   }
 }
 
-/** Runs `script` in a helper container with `from` and `to` mounted; removed whatever happens. */
-async function runHelper(docker: Docker, image: string, script: string, mounts: { from: string; to: string; fromReadOnly: boolean }, stack: string): Promise<void> {
+/** A helper container (created, not started) running `script` with the volumes mounted; no network. */
+async function helperContainer(docker: Docker, image: string, stack: string, script: string, mounts: { from: string; fromReadOnly: boolean; to?: string }): Promise<Docker.Container> {
   await helperPresent(docker, image);
-  const container = await docker.createContainer({
+  return docker.createContainer({
     Image: image,
     Entrypoint: ['sh', '-c'],
     Cmd: [script],
@@ -73,10 +73,15 @@ async function runHelper(docker: Docker, image: string, script: string, mounts: 
       NetworkMode: 'none',
       Mounts: [
         { Type: 'volume', Source: mounts.from, Target: '/from', ReadOnly: mounts.fromReadOnly },
-        { Type: 'volume', Source: mounts.to, Target: '/to' },
+        ...(mounts.to ? [{ Type: 'volume' as const, Source: mounts.to, Target: '/to' }] : []),
       ],
     },
   });
+}
+
+/** Runs `script` in a helper container with `from` and `to` mounted; removed whatever happens. */
+async function runHelper(docker: Docker, image: string, script: string, mounts: { from: string; to: string; fromReadOnly: boolean }, stack: string): Promise<void> {
+  const container = await helperContainer(docker, image, stack, script, mounts);
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
@@ -215,12 +220,8 @@ export async function restoreWithServicesStopped(docker: Docker, ids: string[], 
 export async function exportSnapshot(docker: Docker, id: string, out: NodeJS.WritableStream, o: { helperImage?: string } = {}): Promise<{ snapshot: Snapshot; bytes: number }> {
   const snapshot = await inspectSnapshot(docker, id);
   if (!snapshot) throw new UserError('SNAPSHOT_MISSING', `snapshot ${id} is not on the host`, { data: { id }, hint: 'berth snapshots STACK lists the snapshots each host has.' });
-  const image = o.helperImage ?? DEFAULT_HELPER_IMAGE;
-  await helperPresent(docker, image);
-  const container = await docker.createContainer({
-    Image: image, Cmd: ['true'], Labels: { [SNAPSHOT_LABEL.helper]: '1', [SNAPSHOT_LABEL.stack]: snapshot.stack }, NetworkDisabled: true,
-    HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: id, Target: '/from', ReadOnly: true }] },
-  });
+  // Never started: the engine reads a stopped container's files.
+  const container = await helperContainer(docker, o.helperImage ?? DEFAULT_HELPER_IMAGE, snapshot.stack, 'true', { from: id, fromReadOnly: true });
   try {
     // The engine answers with a tar holding the one file; its content is the archive the snapshot is.
     const archive = (await container.getArchive({ path: `/from/${ARCHIVE}` })) as NodeJS.ReadableStream;

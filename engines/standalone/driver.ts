@@ -3,7 +3,7 @@
  * each so execute.ts can report and time every step. Connection failures become UnreachableError; API
  * errors keep the engine's own message with the host named.
  */
-import { Writable, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ImageIdentity } from '../docker/pinned.ts';
 import type Docker from 'dockerode';
 import { BerthError } from '../../lib/errors.ts';
@@ -11,6 +11,7 @@ import type { NetworkModel, VolumeModel } from '../../catalog/model.ts';
 import { connectHost, DEFAULT_TIMEOUT_MS, isConnectionError, pingHost, unreachable, withDeadline } from '../docker/connect.ts';
 import { endpointConfig, type ContainerSpec } from './container-spec.ts';
 import { followEvents, type DockerEvent, type StreamState } from '../docker/event-stream.ts';
+import { followDemuxed } from '../docker/logs.ts';
 import { CONTAINER_ACTIONS } from '../drift.ts';
 import { LABEL, labelFilter, networkLabels, parseContainerLabels, volumeLabels } from '../docker/labels.ts';
 import { authFor, DEFAULT_PULL_TIMEOUT_MS, imagePresent, needsPull, pullImage, type PullPolicy, type RegistryCredential } from '../docker/pull.ts';
@@ -296,14 +297,7 @@ export class DockerHostDriver implements EngineDriver {
 
   async followLogs(id: string, opts: { tail: number; signal: AbortSignal }, onText: (text: string) => void): Promise<void> {
     const stream = (await this.call(`logs of ${id.slice(0, 12)}`, () => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: opts.tail, follow: true }))) as unknown as Readable;
-    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => { onText(chunk.toString('utf8')); done(); } });
-    this.docker.modem.demuxStream(stream, sink, sink);
-    await new Promise<void>((resolve) => {
-      const end = () => { stream.destroy(); resolve(); };
-      if (opts.signal.aborted) return end();
-      opts.signal.addEventListener('abort', end, { once: true });
-      stream.once('end', resolve).once('error', resolve);
-    });
+    await followDemuxed(this.docker, stream, opts.signal, onText);
   }
 }
 

@@ -3,7 +3,6 @@
  * Engine API. Swarm places, rolls out, rolls back and reschedules; Berth plans per service, applies, waits for
  * convergence and reports.
  */
-import { Writable } from 'node:stream';
 import type { SwarmSpec } from '../../environment/types.ts';
 import { pinnedRef } from '../docker/pinned.ts';
 import type { ApplyOptions, ObservedState, RunningService, StackEngine, StackStatus } from '../engine.ts';
@@ -19,6 +18,7 @@ import { serviceName } from './spec.ts';
 import { logTail } from './wait.ts';
 import type { ObservedNode, SwarmObserved } from './types.ts';
 import { followEvents } from '../docker/event-stream.ts';
+import { followDemuxed } from '../docker/logs.ts';
 import { driftOf, OwnChanges, type DriftSink } from '../drift.ts';
 
 function swarmState(o: ObservedState): SwarmObserved {
@@ -102,15 +102,7 @@ export class SwarmEngine implements StackEngine {
     type Logs = (o: Record<string, unknown>) => Promise<NodeJS.ReadableStream & { destroy(): void }>;
     const svc = docker.getService(serviceName(stack, service));
     const stream = await (svc.logs as unknown as Logs).call(svc, { stdout: true, stderr: true, tail: opts.tail, follow: true });
-    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => { onText(chunk.toString('utf8')); done(); } });
-    docker.modem.demuxStream(stream, sink, sink);
-    await new Promise<void>((resolve) => {
-      const end = () => { stream.destroy(); resolve(); };
-      if (opts.signal.aborted) return end();
-      opts.signal.addEventListener('abort', end, { once: true });
-      stream.on('end', end);
-      stream.on('error', end);
-    });
+    await followDemuxed(docker, stream, opts.signal, onText);
   }
 
   /** The Swarm's nodes (for `bundle load --swarm` and status): names, roles, states, addresses, labels. */
