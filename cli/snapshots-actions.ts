@@ -42,16 +42,16 @@ export async function snapshotExportAction(id: string, opts: { env: string; out?
   const env = await loadEnvironment(opts.env);
   const hosts = opts.host ? env.hosts.filter((h) => h.name === opts.host) : env.hosts;
   if (opts.host && !hosts.length) throw new UserError('HOST_NOT_FOUND', `no host ${opts.host} in the environment`, { hint: `Hosts: ${env.hosts.map((h) => h.name).join(', ') || 'none'}.` });
-  let found: { host: (typeof hosts)[number] } | undefined;
+  let found: (typeof hosts)[number] | undefined;
   for (const host of hosts) {
     const s = await inspectSnapshot(connectHost(host), id).catch((e: Error) => void process.stderr.write(`warning: ${host.name}: cannot look for ${id} (${e.message})\n`));
     if (s) {
-      found = { host };
+      found = host;
       break;
     }
   }
   if (!found) throw new UserError('SNAPSHOT_MISSING', `no host of the environment has snapshot ${id}`, { hint: 'berth snapshots STACK lists the snapshots and the host each is on.' });
-  const docker = connectHost(found.host);
+  const docker = connectHost(found);
   const settings = snapshotSettings(process.env, env.snapshots);
   if (opts.out === '-') {
     await exportSnapshot(docker, id, process.stdout, { helperImage: settings.helperImage });
@@ -65,7 +65,7 @@ export async function snapshotExportAction(id: string, opts: { env: string; out?
     stream.end();
     await finished(stream);
     await rename(part, file);
-    process.stderr.write(`exported ${id} (${snapshot.volume} of ${snapshot.stack} ${snapshot.version}, ${size(bytes)}) from ${found.host.name} to ${file}\n`);
+    process.stderr.write(`exported ${id} (${snapshot.volume} of ${snapshot.stack} ${snapshot.version}, ${size(bytes)}) from ${found.name} to ${file}\n`);
     process.stderr.write(`It is a tar of the volume's files: tar -tf ${path.basename(file)} lists them.\n`);
   } catch (e) {
     stream.destroy();

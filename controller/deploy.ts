@@ -91,14 +91,18 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   }
   const mode: DeployMode = state.rollback ? 'rollback' : 'render';
   if (state.rollback && !opts.dryRun) log.info({ stack: spec.name, restoredFrom: state.rollback.restoredFrom }, `stack ${spec.name}: rollback to ${state.rollback.restoredFrom.slice(0, 7)} in force`);
+  // A data step that fails before the deploy stops it there: nothing else is changed.
+  const stoppedBefore = (what: string, e: unknown): DeployOutcome => {
+    const error = new Error(`${what}: ${(e as Error).message}`, { cause: e });
+    log.error({ stack: spec.name, err: error.message }, `stack ${spec.name}: ${error.message}`);
+    return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode, ledgerCommit: null };
+  };
   let snapshots: Record<string, Record<string, string>> | undefined;
   if (ctx.ledger && !opts.dryRun && !state.rollback && !spec.swarm && !desired.placementErrors?.length && isUpgrade(desired, state.record)) {
     try {
       snapshots = await snapshotBeforeUpgrade(desired, state.record!, snapshotSettings(process.env, ctx.env.snapshots));
     } catch (e) {
-      const error = new Error(`the data snapshot before the upgrade failed, so the upgrade did not start: ${(e as Error).message}`, { cause: e });
-      log.error({ stack: spec.name, err: error.message }, `stack ${spec.name}: ${error.message}`);
-      return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode, ledgerCommit: null };
+      return stoppedBefore('the data snapshot before the upgrade failed, so the upgrade did not start', e);
     }
   }
   let dataRestored: Record<string, Record<string, string>> | undefined;
@@ -107,9 +111,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
       dataRestored = await restoreData(ctx.ledger.dir, ctx.env, spec, desired, state.rollback.revertedCommit);
       log.info({ stack: spec.name, restored: dataRestored }, `stack ${spec.name}: restored the data snapshotted before ${state.rollback.revertedCommit.slice(0, 7)}; deploying the rollback on it`);
     } catch (e) {
-      const error = new Error(`the rollback asked for the data back, and restoring it failed, so nothing was deployed: ${(e as Error).message}`, { cause: e });
-      log.error({ stack: spec.name, err: error.message }, `stack ${spec.name}: ${error.message}`);
-      return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode, ledgerCommit: null };
+      return stoppedBefore('the rollback asked for the data back, and restoring it failed, so nothing was deployed', e);
     }
   }
   const outcome = await reconcileStack(ctx.env, spec, {

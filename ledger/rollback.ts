@@ -7,7 +7,8 @@ import git from 'isomorphic-git';
 import { UserError } from '../lib/errors.ts';
 import { commitFiles, readFilesAt, revertCommit, type Author } from '../lib/git/index.ts';
 import type { GitFs } from '../lib/git/fs.ts';
-import { readTrailers, recordFromYaml } from './record.ts';
+import { readTrailers } from './record.ts';
+import { snapshotsRecordedAt } from './snapshots.ts';
 import { isBerthCommit, LedgerView, stackDir } from './tree.ts';
 
 export interface RollbackResult {
@@ -62,8 +63,7 @@ export async function restoreTo(p: Place, stack: string, to: string): Promise<Om
 
 /** --with-data needs the deploy it reverts to have snapshotted the data it changed. */
 async function snapshotsOf(p: Place, commit: string, stack: string): Promise<void> {
-  const text = (await readFilesAt(p.dir, commit, stackDir(stack), { fs: p.fs }))['deploy.yml'];
-  if (text && recordFromYaml(text).snapshots) return;
+  if (await snapshotsRecordedAt(p.dir, commit, stack, p.fs)) return;
   throw new UserError('ROLLBACK_NO_SNAPSHOTS', `${commit.slice(0, 7)}, the deploy of ${stack} to undo, took no data snapshots: there is no data to restore`, {
     hint: `Snapshots are taken before an upgrade (a template version change) of a stack with named volumes. Roll back without --with-data: berth rollback ${stack}`,
   });

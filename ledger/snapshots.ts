@@ -8,6 +8,7 @@ import { DEFAULT_HELPER_IMAGE, DEFAULT_SNAPSHOT_KEEP, pruneSnapshots, restoreWit
 import { UserError } from '../lib/errors.ts';
 import type { DesiredStack } from '../engines/standalone/types.ts';
 import { readFilesAt } from '../lib/git/index.ts';
+import type { GitFs } from '../lib/git/fs.ts';
 import { recordFromYaml, type LedgerRecord } from './record.ts';
 import { stackDir } from './tree.ts';
 
@@ -78,8 +79,8 @@ export async function restoreBeforeRollback(desired: DesiredStack, taken: Record
 }
 
 /** The snapshots the deploy recorded at `commit` took before it upgraded the stack; undefined when none. */
-export async function snapshotsRecordedAt(dir: string, commit: string, stack: string): Promise<{ version: string; snapshots: Record<string, Record<string, string>> } | undefined> {
-  const text = (await readFilesAt(dir, commit, stackDir(stack)))['deploy.yml'];
+export async function snapshotsRecordedAt(dir: string, commit: string, stack: string, fs?: GitFs): Promise<{ version: string; snapshots: Record<string, Record<string, string>> } | undefined> {
+  const text = (await readFilesAt(dir, commit, stackDir(stack), fs ? { fs } : undefined))['deploy.yml'];
   const record = text ? recordFromYaml(text) : undefined;
   return record?.snapshots ? { version: record.version, snapshots: record.snapshots } : undefined;
 }

@@ -215,16 +215,17 @@ function hostPlan(ctx: Context, host: string, d: DesiredHost | undefined): HostP
   const nets = (d?.networks ?? []).filter((n) => !n.external).sort(byName);
   const vols = (d?.volumes ?? []).filter((v) => !v.external).sort(byName);
   const usedNets = new Set((d?.networks ?? []).map((n) => n.name));
+  const unused = o.networks.filter((n) => !usedNets.has(n.name)).sort(byName);
+  const unusedCause = ctx.desired.removed ?? 'no longer used';
   const operations: Operation[] = [
     ...nets.filter((n) => !haveNet.has(n.name)).map((network): Operation => ({ kind: 'create-network', host, network, cause: 'not found' })),
     ...vols.filter((v) => !haveVol.has(v.name)).map((volume): Operation => ({ kind: 'create-volume', host, volume, cause: 'not found' })),
     ...containerOps(ctx, host, d, o),
     // Volumes are never removed: they hold data, and deleting data is a person's decision.
-    ...[...o.networks].sort(byName).filter((n) => !usedNets.has(n.name) && !n.users?.length).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: ctx.desired.removed ?? 'no longer used' })),
+    ...unused.filter((n) => !n.users?.length).map((n): Operation => ({ kind: 'remove-network', host, network: n.name, cause: unusedCause })),
   ];
   // Docker refuses to remove a network a container is attached to; apply keeps it, and the plan says so.
-  const kept = o.networks.filter((n) => !usedNets.has(n.name) && n.users?.length).sort(byName)
-    .map((n) => `network ${n.name} kept: ${ctx.desired.removed ?? 'no longer used'}, but ${n.users!.join(', ')} outside the stack ${n.users!.length === 1 ? 'is' : 'are'} attached to it`);
+  const kept = unused.flatMap(({ name, users = [] }) => (users.length ? [`network ${name} kept: ${unusedCause}, but ${users.join(', ')} outside the stack ${users.length === 1 ? 'is' : 'are'} attached to it`] : []));
   const notes = [...(d ? hostNotes(d, o, operations) : []), ...kept];
   return { host, operations, ...(notes.length ? { notes } : {}) };
 }

@@ -54,7 +54,7 @@ async function syncRemote(source: UrlSource, opts: SyncOptions): Promise<SyncRes
   const previous = await git.resolveRef({ fs, dir, ref: branchRef }).catch(() => null);
   if (previous === null) {
     await clone(fs, remote, dir, source.branch, opts.depth);
-    return { ...(await settle(fs, dir, source.branch, previous, undefined)) };
+    return settle(fs, dir, source.branch, previous, undefined);
   }
   try {
     // The first sync of a process reads what it inherited: a clone damaged by a crash or a disk must not
