@@ -27,6 +27,9 @@ import { writeMode } from '../server/access.ts';
 import { CatalogView } from './catalogs.ts';
 import { EnvWriter } from './env-writer.ts';
 import { answersOf, parseStackDocument, stackFileText } from './stack-file.ts';
+import { migrated, upgradeNotes, versionChange } from './upgrade.ts';
+import type { Upgrade } from '../upgrades/find.ts';
+import { upgradeTitle } from '../upgrades/text.ts';
 
 /** What the console needs of the controller (the Controller implements it). */
 export interface ConsoleController {
@@ -66,6 +69,8 @@ interface Prepared {
   questions: Question[];
   secrets: string[];
   existing: boolean;
+  /** Set when the form moves the stack to a newer version. */
+  upgrade?: Upgrade;
 }
 
 const RECIPIENTS_FILE = '.berth-recipients';
@@ -104,11 +109,18 @@ export class ConsoleService {
   async prepare(name: string, req: StackRequest, mode: 'create' | 'edit'): Promise<Prepared> {
     checkStackName(name);
     const snap = this.snapshot();
-    const current = await this.stackFile(name);
+    let current = await this.stackFile(name);
     if (mode === 'create' && current) throw new UserError('STACK_EXISTS', `stack ${name} exists already`, { hint: 'Pick another name, or edit that stack.' });
     if (mode === 'edit' && !current) throw new UserError('STACK_NOT_FOUND', `no stack "${name}" in the environment`);
     const entry = await this.catalogs.find(snap, req.template, req.catalog ?? current?.spec.catalog);
     const version = CatalogView.version(entry.template, req.version);
+    // A newer version: the answers as its migrations leave them, so a renamed secret is found and kept.
+    const installed = current && { name, file: current.spec.file, version: current.spec.version, answers: current.answers, text: current.text };
+    const upgrade = installed && versionChange(entry.template, installed, version);
+    if (current && installed && upgrade) {
+      const m = migrated(installed, upgrade);
+      current = { ...current, answers: m.answers, text: m.text };
+    }
     const given: Record<string, unknown> = { ...req.answers };
     const kept: string[] = [];
     const secrets: string[] = [];
@@ -138,7 +150,7 @@ export class ConsoleService {
     const spec: StackSpec = {
       name, file, ...(catalog ? { catalog } : {}), template: entry.template.name, version: version.version, answers: values as Record<string, AnswerValue>, hosts, ...(swarm !== undefined ? { swarm } : {}),
     };
-    return { spec, text, questions: version.questions, secrets, existing: Boolean(current) };
+    return { spec, text, questions: version.questions, secrets, existing: Boolean(current), ...(upgrade ? { upgrade } : {}) };
   }
 
   private async plain(variable: string, value: unknown): Promise<unknown> {
@@ -172,9 +184,10 @@ export class ConsoleService {
   async submit(name: string, req: StackRequest, mode: 'create' | 'edit', who: Principal): Promise<{ commit: string | null; mergeRequest?: { url: string; id: number } }> {
     const how = writeMode(who.role);
     const p = await this.prepare(name, req, mode);
-    const verb = p.existing ? 'Update' : 'Deploy';
-    const title = `${verb} ${name}: ${p.spec.template} ${p.spec.version}`;
-    const message = `${title}\n\n${p.existing ? 'Answers changed' : 'Deployed'} from the Berth console by ${who.name}.\n\nBerth-Console: ${who.name}\n`;
+    const title = p.upgrade ? upgradeTitle(p.upgrade) : `${p.existing ? 'Update' : 'Deploy'} ${name}: ${p.spec.template} ${p.spec.version}`;
+    const done = p.upgrade ? 'Upgraded' : p.existing ? 'Answers changed' : 'Deployed';
+    const notes = p.upgrade ? upgradeNotes(p.upgrade) : [];
+    const message = `${title}\n\n${done} from the Berth console by ${who.name}.\n${notes.length ? `\n${notes.join('\n')}\n` : ''}\nBerth-Console: ${who.name}\n`;
     const author = { name: who.name, email: who.email };
     const files = { [p.spec.file]: p.text };
     if (how === 'commit') {
@@ -189,7 +202,7 @@ export class ConsoleService {
       });
     }
     const branch = `berth/console/${name}-${Date.now().toString(36)}`;
-    const description = `${title}\n\nProposed by **${who.name}** from the Berth console. Merging it deploys the change.`;
+    const description = `${title}\n\nProposed by **${who.name}** from the Berth console. Merging it deploys the change.${notes.length ? `\n\n### Answer changes\n\n${notes.join('\n')}` : ''}`;
     const r = await this.writer.propose({ files, message, author, branch, title, description }, forge, this.deps.processEnv ?? process.env);
     return { commit: r.commit, mergeRequest: { url: r.mergeRequest.url, id: r.mergeRequest.id } };
   }

@@ -43,7 +43,7 @@ export interface InstalledStack {
 }
 
 /** semver ranges are about semver versions; a revision `3` is read as 3.0.0 so `>=2` still means something. */
-function asSemver(version: TemplateVersion | undefined, written: string): string | null {
+export function asSemver(version: TemplateVersion | undefined, written: string): string | null {
   return semver.valid(version?.version ?? written) ?? semver.valid(written) ?? semver.coerce(written)?.version ?? null;
 }
 
@@ -68,7 +68,14 @@ function isAnswered(v: unknown): boolean {
 
 export function findUpgrade(template: Template, stack: InstalledStack, running = berthVersion()): Upgrade | undefined {
   const version = chooseVersion(template, stack.version, running);
-  if (!version) return undefined;
+  return version ? upgradeTo(template, stack, version) : undefined;
+}
+
+/**
+ * The upgrade of `stack` to `version`, chosen by a person (the console's version select) rather than by
+ * chooseVersion: the same migrations, defaults and generated answers an upgrade merge request would make.
+ */
+export function upgradeTo(template: Template, stack: InstalledStack, version: TemplateVersion): Upgrade {
   const current = findVersion(template, stack.version);
   const between = template.versions.filter((v) => compareVersions(v, current ?? { folder: stack.version, version: stack.version }) > 0 && compareVersions(v, version) <= 0);
   // Everything below reads the answers as the migrations leave them: a renamed answer is no new question to ask.

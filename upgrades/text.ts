@@ -125,7 +125,7 @@ function migratedValue(m: AppliedMigration, v: unknown): string {
   return m.secret || isEncrypted(v) ? '`******`' : code(JSON.stringify(v));
 }
 
-function describeMigration(m: AppliedMigration): string {
+export function describeMigration(m: AppliedMigration): string {
   const e = m.edit;
   const at = ` (${m.version})`;
   if (e.kind === 'rename') return `- ${code(e.from)} renamed to ${code(e.to)}${at}`;

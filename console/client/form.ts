@@ -18,6 +18,8 @@ interface FormData {
   swarm: string;
   answers: Record<string, unknown>;
   canCommit: boolean;
+  /** Edit mode with a newer version chosen: the submit upgrades. */
+  upgradeTo?: string;
   form: { catalog: string; template: string; version: string; versions: string[]; questions: Question[] };
 }
 
@@ -123,7 +125,7 @@ export function mountForm(root: HTMLElement, data: FormData): void {
   const summary = el('div', { class: 'form-summary', role: 'status', 'data-testid': 'form-summary' });
   const preview = el('div', { class: 'preview', 'data-testid': 'preview' });
   const outcome = el('div', { class: 'outcome', 'data-testid': 'outcome' });
-  const verb = data.canCommit ? (data.mode === 'create' ? 'Deploy' : 'Save and redeploy') : 'Propose (merge request)';
+  const verb = !data.canCommit ? 'Propose (merge request)' : data.mode === 'create' ? 'Deploy' : data.upgradeTo ? `Upgrade to ${data.upgradeTo}` : 'Save and redeploy';
   const previewBtn = el('button', { type: 'button', class: 'button', 'data-testid': 'preview-button' }, 'Preview');
   const submitBtn = el('button', { type: 'submit', class: 'button primary', 'data-testid': 'submit-button' }, verb);
   const formEl = el('form', { class: 'deploy-form', novalidate: true },

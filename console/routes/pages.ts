@@ -11,7 +11,9 @@ import { may, type Principal } from '../../server/access.ts';
 import type { ConsoleContext } from '../plugin.ts';
 import { sendError } from './errors.ts';
 import { catalogBody, templateBody } from '../views/catalog.ts';
-import { stacksBody, stackBody } from '../views/stacks.ts';
+import { stacksBody, stackBody, upgradePanel } from '../views/stacks.ts';
+import { migrated, versionChange } from '../upgrade.ts';
+import { chooseVersion } from '../../upgrades/find.ts';
 
 type Render = (who: Principal, req: FastifyRequest) => Promise<{ title: string; section: 'catalog' | 'stacks'; body: SafeHtml }>;
 
@@ -34,6 +36,12 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ConsoleContext): v
       const body = html`<section class="panel"><h1>Something is not right</h1><p class="alert">${(e as Error).message.split('\n', 1)[0]}</p><p><a href="/stacks">Back to the stacks</a></p></section>`;
       return page({ title: 'Error', user: who, csrf: reply.generateCsrf(), body });
     }
+  };
+
+  /** The version an upgrade would move the stack to (the one an upgrade merge request proposes), if any. */
+  const newestFor = async (spec: { template: string; catalog?: string; version: string }): Promise<string | undefined> => {
+    const entry = await svc.catalogs.find(svc.snapshot(), spec.template, spec.catalog).catch(() => undefined);
+    return entry ? chooseVersion(entry.template, spec.version)?.version : undefined;
   };
 
   app.get('/', async (_req, reply) => reply.redirect('/stacks', 302));
@@ -66,8 +74,8 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ConsoleContext): v
     const state = svc.controller.stack(name);
     const spec = svc.spec(name);
     if (!state || !spec) throw Object.assign(new Error(`no stack "${name}" in the environment`), { statusCode: 404 });
-    const [hosts, history] = await Promise.all([ops.containers(name), ops.history(name).catch(() => [])]);
-    return { title: name, section: 'stacks', body: stackBody({ state, spec, hosts, history, canEdit: may(who.role, 'propose'), canRollback: may(who.role, 'deploy') }) };
+    const [hosts, history, newer] = await Promise.all([ops.containers(name), ops.history(name).catch(() => []), newestFor(spec)]);
+    return { title: name, section: 'stacks', body: stackBody({ state, spec, hosts, history, canEdit: may(who.role, 'propose'), canRollback: may(who.role, 'deploy'), ...(newer ? { newer } : {}) }) };
   }));
 
   app.get('/stacks/:name/edit', view(async (who, req) => {
@@ -76,12 +84,19 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ConsoleContext): v
     if (!f) throw Object.assign(new Error(`no stack "${name}" in the environment`), { statusCode: 404 });
     const entry = await svc.catalogs.find(svc.snapshot(), f.spec.template, f.spec.catalog);
     const version = CatalogView.version(entry.template, (req.query as { version?: string }).version ?? f.spec.version);
+    // A newer version opens with the answers its migrations make: what the person submits is what they saw.
+    const upgrade = versionChange(entry.template, { name, file: f.spec.file, version: f.spec.version, answers: f.answers, text: f.text }, version);
+    const raw = upgrade ? migrated({ name, file: f.spec.file, version: f.spec.version, answers: f.answers, text: f.text }, upgrade).answers : f.answers;
     const answers: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(f.answers)) answers[k] = typeof v === 'object' && v !== null ? { set: true } : v;
-    const form = { mode: 'edit', form: CatalogView.form(entry, version), stack: name, hosts: f.spec.hosts, answers, canCommit: may(who.role, 'deploy'), swarms: swarmNames(), swarm: f.spec.swarm ?? '' };
-    const body = html`<section class="panel"><p class="crumbs"><a href="/stacks">Stacks</a> › <a href="/stacks/${name}">${name}</a> › Edit</p>
-      <h1>Edit ${name}</h1><div id="deploy-form" data-testid="deploy-form"></div></section>${jsonScript('form-data', form)}`;
-    return { title: `Edit ${name}`, section: 'stacks', body };
+    for (const [k, v] of Object.entries(raw)) answers[k] = typeof v === 'object' && v !== null ? { set: true } : v;
+    const form = { mode: 'edit', form: CatalogView.form(entry, version), stack: name, hosts: f.spec.hosts, answers, canCommit: may(who.role, 'deploy'), swarms: swarmNames(), swarm: f.spec.swarm ?? '', ...(upgrade ? { upgradeTo: upgrade.to } : {}) };
+    const older = !upgrade && version.version !== f.spec.version;
+    const verb = upgrade ? `Upgrade ${name} to ${version.version}` : `Edit ${name}`;
+    const body = html`<section class="panel"><p class="crumbs"><a href="/stacks">Stacks</a> › <a href="/stacks/${name}">${name}</a> › ${upgrade ? 'Upgrade' : 'Edit'}</p>
+      <h1>${verb}</h1>${upgrade ? await upgradePanel(upgrade) : ''}
+      ${older ? html`<p class="alert" data-testid="older-version">${version.version} is older than ${f.spec.version}, which runs: no migration moves the answers back. To return to an earlier deploy exactly, roll back from the stack's history.</p>` : ''}
+      <div id="deploy-form" data-testid="deploy-form"></div></section>${jsonScript('form-data', form)}`;
+    return { title: verb, section: 'stacks', body };
   }));
 
   /** A template's icon, as an image only: an SVG opened directly must not run script on this origin. */

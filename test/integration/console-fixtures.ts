@@ -2,14 +2,16 @@
 // a catalog whose static-site asks for a password and whose README holds <script>, a users file with one
 // person per role, and `berth serve --users` on it. Chromium (Debian's) is driven by playwright-core.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { chromium, type Browser } from 'playwright-core';
 import { startGitServer, type GitServer } from '../harness/git-server.ts';
 import { startFakeForge, type FakeForge } from '../harness/fake-forge.ts';
-import { tempDir, type Gate } from '../harness/env.ts';
+import { dockerGate, isCI, removeLabeled, tempDir, type Gate } from '../harness/env.ts';
+import { ensureImages, type ImageSpec } from '../harness/images.ts';
 import { generateKey } from '../../lib/secrets.ts';
 import { REPO_ROOT } from './converge-fixtures.ts';
 import { Serve, TOKEN } from './serve-fixtures.ts';
@@ -65,11 +67,49 @@ function writeSwarmTemplate(dir: string): void {
 `);
 }
 
+export const NOTES_PORT = 18476;
+
+/**
+ * notes, in two versions for an upgrade without a terminal: 2.0.0 renames `greeting` to `message`, maps the
+ * `mode` values to new names, and adds an API token Berth generates. Each version's page says what it runs with.
+ */
+function writeNotesTemplate(dir: string): void {
+  const t = path.join(dir, 'templates', 'notes');
+  mkdirSync(path.join(t, '0'), { recursive: true });
+  mkdirSync(path.join(t, '1'), { recursive: true });
+  writeFileSync(path.join(t, 'config.yml'), stringify({ name: 'notes', description: 'A notes page that learns to upgrade', category: 'Tools' }));
+  const compose = (env: Record<string, string>, page: string, before = '') => `services:
+  web:
+    image: berth-test/web:1
+    init: true
+    stop_grace_period: 1s
+    ports: ["${NOTES_PORT}:80"]
+    environment:
+${Object.entries(env).map(([k, v]) => `      ${k}: "{{${v}}}"`).join('\n')}
+    command: [sh, -c, '${before}mkdir -p /tmp/w && echo "${page}" > /tmp/w/index.html && echo "notes up" && exec httpd -f -p 80 -h /tmp/w']
+`;
+  writeFileSync(path.join(t, '0', 'berth.yml'), stringify({ version: '1.0.0', questions: [
+    { variable: 'greeting', label: 'Greeting', type: 'string', default: 'hello', required: true },
+    { variable: 'mode', label: 'Mode', type: 'enum', options: ['fast', 'safe'], default: 'fast', required: true },
+  ] }));
+  writeFileSync(path.join(t, '0', 'docker-compose.yml.hbs'), compose({ GREETING: 'greeting', MODE: 'mode' }, 'notes v1: $GREETING $MODE'));
+  writeFileSync(path.join(t, '1', 'berth.yml'), stringify({ version: '2.0.0', questions: [
+    { variable: 'message', label: 'Message', type: 'string', default: 'hello', required: true },
+    { variable: 'mode', label: 'Mode', type: 'enum', options: ['quick', 'careful'], default: 'quick', required: true },
+    { variable: 'api_token', label: 'API token', type: 'password', required: true, generate: { length: 24, charset: 'alnum' } },
+  ], migrations: [
+    { rename: { from: 'greeting', to: 'message' } },
+    { map: { variable: 'mode', values: { fast: 'quick', safe: 'careful' } } },
+  ] }));
+  writeFileSync(path.join(t, '1', 'README.md'), 'Greeting is now **message**; the modes are called quick and careful.\n');
+  writeFileSync(path.join(t, '1', 'docker-compose.yml.hbs'), compose({ MESSAGE: 'message', MODE: 'mode', API_TOKEN: 'api_token' }, 'notes v2: $MESSAGE $MODE token:$n', 'n=$(printf %s "$API_TOKEN" | wc -c); '));
+}
+
 export class ConsoleWorld {
   private constructor(readonly git: GitServer, readonly forge: FakeForge, readonly tmp: { path: string; remove(): void }, readonly identity: string) {}
 
   /** `swarm`: the environment also declares the test Swarm (as `test`), and the catalog a template for it. */
-  static async create(gate: Gate, opts: { swarm?: { manager: string } } = {}): Promise<ConsoleWorld> {
+  static async create(gate: Gate, opts: { swarm?: { manager: string }; notes?: boolean } = {}): Promise<ConsoleWorld> {
     const tmp = tempDir('berth-console-');
     const git = await startGitServer({ root: path.join(tmp.path, 'git'), token: TOKEN });
     const { identity, recipient } = await generateKey();
@@ -78,6 +118,7 @@ export class ConsoleWorld {
     const catalog = path.join(tmp.path, 'catalog');
     writeCatalog(catalog);
     if (opts.swarm) writeSwarmTemplate(catalog);
+    if (opts.notes) writeNotesTemplate(catalog);
     git.createBareRepo('env');
     const berth = { catalogs: [{ name: 'vendor', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost, labels: { role: 'web' } }],
       ...(opts.swarm ? { swarms: [{ name: 'test', managers: [opts.swarm.manager] }] } : {}),
@@ -108,4 +149,36 @@ export class ConsoleWorld {
     await this.git.close();
     this.tmp.remove();
   }
+}
+
+/**
+ * A console test file's world on h1: the stack's containers removed before and after, its images there, then the
+ * environment, `berth serve` and Chromium. Without Chromium the tests skip, except in CI where they must run.
+ */
+export async function useConsoleOnH1(o: { stack: string; images: ImageSpec[]; notes?: boolean }) {
+  const gate = await dockerGate();
+  const noBrowser = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`;
+  const opts = gate.opts.skip || !noBrowser || isCI() ? gate.opts : { skip: noBrowser };
+  const got: { world?: ConsoleWorld; serve?: Serve; browser?: Browser } = {};
+  before(async () => {
+    if (opts.skip) return;
+    const h1 = gate.docker('h1');
+    await removeLabeled(h1, `berth.stack=${o.stack}`);
+    await ensureImages(h1, o.images);
+    got.world = await ConsoleWorld.create(gate, { notes: o.notes ?? false });
+    got.serve = await got.world.serve();
+    got.browser = await launchBrowser();
+  });
+  after(async () => {
+    await got.browser?.close();
+    await got.serve?.stop();
+    if (!opts.skip) await removeLabeled(gate.docker('h1'), `berth.stack=${o.stack}`);
+    await got.world?.dispose();
+  });
+  return {
+    opts,
+    get world() { return got.world!; },
+    get serve() { return got.serve!; },
+    get browser() { return got.browser!; },
+  };
 }

@@ -3,48 +3,23 @@
 // encrypted, the stack Ready with its URL, an edit redeployed, a rollback, logs with the secret masked, a viewer
 // without buttons and refused by the API, a write without CSRF refused, a README's <script> shown as text.
 // Screenshots of the main pages go to docs/img/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { dockerGate, httpGet, isCI, removeLabeled, waitFor } from '../harness/env.ts';
-import { ensureImages } from '../harness/images.ts';
+import type { Page } from 'playwright-core';
+import { httpGet, waitFor } from '../harness/env.ts';
 import { STATIC_SITE_IMAGES } from '../harness/standins.ts';
 import { REPO_ROOT } from './converge-fixtures.ts';
-import type { Serve } from './serve-fixtures.ts';
-import { CHROMIUM, ConsoleWorld, PASSWORDS, PORT, STACK, launchBrowser } from './console-fixtures.ts';
+import { PASSWORDS, PORT, STACK, useConsoleOnH1 } from './console-fixtures.ts';
 
-const gate = await dockerGate();
-const noBrowser = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`;
-const opts = gate.opts.skip || !noBrowser || isCI() ? gate.opts : { skip: noBrowser };
 const IMG = path.join(REPO_ROOT, 'docs', 'img');
 const SECRET = 'correct-horse-battery';
 const SITE = `http://127.0.0.1:${PORT}/`;
-
-let world: ConsoleWorld;
-let serve: Serve;
-let browser: Browser;
-
-before(async () => {
-  if (opts.skip) return;
-  const h1 = gate.docker('h1');
-  await removeLabeled(h1, `berth.stack=${STACK}`);
-  await ensureImages(h1, [...STATIC_SITE_IMAGES]);
-  world = await ConsoleWorld.create(gate);
-  serve = await world.serve();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await serve?.stop();
-  if (!opts.skip) await removeLabeled(gate.docker('h1'), `berth.stack=${STACK}`);
-  await world?.dispose();
-});
+const suite = await useConsoleOnH1({ stack: STACK, images: [...STATIC_SITE_IMAGES] });
+const { opts } = suite;
 
 async function signIn(page: Page, user: keyof typeof PASSWORDS, shot?: string): Promise<void> {
-  await page.goto(`${serve.url}/stacks`);
+  await page.goto(`${suite.serve.url}/stacks`);
   await page.waitForURL(/\/login/);
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', PASSWORDS[user]);
@@ -58,12 +33,12 @@ async function siteSays(text: string): Promise<void> {
 }
 
 test('a deployer deploys, edits and rolls back static-site from the console', opts, async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const page = await suite.browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('dialog', (d) => void d.accept());
   await signIn(page, 'dora', 'console-login.png');
   assert.match(await page.textContent('[data-testid=who]') ?? '', /dora\s+deployer/);
 
-  await page.goto(`${serve.url}/catalog`);
+  await page.goto(`${suite.serve.url}/catalog`);
   await page.fill('[data-testid=catalog-search]', 'load balancer');
   assert.equal(await page.locator('[data-testid=template-card]:visible').count(), 1);
   await page.fill('[data-testid=catalog-search]', 'no-such-thing');
@@ -85,7 +60,7 @@ test('a deployer deploys, edits and rolls back static-site from the console', op
   await page.click('[data-testid=submit-button]');
   assert.match(await page.textContent('[data-testid=error-http_port]') ?? '', /at most 65535/);
   assert.match(await page.textContent('[data-testid=error-admin_password]') ?? '', /at least 8 characters/);
-  assert.equal(world.gitOut('ls-tree', '--name-only', 'main', 'stacks/').trim(), '');
+  assert.equal(suite.world.gitOut('ls-tree', '--name-only', 'main', 'stacks/').trim(), '');
 
   // The server checks too: the same answer sent past the browser is refused with the field named.
   const direct = await page.evaluate(async (p) => {
@@ -112,10 +87,10 @@ test('a deployer deploys, edits and rolls back static-site from the console', op
   await page.screenshot({ path: path.join(IMG, 'console-deployed.png') });
 
   // The commit is the person's, on main, with the password encrypted.
-  const file = world.gitOut('show', `main:stacks/${STACK}.yml`);
+  const file = suite.world.gitOut('show', `main:stacks/${STACK}.yml`);
   assert.match(file, /admin_password: !age \|/);
   assert.ok(!file.includes(SECRET));
-  assert.match(world.gitOut('log', '-1', '--format=%an <%ae>', 'main'), /dora <dora@example.com>/);
+  assert.match(suite.world.gitOut('log', '-1', '--format=%an <%ae>', 'main'), /dora <dora@example.com>/);
   await siteSays('Welcome to Berth');
 
   await page.click('[data-testid=stack-link]');
@@ -134,7 +109,7 @@ test('a deployer deploys, edits and rolls back static-site from the console', op
   await page.click('[data-testid=submit-button]');
   await page.waitForSelector('[data-testid=deploy-status]:has-text("Ready")', { timeout: 120_000 });
   await siteSays('Edited in the console');
-  const edited = world.gitOut('show', `main:stacks/${STACK}.yml`);
+  const edited = suite.world.gitOut('show', `main:stacks/${STACK}.yml`);
   assert.equal(/admin_password: !age \|[\s\S]*?-----END AGE ENCRYPTED FILE-----/.exec(edited)?.[0], /admin_password: !age \|[\s\S]*?-----END AGE ENCRYPTED FILE-----/.exec(file)?.[0]);
 
   // Roll back from the stack page: the revert lands on the ledger and the old title is served again.
@@ -142,12 +117,12 @@ test('a deployer deploys, edits and rolls back static-site from the console', op
   await page.click('[data-testid=rollback-button]');
   await page.waitForSelector('[data-testid=revert-commit]');
   const revert = await page.textContent('[data-testid=revert-commit]');
-  assert.match(world.gitOut('log', '-1', '--format=%h %an %s', 'berth/deployed'), new RegExp(`^${revert} dora Revert`));
+  assert.match(suite.world.gitOut('log', '-1', '--format=%h %an %s', 'berth/deployed'), new RegExp(`^${revert} dora Revert`));
   await siteSays('Welcome to Berth');
 
-  await page.goto(`${serve.url}/stacks`);
+  await page.goto(`${suite.serve.url}/stacks`);
   await page.screenshot({ path: path.join(IMG, 'console-stacks.png') });
-  await page.goto(`${serve.url}/stacks/${STACK}`);
+  await page.goto(`${suite.serve.url}/stacks/${STACK}`);
   await page.selectOption('[data-testid=log-service]', 'web');
   await page.click('[data-testid=log-load]');
   await page.waitForSelector('[data-testid=logs]:has-text("web starting")');
@@ -159,10 +134,10 @@ test('a deployer deploys, edits and rolls back static-site from the console', op
 });
 
 test('a proposer\'s deploy becomes a merge request authored by them; main is untouched', opts, async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const page = await suite.browser.newPage({ viewport: { width: 1280, height: 860 } });
   await signIn(page, 'pete');
-  const before = world.gitOut('rev-parse', 'main').trim();
-  await page.goto(`${serve.url}/catalog/static-site/deploy`);
+  const before = suite.world.gitOut('rev-parse', 'main').trim();
+  await page.goto(`${suite.serve.url}/catalog/static-site/deploy`);
   assert.match(await page.textContent('[data-testid=submit-button]') ?? '', /Propose/);
   await page.fill('[data-testid=stack-name]', 'console-proposed');
   await page.fill('[data-testid=field-http_port]', String(PORT + 1));
@@ -170,24 +145,24 @@ test('a proposer\'s deploy becomes a merge request authored by them; main is unt
   await page.click('[data-testid=submit-button]');
   const link = await page.waitForSelector('[data-testid=mr-link]', { timeout: 60_000 });
   assert.match(await link.textContent() ?? '', /\/ops\/env\/-\/merge_requests\/1$/);
-  const [mr] = world.forge.mergeRequests;
+  const [mr] = suite.world.forge.mergeRequests;
   assert.match(mr.sourceBranch, /^berth\/console\/console-proposed-/);
   assert.equal(mr.targetBranch, 'main');
   assert.match(mr.description, /Proposed by \*\*pete\*\*/);
-  assert.match(world.gitOut('log', '-1', '--format=%an <%ae>', mr.sourceBranch), /pete <pete@example.com>/);
-  const proposed = world.gitOut('show', `${mr.sourceBranch}:stacks/console-proposed.yml`);
+  assert.match(suite.world.gitOut('log', '-1', '--format=%an <%ae>', mr.sourceBranch), /pete <pete@example.com>/);
+  const proposed = suite.world.gitOut('show', `${mr.sourceBranch}:stacks/console-proposed.yml`);
   assert.match(proposed, /admin_password: !age \|/);
   assert.ok(!proposed.includes('proposed-secret-1'));
-  assert.equal(world.gitOut('rev-parse', 'main').trim(), before);
+  assert.equal(suite.world.gitOut('rev-parse', 'main').trim(), before);
   await page.close();
 });
 
 test('a viewer sees no write buttons and the API refuses their writes; writes need the CSRF token', opts, async () => {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await signIn(page, 'vic');
-  await page.goto(`${serve.url}/catalog/static-site`);
+  await page.goto(`${suite.serve.url}/catalog/static-site`);
   assert.equal(await page.locator('[data-testid=deploy-button]').count(), 0);
-  await page.goto(`${serve.url}/stacks/${STACK}`);
+  await page.goto(`${suite.serve.url}/stacks/${STACK}`);
   assert.equal(await page.locator('[data-testid=edit-button]').count(), 0);
   assert.equal(await page.locator('[data-testid=rollback-button]').count(), 0);
   const refused = await page.evaluate(async (stack) => {
@@ -198,13 +173,13 @@ test('a viewer sees no write buttons and the API refuses their writes; writes ne
   assert.equal(refused.status, 403);
   assert.match(refused.body.message, /vic has the role viewer/);
 
-  const deployer = await browser.newPage();
+  const deployer = await suite.browser.newPage();
   await signIn(deployer, 'dora');
   const noCsrf = await deployer.evaluate(async (stack) => (await fetch(`/api/stacks/${stack}/rollback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, STACK);
   assert.equal(noCsrf, 403);
 
-  const anonymous = await fetch(`${serve.url}/api/stacks`);
+  const anonymous = await fetch(`${suite.serve.url}/api/stacks`);
   assert.equal(anonymous.status, 401);
-  assert.equal((await fetch(`${serve.url}/healthz`)).status, 200);
-  assert.equal((await fetch(`${serve.url}/metrics`)).status, 200);
+  assert.equal((await fetch(`${suite.serve.url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${suite.serve.url}/metrics`)).status, 200);
 });
