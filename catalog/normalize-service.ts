@@ -114,12 +114,17 @@ function networks(is: Issues, path: Path, raw: Raw): ServiceModel['networks'] {
   const empty = v === undefined || v === null || (Array.isArray(v) ? !v.length : !Object.keys(obj(v)).length);
   if (empty) return raw.network_mode === undefined ? { default: { aliases: [] } } : {};
   if (raw.network_mode !== undefined) is.add(path, 'networks and network_mode cannot both be set');
-  if (Array.isArray(v)) return Object.fromEntries(v.map((n) => [text(n), { aliases: [] }]));
-  return Object.fromEntries(Object.entries(obj(v)).map(([name, n]) => {
-    const o = obj(n);
-    const addr = (key: string): Record<string, string> => (o[key] === undefined ? {} : { [key]: text(o[key]) });
-    return [name, { aliases: strings(o.aliases), ...addr('ipv4_address'), ...addr('ipv6_address') }];
-  }));
+  // Compose creates the container on the network of highest priority, ties by name, and connects the others
+  // after: that network holds the default route. The order of the entries here is that order.
+  const entries: Array<[string, ServiceModel['networks'][string], number]> = Array.isArray(v)
+    ? v.map((n) => [text(n), { aliases: [] }, 0])
+    : Object.entries(obj(v)).map(([name, n]) => {
+      const o = obj(n);
+      const addr = (key: string): Record<string, string> => (o[key] === undefined ? {} : { [key]: text(o[key]) });
+      return [name, { aliases: strings(o.aliases), ...addr('ipv4_address'), ...addr('ipv6_address') }, int(is, [...path, name, 'priority'], o.priority) ?? 0];
+    });
+  entries.sort((a, b) => b[2] - a[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return Object.fromEntries(entries.map(([name, n]) => [name, n]));
 }
 
 function dependsOn(is: Issues, path: Path, v: unknown): ServiceModel['depends_on'] {

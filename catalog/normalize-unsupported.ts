@@ -31,7 +31,7 @@ export const UNSUPPORTED_KEYS: readonly { key: string; reason: string }[] = [
   ].map((k) => ({ key: `services.*.${k}`, reason: NOT_MODELLED })),
   { key: 'services.*.deploy.rollback_config', reason: 'a failed update rolls back as update_config.failure_action says' },
   { key: 'services.*.deploy.update_config.max_failure_ratio', reason: 'an update stops at its first failure' },
-  ...['interface_name', 'link_local_ips', 'mac_address', 'driver_opts', 'priority', 'gw_priority'].map((k) => ({ key: `services.*.networks.*.${k}`, reason: NOT_MODELLED })),
+  ...['interface_name', 'link_local_ips', 'mac_address', 'driver_opts', 'gw_priority'].map((k) => ({ key: `services.*.networks.*.${k}`, reason: NOT_MODELLED })),
   { key: 'services.*.volumes.*.consistency', reason: 'Docker Desktop for Mac only; no effect on Linux hosts' },
   { key: 'services.*.volumes.*.image', reason: 'image mounts are not supported' },
   ...['bind.propagation', 'bind.recursive'].map((k) => ({ key: `services.*.volumes.*.${k}`, reason: 'Berth does not set mount propagation' })),

@@ -31,21 +31,30 @@ export interface ContainerView {
   labels: Record<string, string>;
   state: string;
   host: Record<string, unknown>;
+  config: Record<string, unknown>;
+  /** Containers of the service. */
+  replicas?: number;
 }
 
 /** Host settings a compose file can set, compared when either side sets them. */
 const HOST_FIELDS = [
   'NetworkMode', 'IpcMode', 'PidMode', 'UTSMode', 'Dns', 'DnsSearch', 'DnsOptions', 'SecurityOpt', 'ReadonlyRootfs', 'ShmSize',
   'PidsLimit', 'MemoryReservation', 'MemorySwappiness', 'GroupAdd', 'CgroupParent', 'DeviceCgroupRules', 'VolumesFrom',
-  'RestartPolicy', 'CapAdd', 'CapDrop', 'Privileged', 'ExtraHosts', 'Memory', 'NanoCpus', 'Init',
+  'RestartPolicy', 'CapAdd', 'CapDrop', 'Privileged', 'ExtraHosts', 'Memory', 'NanoCpus', 'Init', 'PortBindings', 'LogConfig',
+  'Ulimits', 'Sysctls', 'Devices', 'StorageOpt',
 ] as const;
+
+/** Container settings a compose file can set, compared when either side sets them (the hostname when not the id). */
+const CONFIG_FIELDS = ['User', 'WorkingDir', 'Hostname', 'Domainname', 'Tty', 'OpenStdin', 'StopSignal', 'StopTimeout', 'Healthcheck', 'ExposedPorts', 'MacAddress'] as const;
 
 /** Labels each tool writes about itself; everything else (the file's labels) must match. */
 const OWN_LABEL = /^(berth\.|com\.docker\.compose\.(config-hash|version|oneoff|container-number|project\.|depends_on|image|replace))/;
 
 function neutral(text: string, project: string, containers: Map<string, string>): string {
   let out = text;
+  // Full ids, then short ones (a container sharing another's namespaces has its hostname).
   for (const [id, name] of containers) out = out.split(id).join(name);
+  for (const [id, name] of containers) out = out.split(id.slice(0, 12)).join(name);
   return out.replace(new RegExp(`${project}[-_]([a-z0-9_.-]+?)[-_]1\\b`, 'g'), '<$1>').split(project).join('<project>');
 }
 
@@ -58,6 +67,13 @@ function view(info: Docker.ContainerInspectInfo, project: string, ids: Map<strin
     const v = f === 'RestartPolicy' ? { ...(hc[f] as object), Name: (hc[f] as { Name?: string })?.Name || 'no' } : hc[f];
     const empty = v === null || v === undefined || v === '' || v === 0 || v === false || (Array.isArray(v) && !v.length);
     if (!empty) host[f] = JSON.parse(n(JSON.stringify(v)));
+  }
+  const cfg = info.Config as unknown as Record<string, unknown>;
+  const config: Record<string, unknown> = {};
+  for (const f of CONFIG_FIELDS) {
+    const v = cfg[f];
+    const empty = v === null || v === undefined || v === '' || v === false || (typeof v === 'object' && !Object.keys(v as object).length) || (f === 'Hostname' && v === info.Id.slice(0, 12));
+    if (!empty) config[f] = JSON.parse(n(JSON.stringify(v)));
   }
   // compose 1.29 adds the container's short id as an alias; Berth adds the container name: neither is in the file.
   const networks = Object.fromEntries(Object.entries(info.NetworkSettings.Networks ?? {}).map(([name, ep]) => [
@@ -78,6 +94,7 @@ function view(info: Docker.ContainerInspectInfo, project: string, ids: Map<strin
     labels: Object.fromEntries(Object.entries(info.Config.Labels ?? {}).filter(([k]) => !OWN_LABEL.test(k)).map(([k, v]) => [k, n(v)])),
     state: info.State.Status,
     host,
+    config,
   };
 }
 
@@ -85,7 +102,10 @@ async function snapshot(docker: Docker, project: string): Promise<Record<string,
   const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.compose.project=${project}`] }) });
   const infos = await Promise.all(list.map((c) => docker.getContainer(c.Id).inspect()));
   const ids = new Map(infos.map((i) => [i.Id, `<${i.Config.Labels['com.docker.compose.service']}>`]));
-  return Object.fromEntries(infos.map((i) => view(i, project, ids)).map((v) => [v.service, v]));
+  const views = infos.map((i) => view(i, project, ids));
+  // One view a service (its containers are alike); how many it has is compared too (scale, deploy.replicas).
+  const count = (svc: string) => views.filter((v) => v.service === svc).length;
+  return Object.fromEntries(views.map((v) => [v.service, { ...v, replicas: count(v.service) }]));
 }
 
 export async function removeProject(docker: Docker, project: string): Promise<void> {

@@ -181,6 +181,18 @@ describe('networks and dependencies', () => {
     assert.deepEqual([m.networks.front.name, m.networks.back.name, m.networks.ext.name, m.networks.ext.external], ['demo_front', 'shared-back', 'ext', true]);
   });
 
+  test('a service joins its networks in compose\'s order: highest priority first, then by name', () => {
+    const m = norm({
+      services: {
+        web: { image: 'x', networks: ['front', 'back'] },
+        api: { image: 'x', networks: { front: { priority: 10 }, back: {}, admin: { priority: -1 } } },
+      },
+      networks: { front: {}, back: {}, admin: {} },
+    });
+    assert.deepEqual(Object.keys(m.services.web.networks), ['back', 'front']);
+    assert.deepEqual(Object.keys(m.services.api.networks), ['front', 'back', 'admin']);
+  });
+
   test('an undeclared network and networks with network_mode are problems', () => {
     const messages = problemsOf({ networks: ['nope'], network_mode: 'host' }).map((p) => [p.field, p.message]);
     assert.deepEqual(messages, [
