@@ -3,7 +3,7 @@
 # with the given arguments:
 #   bash bench/run-serve.sh [--repeats 5] [--stacks 50] [--idle-seconds 20] [--interval-seconds 10]
 #                           [--order start-first|stop-first] [--from auto|dist|source] [--node-flags=FLAGS]
-#                           [--only webhook|memory] [--keep-temp] [--verbose]
+#                           [--only webhook|memory] [--console] [--keep-temp] [--verbose]
 set -euo pipefail
 # git: the harness git server runs `git http-backend`, and the benchmark pushes with it.
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh" git:git

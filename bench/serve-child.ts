@@ -204,8 +204,11 @@ export class Serve {
     return s;
   }
 
+  /** Sent with every request of json(): a signed-in console session's cookie, when serve has users. */
+  headers: Record<string, string> = {};
+
   async json<T>(p: string): Promise<T> {
-    const r = await fetch(`${this.url}${p}`);
+    const r = await fetch(`${this.url}${p}`, { headers: this.headers });
     if (!r.ok) throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
     return (await r.json()) as T;
   }

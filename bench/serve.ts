@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import bcrypt from 'bcryptjs';
 import Docker from 'dockerode';
 import { startGitServer, type GitServer } from '../test/harness/git-server.ts';
 import { busyboxImage, ensureImages, webImage } from '../test/harness/images.ts';
@@ -58,6 +59,7 @@ const { values: opts } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     'heap-snapshot': { type: 'string' },
     only: { type: 'string' },
+    console: { type: 'boolean', default: false },
     'keep-temp': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -66,7 +68,8 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   process.stdout.write('usage: node --import tsx bench/serve.ts [--repeats 5] [--stacks 50] [--idle-seconds 20] [--interval-seconds 10]\n' +
     '         [--order start-first|stop-first] [--from auto|dist|source] [--node-flags "--max-semi-space-size=1"]\n' +
-    '         [--only webhook|memory] [--heap-snapshot PREFIX] [--keep-temp] [--verbose]\n');
+    '         [--only webhook|memory] [--console] [--heap-snapshot PREFIX] [--keep-temp] [--verbose]\n' +
+    '  --console  serve with the web console (--users), and before the idle window a person signs in and opens its pages\n');
   process.exit(0);
 }
 const REPEATS = Number(opts.repeats);
@@ -115,6 +118,8 @@ const catalogTemplates = (order: string): Record<string, { description: string; 
 
 interface Workspace {
   dir: string;
+  /** A users file for --console: one viewer. */
+  users: string;
   catalog: string;
   git: GitServer;
   probes: Probes;
@@ -131,7 +136,9 @@ async function makeWorkspace(): Promise<Workspace> {
     await writeFile(path.join(v, 'docker-compose.yml.hbs'), t.compose);
   }
   const git = await startGitServer({ root: path.join(dir, 'git'), token: TOKEN });
-  return { dir, catalog, git, probes: await writeProbes(dir) };
+  const users = path.join(dir, 'users.yml');
+  await writeFile(users, `users:\n  - { name: bench, email: bench@example.com, role: viewer, password_hash: "${bcrypt.hashSync(CONSOLE_PASSWORD, 4)}" }\n`);
+  return { dir, catalog, git, probes: await writeProbes(dir), users };
 }
 
 /** The environment of a measurement: the folder catalog and the default engine as its one host. */
@@ -151,8 +158,45 @@ function githubPush(repo: EnvRepo, after: string): { headers: Record<string, str
 /** `berth serve` on the workspace's environment repository. */
 const startServe = (ws: Workspace, repo: EnvRepo, intervalSeconds: number, tag: string) => Serve.start({
   probes: ws.probes, envUrl: repo.url, token: TOKEN, intervalSeconds, tag, from: opts.from as 'auto' | 'dist' | 'source', nodeFlags: NODE_FLAGS,
-  heapSnapshot: opts['heap-snapshot'], extraEnv: { BERTH_GITHUB_WEBHOOK_SECRET: GITHUB_SECRET }, verbose: (line) => verbose(line),
+  heapSnapshot: opts['heap-snapshot'], verbose: (line) => verbose(line),
+  extraEnv: { BERTH_GITHUB_WEBHOOK_SECRET: GITHUB_SECRET, ...(opts.console ? { BERTH_SESSION_SECRET: 'bench-session-secret-of-at-least-32-chars' } : {}) },
+  ...(opts.console ? { extraArgs: ['--users', ws.users] } : {}),
 });
+
+const CONSOLE_PASSWORD = 'bench-console-pw';
+
+/** A person signs in to the console: the session cookie, which the benchmark's API reads then carry. */
+async function consoleSignIn(url: string): Promise<string> {
+  const cookies = new Map<string, string>();
+  const keep = (r: Response) => {
+    for (const c of r.headers.getSetCookie()) {
+      const kv = c.split(';')[0];
+      cookies.set(kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1));
+    }
+    return r;
+  };
+  const cookie = () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  const login = keep(await fetch(`${url}/login`));
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1];
+  if (!csrf) throw new Error('the console\'s sign-in page has no CSRF token');
+  const signedIn = keep(await fetch(`${url}/login`, {
+    method: 'POST', redirect: 'manual', headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: csrf, username: 'bench', password: CONSOLE_PASSWORD, next: '/stacks' }).toString(),
+  }));
+  if (signedIn.status !== 303) throw new Error(`console sign-in answered ${signedIn.status}`);
+  return cookie();
+}
+
+/** The pages a person opens before leaving the console idle: the stacks, one stack, the catalog, the script. */
+async function browseConsole(url: string, cookie: string, stack: string): Promise<string[]> {
+  const pages = ['/stacks', `/stacks/${stack}`, '/catalog', '/console/assets/app.js'];
+  for (const p of pages) {
+    const r = await fetch(`${url}${p}`, { headers: { cookie } });
+    if (r.status !== 200) throw new Error(`console ${p} answered ${r.status}`);
+    await r.arrayBuffer();
+  }
+  return pages;
+}
 
 const webStack = (version: number) => `template: web\nversion: 1.0.0\nanswers:\n  web_version: "${version}"\n`;
 const sleeperStack = 'template: sleeper\nversion: 1.0.0\nanswers: {}\n';
@@ -318,6 +362,7 @@ async function measureMemory(ws: Workspace): Promise<MemoryResult> {
   const s = await startServe(ws, repo, INTERVAL_S, 'idle');
   try {
     const atListenKb = await s.rss();
+    if (opts.console) s.headers.cookie = await consoleSignIn(s.url);
     const usageAtListen = await s.memoryUsage();
     let deployPeakKb = atListenKb.rss;
     await waitFor(`all ${STACKS} stacks Ready`, 240_000, 500, async () => {
@@ -332,6 +377,7 @@ async function measureMemory(ws: Workspace): Promise<MemoryResult> {
     const running = (await seen()).containers.filter((c) => c.State === 'running').length;
     if (running !== STACKS) throw new Error(`expected ${STACKS} running containers, found ${running}`);
     say(`  all ${STACKS} stacks Ready ${secs(convergeS)} after spawn; idle for ${IDLE_S} s …`);
+    if (opts.console) say(`  console: opened ${(await browseConsole(s.url, s.headers.cookie!, idleStack(1))).join(', ')}`);
     let idlePeakKb = 0;
     const cpu0 = await s.cpuSeconds();
     const idle0 = performance.now();
@@ -352,7 +398,7 @@ async function measureMemory(ws: Workspace): Promise<MemoryResult> {
     const usageIdle = await s.memoryUsage();
     const list = await s.json<StackState[]>('/api/stacks');
     const timerPasses = list.filter((x) => /timer/.test(x.lastReconcile?.why ?? '')).length;
-    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    const metrics = await (await fetch(`${s.url}/metrics`, { headers: s.headers })).text();
     const reconcileTotals: Record<string, number> = {};
     for (const m of metrics.matchAll(/^berth_reconcile_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)) reconcileTotals[m[1]] = (reconcileTotals[m[1]] ?? 0) + Number(m[2]);
     return { mode: s.mode, atListenKb, usageAtListen, convergeS, deployPeakKb, idlePeakKb, idleCpu, finalReadsKb, final, usageIdle, timerPasses, reconcileTotals, bareNodeKb };
@@ -369,7 +415,7 @@ function report(hook: Awaited<ReturnType<typeof measureWebhook>> | undefined, me
   say();
   say(`berth serve on Docker ${engineVersion} (default engine), ${machine()}`);
   const modes = [...new Set([hook?.mode, mem?.mode].filter(Boolean))];
-  say(`berth ran from: ${modes.join('; ')}`);
+  say(`berth ran from: ${modes.join('; ')}${opts.console ? '; with the web console (--users), its pages opened once' : ''}`);
   say(loadLine(loadAtStart));
   say();
   const rows: string[][] = [['figure', 'min / median / max', 'target', 'result']];
