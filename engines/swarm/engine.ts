@@ -5,13 +5,14 @@
  */
 import type { SwarmSpec } from '../../environment/types.ts';
 import { pinnedRef } from '../docker/pinned.ts';
-import type { ApplyOptions, ObservedState, RunningService, StackEngine, StackStatus } from '../engine.ts';
+import type { ApplyOptions, ObservedState, ObserveOptions, RunningService, StackEngine, StackStatus } from '../engine.ts';
 import type { ApplyResult, Plan } from '../plan-types.ts';
 import { unpinnedRef } from '../standalone/hash.ts';
 import type { DesiredStack } from '../standalone/types.ts';
 import { applySwarm } from './apply.ts';
 import { SwarmClient } from './client.ts';
 import { observeSwarm, swarmStacks } from './observe.ts';
+import { SwarmRound } from './round.ts';
 import { planSwarm } from './plan.ts';
 import { swarmStatus } from './status.ts';
 import { serviceName } from './spec.ts';
@@ -30,21 +31,38 @@ export class SwarmEngine implements StackEngine {
   readonly kind = 'swarm' as const;
   readonly client: SwarmClient;
   private readonly own = new OwnChanges({ precise: false });
+  private round?: SwarmRound;
+  /** Per stack: when its objects last changed as far as Berth knows (its own apply ended, an event touched them). */
+  private readonly changedAt = new Map<string, number>();
 
   constructor(readonly swarm: SwarmSpec) {
     this.client = new SwarmClient(swarm);
   }
 
-  observe(stack: string, images?: string[]): Promise<SwarmObserved> {
-    return observeSwarm(this.client, stack, images);
+  async observe(stack: string, images?: string[], opts: ObserveOptions = {}): Promise<SwarmObserved> {
+    const shared = opts.shared && this.round ? await this.round.share(stack, images ?? [], this.changedAt.get(stack) ?? 0) : undefined;
+    return shared ?? observeSwarm(this.client, stack, images);
+  }
+
+  /** The next shared observes are cut from one listing of every stack on the Swarm. */
+  newRound(): void {
+    this.round = new SwarmRound(this.client);
+  }
+
+  invalidate(stack: string): void {
+    this.changedAt.set(stack, Date.now());
   }
 
   plan(desired: DesiredStack, observed: ObservedState): Plan {
     return planSwarm(desired, swarmState(observed));
   }
 
-  apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult> {
-    return this.own.during(desired.name, () => applySwarm(this.client, plan, desired, opts));
+  async apply(plan: Plan, desired: DesiredStack, opts: ApplyOptions): Promise<ApplyResult> {
+    try {
+      return await this.own.during(desired.name, () => applySwarm(this.client, plan, desired, opts));
+    } finally {
+      this.invalidate(desired.name);
+    }
   }
 
   /** Services updated or removed, from the event stream of whichever manager answers (events carry no stack label). */
@@ -83,8 +101,9 @@ export class SwarmEngine implements StackEngine {
     return out;
   }
 
-  listStacks(owner?: string): Promise<string[]> {
-    return swarmStacks(this.client, owner);
+  async listStacks(owner?: string): Promise<string[]> {
+    const fromRound = owner === undefined ? undefined : await this.round?.stacksOf(owner);
+    return fromRound ?? swarmStacks(this.client, owner);
   }
 
   /** The last log lines of one service of a stack, from all its tasks (the console's logs panel). */

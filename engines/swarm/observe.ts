@@ -83,36 +83,69 @@ function nodesOf(list: unknown[]): ObservedNode[] {
 }
 
 /** Image reference → ID on the manager (the ledger pins it; every node must hold the same image). */
-async function imageIds(docker: Docker, refs: string[]): Promise<Record<string, string>> {
+export async function imageIds(docker: Docker, refs: string[]): Promise<Record<string, string>> {
   const found = await Promise.all(refs.map((r) => docker.getImage(r).inspect().then((i) => i.Id, () => undefined)));
   return Object.fromEntries(refs.flatMap((r, i) => (found[i] ? [[r, found[i]]] : [])));
 }
 
+/**
+ * What the Swarm holds of one stack or (stack undefined) of every stack, as listed at `readAt` (ms, before the
+ * first call): the services and their objects by the stack label, all networks (services name them by ID), the nodes.
+ */
+export interface SwarmListing {
+  readAt: number;
+  services: RawService[];
+  tasks: RawTask[];
+  networks: Docker.NetworkInspectInfo[];
+  configs: unknown[];
+  secrets: unknown[];
+  nodes: unknown[];
+}
+
+export async function listSwarm(docker: Docker, stack?: string): Promise<SwarmListing> {
+  const readAt = Date.now();
+  const filters = labelFilter(stack);
+  const [services, networks, configs, secrets, nodes] = await Promise.all([
+    docker.listServices({ filters }) as Promise<RawService[]>, docker.listNetworks(), docker.listConfigs({ filters }), docker.listSecrets({ filters }), docker.listNodes(),
+  ]);
+  const tasks = services.length ? ((await docker.listTasks({ filters: JSON.stringify({ service: services.map((x) => x.ID) }) })) as RawTask[]) : [];
+  return { readAt, services, tasks, networks, configs, secrets, nodes };
+}
+
+const stackOf = (labels: Record<string, string> | undefined) => labels?.[NAMESPACE_LABEL];
+
+/** One stack's share of a listing, with the IDs its image references resolve to. */
+export function cutStack(l: SwarmListing, swarm: string, stack: string, images: Record<string, string>): SwarmObserved {
+  const netNames = new Map(l.networks.map((n) => [n.Id, n.Name]));
+  const services = l.services.filter((x) => stackOf(x.Spec?.Labels) === stack).map((x) => service(x, stack, netNames)).sort((a, b) => a.name.localeCompare(b.name));
+  const nodes = nodesOf(l.nodes);
+  const byId = new Map(services.map((x) => [x.id, x.service]));
+  const nodeNames = new Map(nodes.map((n) => [n.id, n.hostname]));
+  const tasks = l.tasks.filter((t) => byId.has(t.ServiceID)).map((t) => task(t, byId, nodeNames))
+    .sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0) || b.timestamp.localeCompare(a.timestamp));
+  type Labelled = { Spec?: { Labels?: Record<string, string> } };
+  return {
+    engine: 'swarm', stack, swarm, reachable: true, services, tasks, nodes, images,
+    networks: l.networks.filter((n) => stackOf(n.Labels) === stack).map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })).sort((a, b) => a.name.localeCompare(b.name)),
+    configs: objects(l.configs.filter((c) => stackOf((c as Labelled).Spec?.Labels) === stack) as never), secrets: objects(l.secrets.filter((c) => stackOf((c as Labelled).Spec?.Labels) === stack) as never),
+  };
+}
+
+/** The stacks with a service `owner` deployed, from a listing of every stack. */
+export function ownedStacks(l: SwarmListing, owner: string): string[] {
+  return [...new Set(l.services.filter((x) => x.Spec?.Labels?.[OWNER_LABEL] === owner).map((x) => stackOf(x.Spec?.Labels)).filter((x): x is string => !!x))].sort();
+}
+
+export function unreachableSwarm(swarm: string, stack: string, error?: string): SwarmObserved {
+  return { engine: 'swarm', stack, swarm, reachable: false, services: [], tasks: [], networks: [], configs: [], secrets: [], nodes: [], images: {}, ...(error ? { error } : {}) };
+}
+
 export async function observeSwarm(client: SwarmClient, stack: string, images: string[] = []): Promise<SwarmObserved> {
-  const empty: SwarmObserved = { engine: 'swarm', stack, swarm: client.swarm.name, reachable: false, services: [], tasks: [], networks: [], configs: [], secrets: [], nodes: [], images: {} };
   try {
-    return await client.call(async (docker) => {
-      const filters = labelFilter(stack);
-      const [rawServices, allNetworks, configs, secrets, rawNodes] = await Promise.all([
-        docker.listServices({ filters }) as Promise<RawService[]>, docker.listNetworks(), docker.listConfigs({ filters }), docker.listSecrets({ filters }), docker.listNodes(),
-      ]);
-      const networks = allNetworks.filter((n) => n.Labels?.[NAMESPACE_LABEL] === stack);
-      const netNames = new Map(allNetworks.map((n) => [n.Id, n.Name]));
-      const services = rawServices.map((s) => service(s, stack, netNames)).sort((a, b) => a.name.localeCompare(b.name));
-      const nodes = nodesOf(rawNodes);
-      const rawTasks = services.length ? ((await docker.listTasks({ filters: JSON.stringify({ service: services.map((s) => s.id) }) })) as RawTask[]) : [];
-      const byId = new Map(services.map((s) => [s.id, s.service]));
-      const nodeNames = new Map(nodes.map((n) => [n.id, n.hostname]));
-      const tasks = rawTasks.map((t) => task(t, byId, nodeNames)).sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0) || b.timestamp.localeCompare(a.timestamp));
-      return {
-        ...empty, reachable: true, services, tasks, nodes, images: await imageIds(docker, [...new Set(images)]),
-        networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })).sort((a, b) => a.name.localeCompare(b.name)),
-        configs: objects(configs as never), secrets: objects(secrets as never),
-      };
-    });
+    return await client.call(async (docker) => cutStack(await listSwarm(docker, stack), client.swarm.name, stack, await imageIds(docker, [...new Set(images)])));
   } catch (e) {
     if (!(e instanceof BerthError) || e.kind !== 'unreachable') throw e;
-    return { ...empty, error: e.message };
+    return unreachableSwarm(client.swarm.name, stack, e.message);
   }
 }
 
