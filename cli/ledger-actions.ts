@@ -70,16 +70,16 @@ export async function historyAction(stack: string, opts: { env: string; json?: b
 }
 
 export async function rollbackAction(stack: string, opts: { env: string; to?: string; withData?: boolean }): Promise<void> {
-  if (opts.withData && opts.to) {
-    throw new UserError('ROLLBACK_WITH_DATA_TO', '--with-data undoes one upgrade with its data; it does not go with --to', { hint: `Roll back one deploy at a time: berth rollback ${stack} --with-data` });
-  }
   const ledger = await ledgerAt(opts.env);
-  const r = await ledger.rollback(stack, opts.to ? { to: opts.to } : { withData: opts.withData === true });
+  const withData = opts.withData === true;
+  const r = await ledger.rollback(stack, opts.to ? { to: opts.to, withData } : { withData });
   const what = r.kind === 'revert' ? `reverted ${r.of.slice(0, 7)}` : `restored the state of ${r.of.slice(0, 7)}`;
   print(`${stack}: ${what} on ${ledger.branch} (commit ${r.commit.slice(0, 7)})${r.pushed ? ', pushed' : ''}.`);
-  // A revert undoes one deploy: if that deploy was an upgrade that snapshotted data, say what becomes of the data.
-  const taken = r.kind === 'revert' ? await snapshotsRecordedAt(ledger.dir, r.of, stack).catch(() => undefined) : undefined;
-  if (taken && opts.withData) print(`The deploy of this rollback restores the data ${stack} had before ${taken.version}: it stops the services using the volumes, restores the snapshots, then runs the older version on them.`);
+  // If the deploy undone was an upgrade that snapshotted data (for --to: the upgrade away from that state), say
+  // what becomes of the data.
+  const from = r.kind === 'revert' ? r.of : r.dataFrom;
+  const taken = from ? await snapshotsRecordedAt(ledger.dir, from, stack).catch(() => undefined) : undefined;
+  if (taken && withData) print(`The deploy of this rollback restores the data ${stack} had before ${taken.version}${r.kind === 'restore' ? ` (snapshots of ${from!.slice(0, 7)})` : ''}: it stops the services using the volumes, restores the snapshots, then runs the older version on them.`);
   else if (taken) print(dataLeftNote(stack, taken));
   if (r.pushed || !ledger.hasRemote()) return print(`berth serve converges the hosts to it on its next run (or run \`berth apply ${stack}\` here).`);
   print('The push failed (see the warning above); the commit is kept locally and goes out with the next rollback or deploy from here.');

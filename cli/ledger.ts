@@ -23,7 +23,7 @@ export function registerLedgerCommands(program: Command): void {
     .description('roll a stack back on the ledger branch: revert its latest deploy, or restore the state of --to COMMIT')
     .argument('<stack>', 'the stack')
     .option('--to <commit>', 'a ledger commit (see berth history) whose state to restore')
-    .option('--with-data', 'also restore the data snapshots the reverted upgrade took (its deploy stops the services, restores the volumes, then starts the older version on them)')
+    .option('--with-data', 'also restore the data snapshots the reverted upgrade took — with --to, those of the upgrade away from that state (its deploy stops the services, restores the volumes, then starts the older version on them)')
     .addOption(envOption('environment folder, in a git repository'))
     .action(async (stack: string, opts: { env: string; to?: string; withData?: boolean }) => (await actions()).rollbackAction(stack, opts));
 

@@ -92,9 +92,8 @@ export class StackOps {
 
   async rollback(stack: string, who: Principal, to?: string, withData = false): Promise<{ commit: string; kind: string; of: string; pushed: boolean }> {
     if (to !== undefined && !SHA.test(to)) throw new UserError('COMMIT_INVALID', `"${to}" is not a commit id`);
-    if (to !== undefined && withData) throw new UserError('ROLLBACK_WITH_DATA_TO', 'the data comes back with a rollback of the last deploy only, not with a rollback to an older state');
     const ledger = await this.ledger();
-    const r = await ledger.rollback(stack, { ...(to ? { to } : { withData }), author: { name: who.name, email: who.email } });
+    const r = await ledger.rollback(stack, { ...(to ? { to } : {}), withData, author: { name: who.name, email: who.email } });
     this.svc.controller.changed('revert', `rollback ${r.commit.slice(0, 7)}`);
     return r;
   }

@@ -108,8 +108,9 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   let dataRestored: Record<string, Record<string, string>> | undefined;
   if (ctx.ledger && !opts.dryRun && state.rollback?.requested && state.rollback.restoreData) {
     try {
-      dataRestored = await restoreData(ctx.ledger.dir, ctx.env, spec, desired, state.rollback.revertedCommit);
-      log.info({ stack: spec.name, restored: dataRestored }, `stack ${spec.name}: restored the data snapshotted before ${state.rollback.revertedCommit.slice(0, 7)}; deploying the rollback on it`);
+      const from = state.rollback.dataFrom ?? state.rollback.revertedCommit;
+      dataRestored = await restoreData(ctx.ledger.dir, ctx.env, spec, desired, from);
+      log.info({ stack: spec.name, restored: dataRestored }, `stack ${spec.name}: restored the data snapshotted before ${from.slice(0, 7)}; deploying the rollback on it`);
     } catch (e) {
       return stoppedBefore('the rollback asked for the data back, and restoring it failed, so nothing was deployed', e);
     }

@@ -65,6 +65,8 @@ export interface RollbackInForce {
   requested: boolean;
   /** The person's rollback asks for the data the reverted upgrade snapshotted to be restored (when `requested`). */
   restoreData?: boolean;
+  /** The deploy whose snapshots to restore, when not the one reverted (a rollback --to with the data). */
+  dataFrom?: string;
 }
 
 export interface StackState {
@@ -390,8 +392,9 @@ export class Ledger {
     const base = { record, commit: head.sha };
     if (!isBerthCommit(head, stack)) {
       const target = personTarget(head);
-      const restoreData = readTrailers(head.message).restoreData === true;
-      return { ...base, rollback: { files, record, revertedCommit: target, restoredFrom: (await view.restoredFrom(stack, head)) ?? target, requested: true, ...(restoreData ? { restoreData } : {}) } };
+      const t = readTrailers(head.message);
+      const data = t.restoreData ? { restoreData: true, ...(t.restoreDataFrom ? { dataFrom: t.restoreDataFrom } : {}) } : {};
+      return { ...base, rollback: { files, record, revertedCommit: target, restoredFrom: (await view.restoredFrom(stack, head)) ?? target, requested: true, ...data } };
     }
     const t = readTrailers(head.message);
     if (t.mode !== 'rollback' || !sameSources({ environment: t.environment ?? '', catalogs: t.catalogs }, sources)) return base;
@@ -514,7 +517,7 @@ export class Ledger {
       await this.pull();
       // A person's rollback (the console's) carries their name; the CLI's, Berth's.
       const place = { fs: this.fs, dir: this.dir, branch: this.branch, author: opts.author ?? this.author };
-      const made = await this.retrying(() => (opts.to ? restoreTo(place, stack, opts.to) : revertLatest(place, stack, { withData: opts.withData })));
+      const made = await this.retrying(() => (opts.to ? restoreTo(place, stack, opts.to, { withData: opts.withData }) : revertLatest(place, stack, { withData: opts.withData })));
       return { ...made, pushed: await this.push() };
     });
   }

@@ -227,6 +227,8 @@ export interface LedgerTrailers {
    * `restore_data: true` written in a revert made by hand): the snapshots the reverted upgrade took are restored.
    */
   restoreData?: boolean;
+  /** `berth rollback --to … --with-data`: the deploy whose snapshots hold the data of the state restored. */
+  restoreDataFrom?: string;
 }
 
 /** git keeps a repeated trailer key; parseTrailers keeps the last, so catalogs are read line by line. */
@@ -240,6 +242,7 @@ export function readTrailers(message: string): LedgerTrailers {
     stack: t['Berth-Stack'], trigger: t['Berth-Trigger'], delivery: t['Berth-Delivery'], environment: t['Berth-Environment-Commit'],
     catalogs, template: t['Berth-Template'], outcome: t['Berth-Outcome'], mode: t['Berth-Mode'], rollbackTo: t['Berth-Rollback-To'],
     ...(/^true$/i.test(t['Berth-Restore-Data'] ?? '') || /^restore_data:[ \t]*true[ \t]*$/im.test(message) ? { restoreData: true } : {}),
+    ...(/^[0-9a-f]{40}$/.test(t['Berth-Restore-Data-From'] ?? '') ? { restoreDataFrom: t['Berth-Restore-Data-From'] } : {}),
   };
 }
 

@@ -25,10 +25,10 @@ export function mountStackPage(head: HTMLElement): void {
 
   const rollback = async (to?: string) => {
     const what = to ? `the state of ${to.slice(0, 7)}` : 'the state before its last deploy';
-    const withData = !to && document.querySelector<HTMLInputElement>('#rollback-data')?.checked === true;
-    const data = withData ? '\n\nThe data snapshots taken before that deploy are restored: the services using them stop, the volumes go back to the snapshots, then the older version starts.' : '';
+    const withData = document.querySelector<HTMLInputElement>('#rollback-data')?.checked === true;
+    const data = withData ? `\n\nThe data snapshots taken before ${to ? 'the upgrade away from that state' : 'that deploy'} are restored: the services using them stop, the volumes go back to the snapshots, then the older version starts.` : '';
     if (!window.confirm(`Roll ${stack} back to ${what}?\n\nThis commits a revert on the ledger branch; Berth then deploys it.${data}`)) return;
-    const r = await api<{ commit: string }>('POST', `/api/stacks/${encodeURIComponent(stack)}/rollback`, to ? { to } : { withData });
+    const r = await api<{ commit: string }>('POST', `/api/stacks/${encodeURIComponent(stack)}/rollback`, { ...(to ? { to } : {}), withData });
     const out = document.getElementById('rollback-outcome') ?? head.appendChild(el('div', { id: 'rollback-outcome', 'data-testid': 'rollback-outcome' }));
     if (!r.ok) { out.replaceChildren(el('p', { class: 'alert' }, `${r.body.message ?? `error ${r.status}`}${r.body.hint ? ` — ${r.body.hint}` : ''}`)); return; }
     out.replaceChildren(el('p', { class: 'ok' }, 'Rolled back: revert commit ', el('code', { 'data-testid': 'revert-commit' }, r.body.commit.slice(0, 7)), ' is on the ledger; Berth deploys it now.'));

@@ -78,6 +78,8 @@ function writeNotesTemplate(dir: string): void {
   mkdirSync(path.join(t, '0'), { recursive: true });
   mkdirSync(path.join(t, '1'), { recursive: true });
   writeFileSync(path.join(t, 'config.yml'), stringify({ name: 'notes', description: 'A notes page that learns to upgrade', category: 'Tools' }));
+  // The notes live in a named volume: 1.0.0 writes them once, 2.0.0's start migrates them (so an upgrade
+  // snapshots the volume first, and a rollback can take the data back too).
   const compose = (env: Record<string, string>, page: string, before = '') => `services:
   web:
     image: berth-test/web:1
@@ -86,13 +88,16 @@ function writeNotesTemplate(dir: string): void {
     ports: ["${NOTES_PORT}:80"]
     environment:
 ${Object.entries(env).map(([k, v]) => `      ${k}: "{{${v}}}"`).join('\n')}
-    command: [sh, -c, '${before}mkdir -p /tmp/w && echo "${page}" > /tmp/w/index.html && echo "notes up" && exec httpd -f -p 80 -h /tmp/w']
+    volumes: [notes:/data]
+    command: [sh, -c, '${before}mkdir -p /tmp/w && echo "${page} data=$(cat /data/db)" > /tmp/w/index.html && echo "notes up" && exec httpd -f -p 80 -h /tmp/w']
+volumes:
+  notes: {}
 `;
   writeFileSync(path.join(t, '0', 'berth.yml'), stringify({ version: '1.0.0', questions: [
     { variable: 'greeting', label: 'Greeting', type: 'string', default: 'hello', required: true },
     { variable: 'mode', label: 'Mode', type: 'enum', options: ['fast', 'safe'], default: 'fast', required: true },
   ] }));
-  writeFileSync(path.join(t, '0', 'docker-compose.yml.hbs'), compose({ GREETING: 'greeting', MODE: 'mode' }, 'notes v1: $GREETING $MODE'));
+  writeFileSync(path.join(t, '0', 'docker-compose.yml.hbs'), compose({ GREETING: 'greeting', MODE: 'mode' }, 'notes v1: $GREETING $MODE', 'test -f /data/db || echo v1-notes > /data/db; '));
   writeFileSync(path.join(t, '1', 'berth.yml'), stringify({ version: '2.0.0', questions: [
     { variable: 'message', label: 'Message', type: 'string', default: 'hello', required: true },
     { variable: 'mode', label: 'Mode', type: 'enum', options: ['quick', 'careful'], default: 'quick', required: true },
@@ -102,7 +107,7 @@ ${Object.entries(env).map(([k, v]) => `      ${k}: "{{${v}}}"`).join('\n')}
     { map: { variable: 'mode', values: { fast: 'quick', safe: 'careful' } } },
   ] }));
   writeFileSync(path.join(t, '1', 'README.md'), 'Greeting is now **message**; the modes are called quick and careful.\n');
-  writeFileSync(path.join(t, '1', 'docker-compose.yml.hbs'), compose({ MESSAGE: 'message', MODE: 'mode', API_TOKEN: 'api_token' }, 'notes v2: $MESSAGE $MODE token:$n', 'n=$(printf %s "$API_TOKEN" | wc -c); '));
+  writeFileSync(path.join(t, '1', 'docker-compose.yml.hbs'), compose({ MESSAGE: 'message', MODE: 'mode', API_TOKEN: 'api_token' }, 'notes v2: $MESSAGE $MODE token:$n', 'n=$(printf %s "$API_TOKEN" | wc -c); echo "v2($(cat /data/db))" > /data/new && mv /data/new /data/db; '));
 }
 
 export class ConsoleWorld {
@@ -122,6 +127,7 @@ export class ConsoleWorld {
     git.createBareRepo('env');
     const berth = { catalogs: [{ name: 'vendor', path: catalog }], hosts: [{ name: 'h1', endpoint: gate.host('h1').dockerHost, labels: { role: 'web' } }],
       ...(opts.swarm ? { swarms: [{ name: 'test', managers: [opts.swarm.manager] }] } : {}),
+      ...(opts.notes ? { snapshots: { helper_image: 'berth-test/busybox:1' } } : {}),
       forge: { type: 'gitlab', api_url: forge.url, project: 'ops/env', token_env: 'CONSOLE_FORGE_TOKEN' } };
     git.commitFiles('env', { 'berth.yml': stringify(berth), '.berth-recipients': `${recipient}\n` }, { message: 'empty environment' });
     const users = Object.entries({ admin: 'admin', dora: 'deployer', pete: 'proposer', vic: 'viewer' }).map(([name, role]) => ({

@@ -1,20 +1,21 @@
 // An upgrade without a terminal, in Debian's Chromium against a real `berth serve`, the harness git server and
 // Docker host h1: a stack deployed on notes 1.0.0 offers "Upgrade to 2.0.0"; the form opens with the vendor's
 // migrations already made (a renamed answer, mapped enum values, a generated token) and says so; a proposer's
-// upgrade becomes a merge request, a deployer's a commit that Berth deploys; a rollback brings 1.0.0 back.
+// upgrade becomes a merge request, a deployer's a commit that Berth deploys (its data snapshotted first); a
+// rollback "with its data" brings 1.0.0 back on 1.0.0's notes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { httpGet, waitFor } from '../harness/env.ts';
-import { webImage } from '../harness/images.ts';
+import { busyboxImage, webImage } from '../harness/images.ts';
 import { REPO_ROOT } from './converge-fixtures.ts';
 import { NOTES_PORT, PASSWORDS, useConsoleOnH1 } from './console-fixtures.ts';
 
 const IMG = path.join(REPO_ROOT, 'docs', 'img');
 const STACK = 'notes';
 const SITE = `http://127.0.0.1:${NOTES_PORT}/`;
-const suite = await useConsoleOnH1({ stack: STACK, images: [webImage(1)], notes: true });
+const suite = await useConsoleOnH1({ stack: STACK, images: [webImage(1), busyboxImage()], notes: true });
 const { opts } = suite;
 
 async function signIn(user: keyof typeof PASSWORDS): Promise<Page> {
@@ -57,7 +58,7 @@ test('a stack goes from 1.0.0 to 2.0.0 and back in the browser: proposed, upgrad
   await dora.selectOption('[data-testid=field-mode]', 'safe');
   await dora.click('[data-testid=submit-button]');
   await dora.waitForSelector('[data-testid=deploy-status]:has-text("Ready")', { timeout: 120_000 });
-  await siteSays(/notes v1: bonjour safe/);
+  await siteSays(/notes v1: bonjour safe data=v1-notes/);
   const deployed = suite.world.gitOut('rev-parse', 'main').trim();
 
   // A proposer's upgrade is a merge request with the answer changes listed; main is untouched.
@@ -84,7 +85,7 @@ test('a stack goes from 1.0.0 to 2.0.0 and back in the browser: proposed, upgrad
   assert.match(await dora.textContent('[data-testid=preview-compose]') ?? '', /API_TOKEN: "?\*\*\*\*\*\*/);
   await dora.click('[data-testid=submit-button]');
   await dora.waitForSelector('[data-testid=deploy-status]:has-text("Ready")', { timeout: 120_000 });
-  await siteSays(/notes v2: bonjour careful token:24/);
+  await siteSays(/notes v2: bonjour careful token:24 data=v2\(v1-notes\)/);
 
   const file = suite.world.gitOut('show', `main:stacks/${STACK}.yml`);
   assert.match(file, /version: 2\.0\.0/);
@@ -98,9 +99,10 @@ test('a stack goes from 1.0.0 to 2.0.0 and back in the browser: proposed, upgrad
   await dora.goto(`${suite.serve.url}/stacks/${STACK}`);
   assert.equal(await dora.locator('[data-testid=upgrade-button]').count(), 0);
 
-  // Back to 1.0.0 from the stack page: the revert is on the ledger and v1 serves again.
+  // Back to 1.0.0 from the stack page, with its data: the upgrade snapshotted the notes before 2.0.0 migrated them.
+  await dora.check('[data-testid=rollback-with-data]');
   await dora.click('[data-testid=rollback-button]');
   await dora.waitForSelector('[data-testid=revert-commit]');
-  await siteSays(/notes v1: bonjour safe/);
+  await siteSays(/notes v1: bonjour safe data=v1-notes/);
   await dora.close();
 });

@@ -18,8 +18,9 @@ import { listSnapshots } from '../../engines/docker/snapshot.ts';
 const gate = await dockerGate();
 const STACK = 'snap-up';
 const WD = 'snap-wd';
+const TO = 'snap-to';
 const LEDGER = 'berth/deployed';
-useHarnessStacks(gate, [STACK, WD]);
+useHarnessStacks(gate, [STACK, WD, TO]);
 const tmp = tempDir('berth-snap-up-');
 
 const compose = (script: string) => `services:
@@ -34,6 +35,7 @@ volumes:
 // v1 creates its database once; v2's start script migrates it on every start.
 const V1 = "test -f /data/db || printf 'v1 rows\\\\001\\\\n' > /data/db";
 const V2 = "printf 'v2 migrated: ' > /data/new && cat /data/db >> /data/new && mv /data/new /data/db";
+const V3 = "printf 'v3 migrated: ' > /data/new && cat /data/db >> /data/new && mv /data/new /data/db";
 
 async function cleanSnapshots(stack = STACK): Promise<void> {
   if (!gate.ok) return;
@@ -44,6 +46,7 @@ async function cleanSnapshots(stack = STACK): Promise<void> {
 after(async () => {
   await cleanSnapshots();
   await cleanSnapshots(WD);
+  await cleanSnapshots(TO);
   tmp.remove();
 });
 
@@ -71,7 +74,7 @@ async function dbBytes(stack = STACK): Promise<string> {
 async function world(stack: string, declared = false) {
   await cleanSnapshots(stack);
   const catalog = path.join(tmp.path, `catalog-${stack}`);
-  writeCatalog(catalog, { snapdb: { description: 'A database-like service', versions: { '1.0.0': { compose: compose(V1) }, '2.0.0': { compose: compose(V2) } } } });
+  writeCatalog(catalog, { snapdb: { description: 'A database-like service', versions: { '1.0.0': { compose: compose(V1) }, '2.0.0': { compose: compose(V2) }, '3.0.0': { compose: compose(V3) } } } });
   const dir = path.join(tmp.path, `env-${stack}`);
   mkdirSync(path.join(dir, 'stacks'), { recursive: true });
   writeFileSync(path.join(dir, 'berth.yml'), stringify({
@@ -212,4 +215,45 @@ test('berth rollback --with-data, and restore_data: true in a revert made by han
   assert.match(refused.stderr, /hint: .*without --with-data/);
   assert.notEqual(await git(['rev-parse', LEDGER], dir), before, 'the deploys after were recorded');
   assert.doesNotMatch(await git(['log', '-1', '--format=%B', LEDGER], dir), /Berth-Restore-Data/, 'no revert was made');
+});
+
+test('berth rollback --to an older deploy --with-data: the data as that state left it, from the upgrade away from it', gate.opts, async () => {
+  const { dir, stackFile, berth } = await world(TO);
+  const apply = async () => {
+    const r = await berth(['apply', TO]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+  };
+  const head = async () => (await git(['rev-parse', LEDGER], dir)).trim();
+  await apply();
+  const v1Data = await dbBytes(TO);
+  const v1Deploy = await head();
+  for (const v of ['2.0.0', '3.0.0']) {
+    stackFile(v);
+    await git(['commit', '--quiet', '-am', v], dir);
+    await apply();
+  }
+  assert.equal(Buffer.from(await dbBytes(TO), 'hex').toString('latin1'), 'v3 migrated: v2 migrated: v1 rows\u0001\n');
+  const v3Deploy = await head();
+  const v2Deploy = (await git(['rev-parse', `${LEDGER}~1`], dir)).trim();
+  const v2Snapshot = (parse(await git(['show', `${v2Deploy}:stacks/${TO}/deploy.yml`], dir)) as { snapshots: Record<string, Record<string, string>> }).snapshots.h1![`${TO}_data`];
+
+  const rb = await berth(['rollback', TO, '--to', v1Deploy, '--with-data']);
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.match(rb.stdout, new RegExp(`restores the data ${TO} had before 2\\.0\\.0 \\(snapshots of ${v2Deploy.slice(0, 7)}\\)`));
+  const restore = await git(['log', '-1', '--format=%B', LEDGER], dir);
+  assert.match(restore, new RegExp(`^Berth-Rollback-To: ${v1Deploy}$`, 'm'));
+  assert.match(restore, new RegExp(`^Berth-Restore-Data-From: ${v2Deploy}$`, 'm'));
+  await apply();
+  const running = await gate.docker('h1').listContainers({ filters: JSON.stringify({ label: [`berth.stack=${TO}`] }) });
+  assert.match(running[0]?.Command ?? '', /test -f \/data\/db/, 'v1 runs again');
+  assert.equal(await dbBytes(TO), v1Data, "v1's data, byte for byte: the snapshot taken before 2.0.0, not the one before 3.0.0");
+  assert.match(await git(['log', '-1', '--format=%B', LEDGER], dir), new RegExp(`^Data restored on h1: ${TO}_data ← ${v2Snapshot}$`, 'm'));
+
+  // The state of the 3.0.0 deploy: what came after it (this rollback) took no snapshots of 3.0.0's data.
+  const before = await head();
+  const refused = await berth(['rollback', TO, '--to', v3Deploy, '--with-data']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /moved snap-to from 3\.0\.0 to 1\.0\.0, took no data snapshots/);
+  assert.match(refused.stderr, new RegExp(`hint: Roll back without --with-data: berth rollback ${TO} --to ${v3Deploy.slice(0, 7)}`));
+  assert.equal(await head(), before, 'nothing committed');
 });
