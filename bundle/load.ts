@@ -16,7 +16,7 @@ import { UserError } from '../lib/errors.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { builtinCatalogRoot } from '../lib/version.ts';
 import { applyRepo, MAX_REPO_BYTES, type RepoResult } from './git-repo.ts';
-import { swarmNodeTargets } from './swarm-nodes.ts';
+import { swarmNodeTargets } from '../engines/swarm/nodes.ts';
 import { loadHostImages, planHostImages, type HostImagesPlan } from './images-load.ts';
 import type { BundleRepo } from './manifest.ts';
 import { Progress, type ProgressSink } from './progress.ts';
@@ -74,8 +74,8 @@ async function resolveTargets(env: Environment, opts: LoadOptions, notes: string
         hint: env.swarms?.length ? `swarms: ${env.swarms.map((s) => s.name).join(', ')}` : 'Declare it under swarms: in berth.yml (docs/environment.md).',
       });
     }
-    const found = await swarmNodeTargets(swarm, { timeoutMs: LOAD_TIMEOUT_MS });
-    notes.push(...found.notes);
+    const found = await swarmNodeTargets(swarm, { timeoutMs: LOAD_TIMEOUT_MS, code: 'BUNDLE_SWARM_NODE_UNREACHABLE', unreached: 'nothing was loaded' });
+    notes.push(...found.notes.map((n) => `${n}; it lacks these images until the bundle is loaded again`));
     return found.targets.map((t) => ({ ...t, plan: { load: [], tag: [], bytes: 0 } }));
   }
   const hosts = opts.hosts ? selectHosts(env.hosts, opts.hosts) : env.hosts;

@@ -20,7 +20,8 @@ import { assertUsable, type Environment } from '../environment/environment.ts';
 import type { EventSink } from '../engines/events.ts';
 import type { Ledger, RollbackInForce, StackState } from '../ledger/ledger.ts';
 import { ledgerDesired, secretPlaceholders } from '../ledger/pin.ts';
-import type { DeployMode, Sources, Trigger } from '../ledger/record.ts';
+import type { DeployMode, LedgerRecord, Sources, Trigger } from '../ledger/record.ts';
+import { reachesNodes, restoreSwarmVolumes, snapshotSwarmVolumes } from '../engines/swarm/volumes.ts';
 import { reconcileStack, type StackOutcome } from './reconcile.ts';
 import { assertImmutable } from '../upgrades/immutable.ts';
 import { isUpgrade, restoreBeforeRollback, snapshotBeforeUpgrade, snapshotSettings, snapshotsRecordedAt } from '../ledger/snapshots.ts';
@@ -98,9 +99,9 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
     return { stack: spec.name, why: trigger.why, outcome: 'failed', error, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, mode, ledgerCommit: null };
   };
   let snapshots: Record<string, Record<string, string>> | undefined;
-  if (ctx.ledger && !opts.dryRun && !state.rollback && !spec.swarm && !desired.placementErrors?.length && isUpgrade(desired, state.record)) {
+  if (ctx.ledger && !opts.dryRun && !state.rollback && !desired.placementErrors?.length && isUpgrade(desired, state.record)) {
     try {
-      snapshots = await snapshotBeforeUpgrade(desired, state.record!, snapshotSettings(process.env, ctx.env.snapshots));
+      snapshots = await upgradeSnapshots(ctx, spec, desired, state.record!, log);
     } catch (e) {
       return stoppedBefore('the data snapshot before the upgrade failed, so the upgrade did not start', e);
     }
@@ -109,7 +110,7 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   if (ctx.ledger && !opts.dryRun && state.rollback?.requested && state.rollback.restoreData) {
     try {
       const from = state.rollback.dataFrom ?? state.rollback.revertedCommit;
-      dataRestored = await restoreData(ctx.ledger.dir, ctx.env, spec, desired, from);
+      dataRestored = await restoreData(ctx, ctx.ledger.dir, spec, desired, from);
       log.info({ stack: spec.name, restored: dataRestored }, `stack ${spec.name}: restored the data snapshotted before ${from.slice(0, 7)}; deploying the rollback on it`);
     } catch (e) {
       return stoppedBefore('the rollback asked for the data back, and restoring it failed, so nothing was deployed', e);
@@ -135,15 +136,37 @@ export async function deployStack(ctx: DeployContext, spec: StackSpec, trigger: 
   return { ...outcome, ledgerCommit, mode, requested: state.rollback?.requested === true };
 }
 
-/** The snapshots the reverted upgrade took, restored (ledger/snapshots.ts); host → volume → snapshot. */
-async function restoreData(dir: string, env: Environment, spec: StackSpec, desired: DesiredStack, reverted: string): Promise<Record<string, Record<string, string>>> {
+/**
+ * The stack's volumes snapshotted before an upgrade: on each standalone host, or on each node of its Swarm through
+ * the nodes' own engines. A Swarm whose berth.yml names no node engines cannot be reached there: the upgrade goes
+ * ahead without snapshots, and the log says so.
+ */
+async function upgradeSnapshots(ctx: DeployContext, spec: StackSpec, desired: DesiredStack, previous: LedgerRecord, log: Logger): Promise<Record<string, Record<string, string>> | undefined> {
+  const settings = snapshotSettings(process.env, ctx.env.snapshots);
+  if (!spec.swarm) return snapshotBeforeUpgrade(desired, previous, settings);
+  const swarm = ctx.env.swarms?.find((s) => s.name === spec.swarm);
+  if (!swarm) return undefined;
+  if (!reachesNodes(swarm)) {
+    if (Object.values(desired.rendered?.volumes ?? {}).some((v) => !v.external)) {
+      log.warn({ stack: spec.name, swarm: swarm.name }, `stack ${spec.name}: its volumes are not snapshotted before the upgrade: berth.yml names no node engines for swarm ${swarm.name} (swarms[].nodes)`);
+    }
+    return undefined;
+  }
+  return snapshotSwarmVolumes(swarm, spec.name, previous.version, settings);
+}
+
+/** The snapshots the reverted upgrade took, restored (ledger/snapshots.ts); host or node → volume → snapshot. */
+async function restoreData(ctx: DeployContext, dir: string, spec: StackSpec, desired: DesiredStack, reverted: string): Promise<Record<string, Record<string, string>>> {
   const taken = await snapshotsRecordedAt(dir, reverted, spec.name);
-  if (!taken || spec.swarm) {
-    throw new UserError('ROLLBACK_NO_SNAPSHOTS', `${reverted.slice(0, 7)}, the deploy this rollback undoes, took no data snapshots${spec.swarm ? ' (Swarm stacks are not snapshotted)' : ''}`, {
+  if (!taken) {
+    throw new UserError('ROLLBACK_NO_SNAPSHOTS', `${reverted.slice(0, 7)}, the deploy this rollback undoes, took no data snapshots`, {
       hint: 'Remove the Berth-Restore-Data trailer (revert again without it) to roll back the containers alone.',
     });
   }
-  return restoreBeforeRollback(desired, taken.snapshots, snapshotSettings(process.env, env.snapshots));
+  const settings = snapshotSettings(process.env, ctx.env.snapshots);
+  const swarm = spec.swarm === undefined ? undefined : ctx.env.swarms?.find((s) => s.name === spec.swarm);
+  if (swarm) return restoreSwarmVolumes(ctx.engines.swarm(swarm.name).client, swarm, spec.name, taken.snapshots, settings);
+  return restoreBeforeRollback(desired, taken.snapshots, settings);
 }
 
 function desiredOptions(ctx: DesiredContext): DesiredOptions {

@@ -1,7 +1,8 @@
 /**
  * The data side of an upgrade: before a deploy changes a stack's template version, each named volume of the stack
  * is snapshotted on its host (engines/docker/snapshot.ts), so that a rollback can bring the data back with the
- * containers. Standalone hosts only; the result goes into the deploy's ledger record.
+ * containers. Standalone hosts here; a Swarm's nodes in engines/swarm/volumes.ts. The result goes into the deploy's
+ * ledger record.
  */
 import { connectHost } from '../engines/docker/connect.ts';
 import { DEFAULT_HELPER_IMAGE, DEFAULT_SNAPSHOT_KEEP, pruneSnapshots, restoreWithServicesStopped, takeSnapshot } from '../engines/docker/snapshot.ts';

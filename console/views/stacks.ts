@@ -87,7 +87,7 @@ export function stackBody(v: StackView): SafeHtml {
       <p class="muted" id="live-reason" data-testid="reason">${s.reason}${s.lastError ? ` — ${s.lastError}` : ''}</p></div>
       ${v.canEdit && v.newer ? html`<a class="button primary" href="/stacks/${encodeURIComponent(s.stack)}/edit?version=${encodeURIComponent(v.newer)}" data-testid="upgrade-button">Upgrade to ${v.newer}</a>` : ''}
       ${v.canEdit ? html`<a class="button" href="/stacks/${encodeURIComponent(s.stack)}/edit" data-testid="edit-button">Edit answers</a>` : ''}
-      ${v.canRollback && v.history.length > 1 && v.history.some((h) => h.snapshots) ? html`<label class="check" title="An upgrade snapshotted the data before it changed it: a rollback across it can restore those snapshots, with the services stopped, before the older version starts"><input type="checkbox" id="rollback-data" data-testid="rollback-with-data"> with its data</label>` : ''}
+      ${v.canRollback && v.history.length > 1 && v.history.slice(0, -1).some((h) => h.snapshots) ? html`<label class="check" title="An upgrade snapshotted the data before it changed it: a rollback across it can restore those snapshots, with the services stopped, before the older version starts"><input type="checkbox" id="rollback-data" data-testid="rollback-with-data"> with its data</label>` : ''}
       ${v.canRollback && v.history.length > 1 ? html`<button class="button danger" data-rollback="${s.stack}" data-testid="rollback-button">Roll back</button>` : ''}
     </div>
     <dl class="facts">

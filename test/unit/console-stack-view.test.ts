@@ -16,10 +16,12 @@ function view(history: HistoryEntry[], canRollback = true): string {
   return String(stackBody(v));
 }
 
-test('the with-data choice is offered when the last deploy snapshotted the data, to a user who may deploy', () => {
+test('the with-data choice is offered when a deploy with something older to go back to snapshotted the data, to a user who may deploy', () => {
   const upgraded = view([entry('c2', { snapshots: true }), entry('c1')]);
   assert.match(upgraded, /data-testid="rollback-with-data"/);
   assert.match(upgraded, /data-testid="rollback-button"/);
-  assert.doesNotMatch(view([entry('c2'), entry('c1', { snapshots: true })]), /rollback-with-data/, 'an older deploy\'s snapshots are not what a rollback of the last deploy restores');
+  // An upgrade further back: rolling back to the state before it ("Roll back to this") can take its data back.
+  assert.match(view([entry('c3'), entry('c2', { snapshots: true }), entry('c1')]), /data-testid="rollback-with-data"/);
+  assert.doesNotMatch(view([entry('c2'), entry('c1', { snapshots: true })]), /rollback-with-data/, 'nothing is older than the oldest deploy');
   assert.doesNotMatch(view([entry('c2', { snapshots: true }), entry('c1')], false), /rollback-with-data|rollback-button/);
 });
