@@ -14,6 +14,7 @@ import { dockerGate, tempDir } from '../harness/env.ts';
 import { BUSYBOX_IMAGE } from '../harness/images.ts';
 import { runBerth, useHarnessStacks, writeCatalog } from './converge-fixtures.ts';
 import { listSnapshots } from '../../engines/docker/snapshot.ts';
+import { volumeFileHex } from '../harness/volume-file.ts';
 
 const gate = await dockerGate();
 const STACK = 'snap-up';
@@ -53,21 +54,8 @@ after(async () => {
 const gitEnv = { PATH: process.env.PATH, HOME: tmp.path, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'Ops', GIT_AUTHOR_EMAIL: 'ops@example.com', GIT_COMMITTER_NAME: 'Ops', GIT_COMMITTER_EMAIL: 'ops@example.com' };
 const git = async (args: string[], cwd: string) => (await promisify(execFile)('git', args, { cwd, env: gitEnv })).stdout;
 
-/** The volume's database file, read through a throwaway container (hex, so every byte counts). */
-async function dbBytes(stack = STACK): Promise<string> {
-  const docker = gate.docker('h1');
-  const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['cat', '/data/db'], HostConfig: { Mounts: [{ Type: 'volume', Source: `${stack}_data`, Target: '/data', ReadOnly: true }] } });
-  try {
-    await c.start();
-    await c.wait();
-    const raw = await c.logs({ stdout: true });
-    const out: Buffer[] = [];
-    for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4)) out.push(raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)));
-    return Buffer.concat(out).toString('hex');
-  } finally {
-    await c.remove({ force: true });
-  }
-}
+/** The volume's database file on h1 (hex, so every byte counts). */
+const dbBytes = (stack = STACK) => volumeFileHex(gate.docker('h1'), `${stack}_data`, 'db');
 
 /** A catalog with snapdb 1.0.0 and 2.0.0, and an environment repository deploying `stack` at 1.0.0 onto h1. */
 /** `declared`: the helper image named in berth.yml's `snapshots:` instead of $BERTH_SNAPSHOT_HELPER_IMAGE. */

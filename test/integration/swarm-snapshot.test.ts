@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type Docker from 'dockerode';
 import { listSnapshots } from '../../engines/docker/snapshot.ts';
+import { volumeFileHex } from '../harness/volume-file.ts';
 import { BUSYBOX_IMAGE, busyboxImage } from '../harness/images.ts';
 import { SWARM_IMAGES, swarmGate, testSwarm } from '../harness/swarm.ts';
 import { runBerth, writeCatalog } from './converge-fixtures.ts';
@@ -43,21 +44,8 @@ volumes:
 const V1 = "test -f /data/db || printf 'v1 rows\\\\001\\\\n' > /data/db";
 const V2 = "printf 'v2 migrated: ' > /data/new && cat /data/db >> /data/new && mv /data/new /data/db";
 
-/** The volume's file on the node, read by a throwaway container there (hex: every byte counts). */
-async function dbBytes(docker: Docker): Promise<string> {
-  const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['cat', '/data/db'], HostConfig: { Mounts: [{ Type: 'volume', Source: VOLUME, Target: '/data', ReadOnly: true }] } });
-  try {
-    await c.start();
-    await c.wait();
-    const raw = await c.logs({ stdout: true });
-    const out: Buffer[] = [];
-    for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4)) out.push(raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)));
-    return Buffer.concat(out).toString('hex');
-  } finally {
-    await c.remove({ force: true });
-  }
-}
-
+/** The volume's file on the node (hex: every byte counts). */
+const dbBytes = (docker: Docker) => volumeFileHex(docker, VOLUME, 'db');
 const text = (hex: string) => Buffer.from(hex, 'hex').toString('latin1');
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
