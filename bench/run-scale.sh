@@ -2,7 +2,8 @@
 # Makes sure the three standalone test hosts run and hold the harness images (Debian 12, as root), then runs
 # bench/scale.ts with the given arguments:
 #   bash bench/run-scale.sh [--stacks 50] [--interval-seconds 60] [--idle-seconds 60] [--kill 10]
-#                           [--concurrency N] [--from auto|dist|source] [--node-flags=FLAGS] [--keep-temp] [--verbose]
+#                           [--concurrency N] [--swarm] [--from auto|dist|source] [--node-flags=FLAGS] [--keep-temp] [--verbose]
+# --swarm: over the test Swarm instead (bench/scale.ts starts it if needed).
 # Run `npm run build` first for the figures a packaged install gets (see --from in bench/README.md).
 set -euo pipefail
 # git: the harness git server runs `git http-backend`, and the benchmark pushes with it.
