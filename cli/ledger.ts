@@ -28,7 +28,7 @@ export function registerLedgerCommands(program: Command): void {
     .action(async (stack: string, opts: { env: string; to?: string; withData?: boolean }) => (await actions()).rollbackAction(stack, opts));
 
   program.command('snapshots')
-    .description("list the data snapshots of a stack's volumes on each host (host, volume, version, time, size)")
+    .description("list the data snapshots of a stack's volumes on each host and Swarm node berth.yml reaches (host, volume, version, time, size)")
     .argument('<stack>', 'the stack')
     .addOption(envOption())
     .option('--json', 'print JSON')
@@ -36,10 +36,10 @@ export function registerLedgerCommands(program: Command): void {
 
   const snapshot = program.command('snapshot').description('work with one data snapshot');
   snapshot.command('export')
-    .description("copy a snapshot off its host: a tar of the volume's files as they were (see berth snapshots STACK)")
+    .description("copy a snapshot off its host or Swarm node: a tar of the volume's files as they were (see berth snapshots STACK)")
     .argument('<snapshot>', 'the snapshot, as berth snapshots names it (berth-snap-…)')
     .option('--out <file>', 'where to write it; - for stdout (default: SNAPSHOT.tar)')
-    .option('--host <name>', 'the host holding it (default: the first that has it)')
+    .option('--host <name>', 'the host or Swarm node holding it (default: the first that has it)')
     .addOption(envOption())
     .action(async (id: string, opts: { env: string; out?: string; host?: string }) => (await import('./snapshots-actions.ts')).snapshotExportAction(id, opts));
 
